@@ -1,0 +1,2 @@
+"""DiscussIt: self-hosted real-time group chat."""
+__version__ = "0.1.0"

@@ -1,0 +1,108 @@
+"""create_app(settings) -> the Starlette app: routes, middleware, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from discussit import auth, seed
+from discussit.broker import make_broker
+from discussit.csrf import CSRFMiddleware
+from discussit.db import Database, create_tables, make_engine
+from discussit.presence import Presence
+from discussit.routes import routes
+from discussit.routes._pages import is_htmx, page
+from discussit.settings import Settings
+from discussit.templating import render
+
+log = logging.getLogger("discussit")
+
+SESSION_COOKIE = "discussit_session"
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    if is_htmx(request):
+        current = request.headers.get("hx-current-url", "")
+        path = "/" + current.split("/", 3)[3] if current.count("/") >= 3 else "/"
+        return Response(status_code=401, headers={"HX-Redirect": auth.login_url(path)})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(auth.login_url(target), status_code=303)
+
+
+_REASONS = {
+    400: "That request was not understood.",
+    403: "You are not allowed to see this page.",
+    404: "There is nothing here. The link may be wrong, or the page may have been removed.",
+    405: "That action is not available this way.",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    reason = exc.detail if exc.detail and exc.detail != _default_phrase(exc) else None
+    response = await page(
+        request, "errors/error.html", status_code=exc.status_code, status=exc.status_code,
+        reason=reason or _REASONS.get(exc.status_code, "Something went wrong."),
+    )
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def _default_phrase(exc: HTTPException) -> str:
+    return HTTPStatus(exc.status_code).phrase
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    html = render("errors/error.html", status=500, viewer=None, csrf_token="",
+                  reason="Something went wrong on our side. Please try again.")
+    return HTMLResponse(html, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        engine = make_engine(settings.database_url)
+        await create_tables(engine)
+        db = Database(engine)
+        if settings.seed_demo_groups and (made := await seed.demo_groups(db)):
+            log.info("created %d demo groups", made)
+        broker = make_broker(settings.redis_url)
+        await broker.start()
+        try:
+            yield {"settings": settings, "db": db, "broker": broker, "presence": Presence()}
+        finally:
+            await broker.stop()
+            await engine.dispose()
+
+    return Starlette(
+        debug=settings.debug,
+        routes=routes,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=settings.session_max_age,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+            Middleware(CSRFMiddleware, settings=settings),
+        ],
+        exception_handlers={
+            auth.LoginRequired: _login_required,
+            HTTPException: _http_error,
+            500: _server_error,
+        },
+        lifespan=lifespan,
+    )

@@ -1,0 +1,131 @@
+"""Who is logged in: server-side sessions behind a signed cookie, login, logout, and guards.
+
+The cookie (Starlette's SessionMiddleware, signed with itsdangerous) carries a random token and
+the CSRF token. The database keeps the token's SHA-256; logging out deletes that row, so a copied
+cookie stops working at once, on pages, the WebSocket and the SSE stream alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from sqlmodel import col, delete, select
+from starlette.requests import HTTPConnection
+
+from discussit.db import Database
+from discussit.models import AuthSession, User
+
+USERNAME_RULE = "3 to 30 characters: letters, digits, and . _ - (starting with a letter or digit)"
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,29}")
+
+
+class LoginRequired(Exception):
+    """Raised by guards; the app answers with a redirect to the login page (and back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The logged-in user of a request or socket, and which session they are using."""
+
+    user: User
+    session_key: str  # SHA-256 of the cookie token: identifies this login in the registry
+
+    @property
+    def id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+
+def valid_username(username: str) -> bool:
+    return _USERNAME.fullmatch(username) is not None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """This browser's CSRF token, made on first use (before login, so login forms carry one)."""
+    token = conn.session.get("csrf")
+    if not isinstance(token, str):
+        token = conn.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def current_viewer(conn: HTTPConnection) -> Viewer | None:
+    if "viewer" in conn.state._state:
+        return conn.state.viewer  # type: ignore[no-any-return]
+    viewer = None
+    token = conn.session.get("sid")
+    if isinstance(token, str):
+        key = _token_hash(token)
+        db: Database = conn.state.db
+        async with db.session() as session:
+            found = await session.exec(
+                select(User)
+                .join(AuthSession, col(AuthSession.user_id) == User.id)
+                .where(AuthSession.token_hash == key)
+            )
+            user = found.first()
+        if user is not None:
+            viewer = Viewer(user, key)
+    conn.state.viewer = viewer
+    return viewer
+
+
+async def require_viewer(conn: HTTPConnection) -> Viewer:
+    viewer = await current_viewer(conn)
+    if viewer is None:
+        raise LoginRequired
+    return viewer
+
+
+async def log_in(conn: HTTPConnection, user: User) -> Viewer:
+    """Start a new server-side session. Everything from before login is dropped (no fixation)."""
+    assert user.id is not None
+    token = secrets.token_urlsafe(32)
+    db: Database = conn.state.db
+    async with db.session() as session:
+        session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
+        await session.commit()
+    conn.session.clear()
+    conn.session["sid"] = token
+    csrf_token(conn)
+    viewer = Viewer(user, _token_hash(token))
+    conn.state.viewer = viewer
+    return viewer
+
+
+async def log_out(conn: HTTPConnection) -> str | None:
+    """End this browser's session on the server; returns its key so live connections can close."""
+    token = conn.session.get("sid")
+    conn.session.clear()
+    conn.state.viewer = None
+    if not isinstance(token, str):
+        return None
+    key = _token_hash(token)
+    db: Database = conn.state.db
+    async with db.session() as session:
+        await session.exec(delete(AuthSession).where(col(AuthSession.token_hash) == key))
+        await session.commit()
+    return key
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are honoured as a place to return to after login."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\\\r\n\t"):
+        return "/"
+    return target
+
+
+def login_url(path_and_query: str) -> str:
+    if path_and_query in ("", "/"):
+        return "/login"
+    return "/login?next=" + quote(path_and_query, safe="/")

@@ -1,0 +1,115 @@
+"""The in-app broker: carries live items between connections.
+
+Items are plain dicts. Each subscriber owns one bounded queue; publishing never waits for a slow
+subscriber. A subscriber whose queue fills up is marked for resync (its queue is emptied and a
+RESYNC item put in), and it catches up from the database, the source of truth.
+
+`MemoryBroker` serves one process. A Redis backend (one subscriber task per process, decoding each
+item once and calling `deliver`) plugs into the same interface for several processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from typing import Any
+
+Item = dict[str, Any]
+RESYNC: Item = {"type": "resync"}
+LOBBY = "lobby"
+
+
+def group_channel(group_id: uuid.UUID) -> str:
+    return f"group:{group_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class Subscription:
+    """One connection's view of the broker: a bounded queue fed by one or more channels."""
+
+    def __init__(self, broker: Broker, channels: tuple[str, ...], maxsize: int) -> None:
+        self.broker = broker
+        self.channels = channels
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
+        self.overflows = 0
+
+    def put(self, item: Item) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.resync()
+
+    def resync(self) -> None:
+        """Drop what is queued and ask the owner to re-read from the database."""
+        self.overflows += 1
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(RESYNC)
+
+    async def get(self) -> Item:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self.broker.unsubscribe(self)
+
+
+class Broker:
+    def __init__(self, queue_size: int = 256) -> None:
+        self.queue_size = queue_size
+        self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    async def start(self) -> None:
+        """Connect to the backend (nothing to do in memory)."""
+
+    async def stop(self) -> None:
+        """Disconnect from the backend."""
+
+    async def publish(self, channel: str, item: Item) -> None:
+        raise NotImplementedError
+
+    def subscribe(self, *channels: str) -> Subscription:
+        sub = Subscription(self, channels, self.queue_size)
+        for channel in channels:
+            self._subscribers[channel].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        for channel in sub.channels:
+            subs = self._subscribers.get(channel)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscribers[channel]
+
+    def deliver(self, channel: str, item: Item) -> None:
+        """Hand an item to every local subscriber of `channel`, without ever waiting."""
+        for sub in tuple(self._subscribers.get(channel, ())):
+            sub.put(item)
+
+    def resync_all(self) -> None:
+        """Every local subscriber re-reads from the database (after the backend lost items)."""
+        for sub in {s for subs in self._subscribers.values() for s in subs}:
+            sub.resync()
+
+    def subscriber_count(self) -> int:
+        return len({s for subs in self._subscribers.values() for s in subs})
+
+
+class MemoryBroker(Broker):
+    """Single-process broker: publishing is delivering."""
+
+    async def publish(self, channel: str, item: Item) -> None:
+        self.deliver(channel, item)
+
+
+def make_broker(redis_url: str | None) -> Broker:
+    if redis_url:
+        raise NotImplementedError(
+            "REDIS_URL is set, but the Redis broker backend is not built yet; unset REDIS_URL "
+            "to run on the in-process broker (one process)."
+        )
+    return MemoryBroker()

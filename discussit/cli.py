@@ -1,0 +1,73 @@
+"""The `discussit` command (also `python -m discussit`): staff tasks on the configured database.
+
+  discussit create-group NAME [--description TEXT]
+  discussit make-staff USERNAME [--revoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from sqlmodel import select
+
+from discussit import groups
+from discussit.db import Database, create_tables, make_engine
+from discussit.models import User
+from discussit.settings import database_url_from_env
+
+
+async def _with_db(work):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url_from_env())
+    try:
+        await create_tables(engine)
+        return await work(Database(engine))
+    finally:
+        await engine.dispose()
+
+
+async def create_group(name: str, description: str) -> str:
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            group = await groups.create(session, name, description)
+            return f"Created group {group.name!r} ({group.id})"
+
+    return await _with_db(work)
+
+
+async def make_staff(username: str, staff: bool) -> str:
+    async def work(db: Database) -> str:
+        async with db.session() as session:
+            user = (await session.exec(
+                select(User).where(User.username_key == username.lower())
+            )).first()
+            if user is None:
+                raise LookupError(f"No user named {username!r}; they must sign up first.")
+            user.is_staff = staff
+            session.add(user)
+            await session.commit()
+            return f"{user.username} is {'now' if staff else 'no longer'} staff"
+
+    return await _with_db(work)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="discussit", description="DiscussIt staff commands.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-group", help="create a group everyone can see and join")
+    create.add_argument("name")
+    create.add_argument("--description", default="")
+    staff = commands.add_parser("make-staff", help="make a user staff (or --revoke)")
+    staff.add_argument("username")
+    staff.add_argument("--revoke", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "create-group":
+            print(asyncio.run(create_group(args.name, args.description)))
+        else:
+            print(asyncio.run(make_staff(args.username, not args.revoke)))
+    except (groups.InvalidGroup, LookupError) as problem:
+        print(f"discussit: {problem}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,84 @@
+"""The group directory: listing groups for a viewer, looking one up, and creating them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from discussit.models import Group, Membership
+
+
+class InvalidGroup(ValueError):
+    """The group cannot be created; str(error) says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group as one viewer sees it in the directory."""
+
+    id: uuid.UUID
+    name: str
+    description: str
+    member_count: int
+    is_member: bool
+
+
+def _count(group_id: object):  # type: ignore[no-untyped-def]
+    return (
+        select(func.count())
+        .select_from(Membership)
+        .where(col(Membership.group_id) == group_id)
+        .scalar_subquery()
+    )
+
+
+async def directory(
+    session: AsyncSession, viewer_id: int, group_id: uuid.UUID | None = None
+) -> list[GroupRow]:
+    """Every group (or just one) with its member count and whether the viewer belongs: one query."""
+    mine = exists().where(col(Membership.group_id) == Group.id, Membership.user_id == viewer_id)
+    query = select(Group.id, Group.name, Group.description, _count(Group.id), mine).order_by(
+        col(Group.name)
+    )
+    if group_id is not None:
+        query = query.where(col(Group.id) == group_id)
+    rows = await session.exec(query)
+    return [GroupRow(gid, name, desc, int(n), bool(m)) for gid, name, desc, n, m in rows]
+
+
+async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:
+    return int((await session.exec(select(_count(group_id)))).one())
+
+
+async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
+    return await session.get(Group, group_id)
+
+
+async def create(session: AsyncSession, name: str, description: str = "") -> Group:
+    name, description = " ".join(name.split()), description.strip()
+    if not 1 <= len(name) <= 60:
+        raise InvalidGroup("A group name has 1 to 60 characters.")
+    if len(description) > 280:
+        raise InvalidGroup("A description has at most 280 characters.")
+    taken = await session.exec(select(Group.id).where(func.lower(Group.name) == name.lower()))
+    if taken.first() is not None:
+        raise InvalidGroup(f"A group named {name!r} already exists.")
+    group = Group(name=name, description=description)
+    session.add(group)
+    await session.commit()
+    return group
+
+
+async def create_missing(session: AsyncSession, specs: list[tuple[str, str]]) -> list[Group]:
+    """Create each (name, description) that does not exist yet (the demo seed uses this)."""
+    created = []
+    for name, description in specs:
+        try:
+            created.append(await create(session, name, description))
+        except InvalidGroup:
+            await session.rollback()
+    return created

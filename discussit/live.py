@@ -1,0 +1,75 @@
+"""Live updates: render each fragment once, then publish it to everyone who should see it.
+
+Callers persist first and publish after the commit. Items carry ready HTML (identical for every
+recipient) plus the few fields connections need to order, dedupe and authorise them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from discussit.broker import LOBBY, Broker, group_channel, user_channel
+from discussit.membership import Member
+from discussit.templating import render
+from discussit.timeline import Entry
+
+
+def entry_html(entry: Entry) -> str:
+    """An entry appended to open group pages, moving their resume cursor along."""
+    return render("live/_entry.html", entry=entry)
+
+
+def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[int]) -> str:
+    return render("members/_list.html", group_id=group_id, members=members,
+                  online=frozenset(online), oob=True)
+
+
+async def publish_entry(broker: Broker, entry: Entry, members_update: str = "") -> None:
+    await broker.publish(
+        group_channel(entry.group_id),
+        {
+            "type": "entry",
+            "seq": entry.seq,
+            "kind": entry.kind,
+            "user_id": entry.user_id,
+            "html": entry_html(entry) + members_update,
+        },
+    )
+
+
+async def publish_membership(
+    broker: Broker, group_id: uuid.UUID, user_id: int, is_member: bool, member_count: int
+) -> None:
+    """After a join or leave: every home page's count, and the user's own other tabs' buttons."""
+    await broker.publish(
+        LOBBY,
+        {
+            "type": "count",
+            "html": render("groups/_count.html", group_id=group_id, member_count=member_count,
+                           oob=True),
+        },
+    )
+    # Buttons hold a per-browser CSRF token, so each of the user's streams renders its own.
+    await broker.publish(
+        user_channel(user_id),
+        {"type": "membership", "group_id": str(group_id), "is_member": is_member,
+         "member_count": member_count},
+    )
+
+
+async def publish_presence(
+    broker: Broker, group_id: uuid.UUID, member: Member, online: bool
+) -> None:
+    await broker.publish(
+        group_channel(group_id),
+        {
+            "type": "presence",
+            "html": render("members/_member.html", member=member, is_online=online, oob=True),
+        },
+    )
+
+
+async def publish_logout(broker: Broker, user_id: int, session_key: str) -> None:
+    """Close the live connections of one ended login."""
+    await broker.publish(user_channel(user_id), {"type": "logout", "session_key": session_key})

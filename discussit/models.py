@@ -1,0 +1,89 @@
+"""The tables: users and their server-side sessions, groups, memberships, and a group's timeline.
+
+A group's messages and join/leave events share one ordering cursor, `seq`, allocated from
+`Group.last_seq` inside the inserting transaction. That row update serialises writers per group,
+so commit order equals seq order, and history pages and catch-up after a reconnect are exact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=30)
+    # Lower-cased username: "Alice" and "alice" are the same account.
+    username_key: str = Field(max_length=30, unique=True)
+    password_hash: str = Field(max_length=200)
+    is_staff: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds a random token; the table holds its SHA-256.
+
+    Logging out deletes the row, so a copied cookie stops working at once.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "groups"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=60, unique=True)
+    description: str = Field(default="", max_length=280)
+    last_seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_user_id", "user_id"),)
+
+    group_id: uuid.UUID = Field(foreign_key="groups.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    joined_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("group_id", "seq", name="uq_messages_group_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
+    seq: int
+    author_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    body: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """A join or leave, shown in the group's history between messages."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("group_id", "seq", name="uq_events_group_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
+    seq: int
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)  # "joined" | "left"
+    created_at: datetime = Field(default_factory=utcnow)

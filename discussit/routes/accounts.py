@@ -1,0 +1,86 @@
+"""Sign up, log in, log out."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from discussit import auth, live, passwords
+from discussit.db import Database
+from discussit.models import User
+from discussit.routes._pages import page
+
+
+def _field(form: object, name: str, limit: int = 1000) -> str:
+    value = form.get(name, "")  # type: ignore[attr-defined]
+    return value[:limit] if isinstance(value, str) else ""
+
+
+async def signup(request: Request) -> Response:
+    next_url = auth.safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        return await page(request, "accounts/signup.html", next=next_url, errors={}, username="")
+    form = await request.form()
+    username = _field(form, "username", 100).strip()
+    password, password2 = _field(form, "password"), _field(form, "password2")
+    errors: dict[str, list[str]] = {}
+    if not auth.valid_username(username):
+        errors["username"] = [f"Usernames have {auth.USERNAME_RULE}."]
+    found = passwords.problems(password, username)
+    if found:
+        errors["password"] = found
+    if password != password2:
+        errors["password2"] = ["The two passwords do not match."]
+    db: Database = request.state.db
+    if not errors:
+        user = User(username=username, username_key=username.lower(),
+                    password_hash=await passwords.hash_password(password))
+        async with db.session() as session:
+            session.add(user)
+            try:
+                await session.commit()
+            except IntegrityError:
+                errors["username"] = ["That username is taken; choose another."]
+    if errors:
+        return await page(request, "accounts/signup.html", status_code=400, next=next_url,
+                          errors=errors, username=username)
+    await auth.log_in(request, user)
+    return RedirectResponse(next_url, status_code=303)
+
+
+async def login(request: Request) -> Response:
+    next_url = auth.safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        return await page(request, "accounts/login.html", next=next_url, error=None, username="")
+    form = await request.form()
+    username = _field(form, "username", 100).strip()
+    password = _field(form, "password", passwords.MAX_LENGTH)
+    db: Database = request.state.db
+    async with db.session() as session:
+        user = (await session.exec(
+            select(User).where(User.username_key == username.lower())
+        )).first()
+    ok = await passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok:
+        return await page(request, "accounts/login.html", status_code=400, next=next_url,
+                          error="Wrong username or password.", username=username)
+    await auth.log_in(request, user)
+    return RedirectResponse(next_url, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    viewer = await auth.current_viewer(request)
+    key = await auth.log_out(request)
+    if viewer is not None and key is not None:
+        await live.publish_logout(request.state.broker, viewer.id, key)
+    return RedirectResponse("/login", status_code=303)
+
+
+routes = [
+    Route("/signup", signup, methods=["GET", "POST"], name="signup"),
+    Route("/login", login, methods=["GET", "POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+]

@@ -1,0 +1,252 @@
+"""The group page's WebSocket (htmx hx-ws): live history in, messages out.
+
+Protocol (htmx 4.0.1 hx-ws): the client sends JSON objects of form values plus `headers`.
+  {"type": "resume", "after": N}   sent on every (re)connect: replay seq > N from the database
+  {"text": "..."}                   post a message as the logged-in user (any author field is ignored)
+The server sends HTML fragments whose elements carry hx-swap-oob, so nothing else is replaced.
+
+Order of work on connect: check origin (refused before accept), accept, subscribe to the live
+feed, then check login and membership (so a leave cannot slip between check and subscribe),
+and only after the client's resume frame, replay from the database and go live. The writer task
+alone sends broker items; it drops anything at or below the last seq sent and fills gaps from
+the database, so every entry reaches the page once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import Any
+
+import anyio
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from discussit import closecodes, live, membership, origins, timeline
+from discussit.auth import Viewer, csrf_token, current_viewer
+from discussit.broker import RESYNC, Broker, Item, Subscription, group_channel, user_channel
+from discussit.db import Database
+from discussit.presence import Presence
+from discussit.settings import Settings
+from discussit.templating import render
+
+log = logging.getLogger("discussit.socket")
+
+CATCH_UP_LIMIT = 500
+MAX_FRAME = 16 * 1024
+
+
+class GroupConnection:
+    def __init__(self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID,
+                 sub: Subscription) -> None:
+        self.ws = ws
+        self.viewer = viewer
+        self.group_id = group_id
+        self.sub = sub
+        self.settings: Settings = ws.state.settings
+        self.db: Database = ws.state.db
+        self.broker: Broker = ws.state.broker
+        self.last_sent: int | None = None  # None until the client's resume frame
+        self.resumed = asyncio.Event()
+        self.send_lock = asyncio.Lock()
+        self.closed = False
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self.writer)
+            await self.reader()
+            tasks.cancel_scope.cancel()
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def send(self, html: str) -> None:
+        async with self.send_lock:
+            if self.closed:
+                return
+            try:
+                await self.ws.send_text(html)
+            except (WebSocketDisconnect, WebSocketDisconnected):
+                self.closed = True  # the client went away; the reader sees the disconnect
+
+    async def close(self, code: int, reason: str = "") -> None:
+        async with self.send_lock:
+            if self.closed:
+                return
+            self.closed = True
+            try:
+                await self.ws.close(code, reason)
+            except (WebSocketDisconnect, WebSocketDisconnected):
+                pass
+
+    async def notice(self, template: str, **context: Any) -> None:
+        await self.send(render(template, group_id=self.group_id,
+                               csrf_token=csrf_token(self.ws), **context))
+
+    async def writer(self) -> None:
+        await self.resumed.wait()
+        while not self.closed:
+            await self.handle(await self.sub.get())
+
+    async def handle(self, item: Item) -> None:
+        kind = item["type"]
+        if kind == "entry":
+            assert self.last_sent is not None
+            seq = item["seq"]
+            if seq <= self.last_sent:
+                return  # already sent by a catch-up
+            if seq > self.last_sent + 1:
+                await self.catch_up()  # an earlier entry is still on its way: read the database
+                return
+            await self.send(item["html"])
+            self.last_sent = seq
+            if item["kind"] == timeline.LEFT and item["user_id"] == self.viewer.id:
+                await self.check_still_member()
+        elif kind == "presence":
+            await self.send(item["html"])
+        elif kind == RESYNC["type"]:
+            await self.catch_up()
+        elif kind == "logout" and item["session_key"] == self.viewer.session_key:
+            await self.notice("live/_logged_out.html")
+            await self.close(closecodes.POLICY, "logged out")
+
+    async def catch_up(self) -> None:
+        """Send every entry after the last one sent, from the database, then the member list."""
+        assert self.last_sent is not None
+        async with self.db.session() as session:
+            upto = await timeline.last_seq(session, self.group_id)  # read before the entries
+            entries = await timeline.entries_after(
+                session, self.group_id, self.last_sent, upto or 0, CATCH_UP_LIMIT + 1
+            )
+            members = None
+            if any(e.kind != timeline.MESSAGE for e in entries):
+                members = await membership.members(session, self.group_id)
+        if len(entries) > CATCH_UP_LIMIT:
+            await self.notice("live/_reload.html")
+            await self.close(closecodes.NORMAL, "too far behind: reload")
+            return
+        for entry in entries:
+            await self.send(live.entry_html(entry))
+            self.last_sent = entry.seq
+        if members is not None:
+            presence: Presence = self.ws.state.presence
+            await self.send(live.members_html(self.group_id, members,
+                                              presence.online(self.group_id)))
+            if all(m.user_id != self.viewer.id for m in members):
+                await self.left()
+
+    async def check_still_member(self) -> None:
+        async with self.db.session() as session:
+            still = await timeline.is_member(session, self.group_id, self.viewer.id)
+        if not still:
+            await self.left()
+
+    async def left(self) -> None:
+        await self.notice("live/_left.html")
+        await self.close(closecodes.POLICY, "not a member")
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    async def reader(self) -> None:
+        while not self.closed:
+            try:
+                message = await self.ws.receive()
+            except WebSocketDisconnected:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.error("Only text messages are understood here.")
+                continue
+            if len(text) > MAX_FRAME:
+                await self.error("That message is too long.")
+                continue
+            try:
+                data = json.loads(text)
+            except (ValueError, RecursionError):
+                data = None
+            if not isinstance(data, dict):
+                await self.error("That message could not be read.")
+                continue
+            if data.get("type") == "resume":
+                await self.resume(data.get("after"))
+            else:
+                await self.post(data.get("text"))
+
+    async def resume(self, after: object) -> None:
+        if self.resumed.is_set():
+            return  # one resume per socket: the first one set the cursor
+        if isinstance(after, str) and after.isdigit() and len(after) < 19:
+            after = int(after)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            await self.error("Could not resume; reload the page.")
+            return
+        self.last_sent = after
+        await self.catch_up()
+        self.resumed.set()
+
+    async def post(self, raw: object) -> None:
+        try:
+            text = timeline.clean_message_text(raw, self.settings.message_max_length)
+        except timeline.InvalidMessage as problem:
+            await self.error(str(problem), text=raw if isinstance(raw, str) else "")
+            return
+        async with self.db.session() as session:
+            try:
+                entry = await timeline.post_message(session, self.group_id, self.viewer.user, text)
+            except timeline.NotAMember:
+                await self.left()
+                return
+        log.info("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,
+                 self.viewer.id)
+        await live.publish_entry(self.broker, entry)
+
+    async def error(self, problem: str, text: str = "") -> None:
+        """Tell only this sender what went wrong, and give their text back to fix."""
+        await self.notice("messages/_composer.html", oob=True, composer_error=problem,
+                          composer_text=text[: self.settings.message_max_length * 2],
+                          max_length=self.settings.message_max_length)
+
+
+async def group_socket(ws: WebSocket) -> None:
+    settings: Settings = ws.state.settings
+    if not origins.allowed(ws, settings):
+        log.info("socket refused: origin not allowed")
+        await ws.close(closecodes.INVALID_ORIGIN)  # before accept: the handshake gets HTTP 403
+        return
+    await ws.accept()
+    try:
+        group_id = uuid.UUID(ws.path_params["group_id"])
+    except ValueError:
+        await ws.close(closecodes.POLICY, "no such group")
+        return
+    viewer = await current_viewer(ws)
+    if viewer is None:
+        await ws.close(closecodes.POLICY, "log in first")
+        return
+    broker: Broker = ws.state.broker
+    sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
+    presence: Presence = ws.state.presence
+    try:
+        db: Database = ws.state.db
+        async with db.session() as session:
+            allowed = await timeline.is_member(session, group_id, viewer.id)
+        if not allowed:
+            log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
+            await ws.close(closecodes.POLICY, "not a member")
+            return
+        member = membership.Member(viewer.id, viewer.user.username)
+        if presence.connect(group_id, viewer.id):
+            await live.publish_presence(broker, group_id, member, online=True)
+        try:
+            await GroupConnection(ws, viewer, group_id, sub).run()
+        finally:
+            if presence.disconnect(group_id, viewer.id):
+                await live.publish_presence(broker, group_id, member, online=False)
+    finally:
+        sub.close()
+
+
+routes = [WebSocketRoute("/groups/{group_id}/ws", group_socket, name="group_socket")]

@@ -1,0 +1,158 @@
+"""The group directory (home page), a group's page, its older history, joining and leaving."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from discussit import auth, groups, live, membership, timeline
+from discussit.db import Database
+from discussit.presence import Presence
+from discussit.routes._pages import group_id_from_path, int_param, is_htmx, page
+from discussit.templating import templates
+
+
+async def index(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    db: Database = request.state.db
+    async with db.session() as session:
+        rows = await groups.directory(session, viewer.id)
+    return await page(request, "groups/index.html", groups=rows)
+
+
+async def render_group_page(
+    request: Request,
+    group_id: uuid.UUID,
+    *,
+    before: int | None = None,
+    composer_text: str = "",
+    composer_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A group's page for a member: one page of history, members, the composer. Seven queries
+    (viewer, group, membership, cursor, messages, events, members), whatever the sizes."""
+    viewer = await auth.require_viewer(request)
+    db: Database = request.state.db
+    presence: Presence = request.state.presence
+    async with db.session() as session:
+        group = await groups.get(session, group_id)
+        if group is None:
+            raise HTTPException(404)
+        if not await timeline.is_member(session, group_id, viewer.id):
+            return await page(request, "groups/forbidden.html", status_code=403, group=group)
+        cursor = await timeline.last_seq(session, group_id)  # read before the entries
+        assert cursor is not None
+        entries, has_more = await timeline.page_before(
+            session, group_id, min(before, cursor + 1) if before else cursor + 1,
+            request.state.settings.page_size,
+        )
+        members = await membership.members(session, group_id)
+    return await page(
+        request,
+        "groups/show.html",
+        status_code=status_code,
+        group=group,
+        entries=entries,
+        has_more=has_more,
+        is_latest=before is None,
+        last_seq=cursor,
+        members=members,
+        online=presence.online(group_id),
+        composer_text=composer_text,
+        composer_error=composer_error,
+        max_length=request.state.settings.message_max_length,
+    )
+
+
+async def show(request: Request) -> Response:
+    return await render_group_page(
+        request, group_id_from_path(request), before=int_param(request, "before")
+    )
+
+
+async def history(request: Request) -> Response:
+    """Older entries, for the Load older control (htmx): that page plus the next control."""
+    viewer = await auth.require_viewer(request)
+    group_id = group_id_from_path(request)
+    before = int_param(request, "before")
+    if before is None:
+        raise HTTPException(400, "before is required")
+    db: Database = request.state.db
+    async with db.session() as session:
+        if not await timeline.is_member(session, group_id, viewer.id):
+            raise HTTPException(403, "Join this group to read its history.")
+        entries, has_more = await timeline.page_before(
+            session, group_id, before, request.state.settings.page_size
+        )
+    return templates.TemplateResponse(
+        request, "timeline/_older.html",
+        {"group_id": group_id, "entries": entries, "has_more": has_more},
+    )
+
+
+async def _after_membership_change(
+    request: Request, group_id: uuid.UUID, entry: timeline.Entry, is_member: bool
+) -> None:
+    db: Database = request.state.db
+    presence: Presence = request.state.presence
+    async with db.session() as session:
+        members = await membership.members(session, group_id)
+    await live.publish_entry(
+        request.state.broker, entry, live.members_html(group_id, members, presence.online(group_id))
+    )
+    await live.publish_membership(
+        request.state.broker, group_id, entry.user_id, is_member, len(members)
+    )
+
+
+async def _membership_response(request: Request, viewer: auth.Viewer, group_id: uuid.UUID,
+                               next_url: str) -> Response:
+    if not is_htmx(request):
+        return RedirectResponse(next_url, status_code=303)
+    db: Database = request.state.db
+    async with db.session() as session:
+        rows = await groups.directory(session, viewer.id, group_id)
+    return await page(request, "groups/_group.html", group=rows[0])
+
+
+async def join(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    group_id = group_id_from_path(request)
+    next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
+    db: Database = request.state.db
+    async with db.session() as session:
+        if await groups.get(session, group_id) is None:
+            raise HTTPException(404)
+        entry = await membership.join(session, group_id, viewer.user)
+    if entry is not None:
+        await _after_membership_change(request, group_id, entry, is_member=True)
+    return await _membership_response(request, viewer, group_id, next_url)
+
+
+async def leave(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    group_id = group_id_from_path(request)
+    next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
+    db: Database = request.state.db
+    async with db.session() as session:
+        if await groups.get(session, group_id) is None:
+            raise HTTPException(404)
+        entry = await membership.leave(session, group_id, viewer.user)
+    if entry is not None:
+        await _after_membership_change(request, group_id, entry, is_member=False)
+    if next_url.startswith(f"/groups/{group_id}"):
+        next_url = "/"  # the group's page is closed to non-members
+    return await _membership_response(request, viewer, group_id, next_url)
+
+
+routes = [
+    Route("/", index, name="home"),
+    Route("/groups/{group_id}/", show, name="group"),
+    Route("/groups/{group_id}/history", history, name="history"),
+    Route("/groups/{group_id}/membership", join, methods=["POST"], name="join"),
+    Route("/groups/{group_id}/membership/delete", leave, methods=["POST"], name="leave"),
+]

@@ -1,0 +1,78 @@
+"""Settings: every environment variable DiscussIt reads is named here, and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///discussit.db"
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot start DiscussIt; the message says why and what to set."""
+
+
+def _bool(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    origins = tuple(o.strip().rstrip("/") for o in raw.replace(",", " ").split() if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in {"http", "https"} or not rest or "/" in rest:
+            raise SettingsError(
+                f"ALLOWED_ORIGINS entries look like https://chat.example.com, not {origin!r}"
+            )
+    return origins
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    # Exact scheme://host[:port] values allowed to open the WebSocket and SSE stream.
+    # Empty means "the app's own origin", whatever host and port it is served on.
+    allowed_origins: tuple[str, ...] = ()
+    secure_cookies: bool = False
+    debug: bool = False
+    seed_demo_groups: bool = True
+    page_size: int = 50
+    message_max_length: int = 2000
+    session_max_age: int = 14 * 24 * 3600
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        debug = _bool("DEBUG", env.get("DEBUG"), False)
+        secret_key = env.get("SECRET_KEY", "")
+        if len(secret_key) < 32:
+            raise SettingsError(
+                "SECRET_KEY must be set to a random string of at least 32 characters, e.g. "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return cls(
+            secret_key=secret_key,
+            database_url=database_url_from_env(env),
+            redis_url=env.get("REDIS_URL") or None,
+            allowed_origins=_origins(env.get("ALLOWED_ORIGINS")),
+            secure_cookies=_bool("SECURE_COOKIES", env.get("SECURE_COOKIES"), False),
+            debug=debug,
+            seed_demo_groups=_bool("SEED_DEMO_GROUPS", env.get("SEED_DEMO_GROUPS"), True),
+        )

@@ -1,0 +1,175 @@
+"""A group's timeline: messages and join/leave events in one order, by their shared `seq`."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from discussit.models import Event, Group, Membership, Message, User, utcnow
+
+MESSAGE = "message"
+JOINED = "joined"
+LEFT = "left"
+
+
+class NotAMember(Exception):
+    """The user is not (or no longer) a member of the group."""
+
+
+class InvalidMessage(ValueError):
+    """The text cannot be posted; str(error) is shown to the sender."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of a group's history: a message, or an event saying someone joined or left."""
+
+    kind: str
+    seq: int
+    group_id: uuid.UUID
+    user_id: int
+    username: str
+    created_at: datetime
+    body: str = ""
+
+
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def clean_message_text(raw: object, max_length: int) -> str:
+    """Validate message text; never truncate it silently."""
+    if not isinstance(raw, str):
+        raise InvalidMessage("Type a message before sending.")
+    text = raw.strip()
+    if not "".join(ch for ch in text if ch not in _INVISIBLE).strip():
+        raise InvalidMessage("Type a message before sending.")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InvalidMessage("Messages cannot contain control characters.")
+    if len(text) > max_length:
+        raise InvalidMessage(
+            f"Messages can be at most {max_length} characters; this one has {len(text)}."
+        )
+    return text
+
+
+async def next_seq(session: AsyncSession, group_id: uuid.UUID) -> int:
+    """Allocate the group's next seq. The row update holds the group's lock until commit."""
+    result = await session.exec(
+        update(Group)
+        .where(col(Group.id) == group_id)
+        .values(last_seq=Group.last_seq + 1)
+        .returning(col(Group.last_seq))
+    )
+    seq = result.scalar_one_or_none()
+    if seq is None:
+        raise NotAMember("no such group")
+    return int(seq)
+
+
+async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
+    found = await session.exec(
+        select(Membership.user_id).where(
+            Membership.group_id == group_id, Membership.user_id == user_id
+        )
+    )
+    return found.first() is not None
+
+
+async def post_message(
+    session: AsyncSession, group_id: uuid.UUID, author: User, body: str
+) -> Entry:
+    """Store a message by `author` (always the logged-in user). Commits; raises NotAMember."""
+    assert author.id is not None
+    seq = await next_seq(session, group_id)  # lock first, then check: a leave cannot interleave
+    if not await is_member(session, group_id, author.id):
+        await session.rollback()
+        raise NotAMember
+    message = Message(group_id=group_id, seq=seq, author_id=author.id, body=body)
+    session.add(message)
+    await session.commit()
+    return Entry(MESSAGE, seq, group_id, author.id, author.username, message.created_at, body)
+
+
+async def record_event(
+    session: AsyncSession, group_id: uuid.UUID, seq: int, user: User, kind: str
+) -> Entry:
+    """Add a join/leave event at `seq` (allocated by the caller's transaction); does not commit."""
+    assert user.id is not None
+    event = Event(group_id=group_id, seq=seq, user_id=user.id, kind=kind, created_at=utcnow())
+    session.add(event)
+    return Entry(kind, seq, group_id, user.id, user.username, event.created_at)
+
+
+async def _messages(session: AsyncSession, where: list, order: object, limit: int) -> list[Entry]:
+    rows = await session.exec(
+        select(Message, User.username)
+        .join(User, col(User.id) == Message.author_id)
+        .where(*where)
+        .order_by(order)
+        .limit(limit)
+    )
+    return [
+        Entry(MESSAGE, m.seq, m.group_id, m.author_id, name, m.created_at, m.body)
+        for m, name in rows
+    ]
+
+
+async def _events(session: AsyncSession, where: list, order: object, limit: int) -> list[Entry]:
+    rows = await session.exec(
+        select(Event, User.username)
+        .join(User, col(User.id) == Event.user_id)
+        .where(*where)
+        .order_by(order)
+        .limit(limit)
+    )
+    return [Entry(e.kind, e.seq, e.group_id, e.user_id, name, e.created_at) for e, name in rows]
+
+
+async def last_seq(session: AsyncSession, group_id: uuid.UUID) -> int | None:
+    """The group's newest allocated seq (None if no such group).
+
+    Read this *before* reading entries, and bound them by it: every seq up to a committed
+    last_seq belongs to a transaction that has already committed (or rolled back), so the
+    entries read are complete up to it, even without a snapshot across the two queries.
+    """
+    found = await session.exec(select(Group.last_seq).where(col(Group.id) == group_id))
+    return found.first()
+
+
+async def page_before(
+    session: AsyncSession, group_id: uuid.UUID, before: int, limit: int
+) -> tuple[list[Entry], bool]:
+    """The `limit` entries with seq < `before`, oldest first, and whether older ones exist.
+    For the latest page pass before = last_seq + 1. Two indexed queries, whatever the length."""
+    m_where = [Message.group_id == group_id, col(Message.seq) < before]
+    e_where = [Event.group_id == group_id, col(Event.seq) < before]
+    entries = await _messages(session, m_where, col(Message.seq).desc(), limit + 1)
+    entries += await _events(session, e_where, col(Event.seq).desc(), limit + 1)
+    entries.sort(key=lambda e: e.seq, reverse=True)
+    return list(reversed(entries[:limit])), len(entries) > limit
+
+
+async def entries_after(
+    session: AsyncSession, group_id: uuid.UUID, after: int, upto: int, limit: int
+) -> list[Entry]:
+    """Up to `limit` entries with after < seq <= upto, oldest first (catch-up after a reconnect)."""
+    entries = await _messages(
+        session,
+        [Message.group_id == group_id, col(Message.seq) > after, col(Message.seq) <= upto],
+        col(Message.seq),
+        limit,
+    )
+    entries += await _events(
+        session,
+        [Event.group_id == group_id, col(Event.seq) > after, col(Event.seq) <= upto],
+        col(Event.seq),
+        limit,
+    )
+    entries.sort(key=lambda e: e.seq)
+    return entries[:limit]
