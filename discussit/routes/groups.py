@@ -84,6 +84,8 @@ async def history(request: Request) -> Response:
     db: Database = request.state.db
     async with db.session() as session:
         if not await timeline.is_member(session, group_id, viewer.id):
+            if await groups.get(session, group_id) is None:
+                raise HTTPException(404)
             raise HTTPException(403, "Join this group to read its history.")
         entries, has_more = await timeline.page_before(
             session, group_id, before, request.state.settings.page_size

@@ -1,0 +1,50 @@
+"""Fast data set-up straight through the domain functions (the same code the routes call)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import select
+
+from discussit import groups, membership, timeline
+from discussit.models import User
+
+
+def run(client, work):  # type: ignore[no-untyped-def]
+    """Run `await work(session)` on the app's own event loop and database."""
+
+    async def call():  # type: ignore[no-untyped-def]
+        async with client.app_state["db"].session() as session:
+            return await work(session)
+
+    return client.portal.call(call)
+
+
+def user(client, name: str) -> User:
+    async def load(session):  # type: ignore[no-untyped-def]
+        return (await session.exec(select(User).where(User.username_key == name))).one()
+
+    return run(client, load)
+
+
+def post_messages(client, group_id: uuid.UUID, author: str, count: int, prefix: str = "m") -> None:
+    author_user = user(client, author)
+
+    async def post(session):  # type: ignore[no-untyped-def]
+        for i in range(count):
+            await timeline.post_message(session, group_id, author_user, f"{prefix}{i}")
+
+    run(client, post)
+
+
+def add_member(client, group_id: uuid.UUID, name: str) -> None:
+    member = user(client, name)
+    run(client, lambda session: membership.join(session, group_id, member))
+
+
+def many_groups(client, count: int, prefix: str = "Group") -> None:
+    async def create(session):  # type: ignore[no-untyped-def]
+        for i in range(count):
+            await groups.create(session, f"{prefix} {i:04d}", "generated")
+
+    run(client, create)

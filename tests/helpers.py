@@ -1,0 +1,131 @@
+"""Test helpers: a Browser (its own cookie jar over one shared TestClient), HTML parsing,
+and WebSocket receives with a timeout so a missing frame fails a test instead of hanging it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import anyio
+import httpx2 as httpx
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from starlette.testclient import TestClient, WebSocketTestSession
+
+PASSWORD = "violet-lantern-93"
+ORIGIN = "http://testserver"
+
+
+def html(response: Any) -> HTMLParser:
+    return HTMLParser(response.text)
+
+
+class Browser:
+    """One person's browser: separate cookies, same app (same lifespan, broker and database)."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.cookies = httpx.Cookies()
+        self.username: str | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.client.cookies = self.cookies
+        try:
+            return self.client.request(method, url, **kwargs)
+        finally:
+            self.cookies = httpx.Cookies(self.client.cookies)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def csrf(self) -> str:
+        page = self.get("/login" if self.username is None else "/")
+        token = html(page).css_first("input[name=csrf_token]")
+        assert token is not None, page.text
+        return token.attributes["value"] or ""
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
+             **kwargs: Any) -> httpx.Response:
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf())
+        kwargs.setdefault("follow_redirects", False)
+        return self.request("POST", url, data=data, **kwargs)
+
+    def sign_up(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        response = self.post("/signup", {"username": username, "password": password,
+                                         "password2": password})
+        if response.status_code == 303:
+            self.username = username
+        return response
+
+    def log_in(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        response = self.post("/login", {"username": username, "password": password})
+        if response.status_code == 303:
+            self.username = username
+        return response
+
+    def log_out(self) -> httpx.Response:
+        response = self.post("/logout")
+        self.username = None
+        return response
+
+    def join(self, group_id: Any, **kwargs: Any) -> httpx.Response:
+        return self.post(f"/groups/{group_id}/membership", {"next": "/"}, **kwargs)
+
+    def leave(self, group_id: Any, **kwargs: Any) -> httpx.Response:
+        return self.post(f"/groups/{group_id}/membership/delete", {"next": "/"}, **kwargs)
+
+    def socket(self, group_id: Any, origin: str | None = ORIGIN) -> Any:
+        """Open the group's WebSocket as this browser would (use it as a context manager)."""
+        self.client.cookies = self.cookies
+        headers = {"origin": origin} if origin else {}
+        return self.client.websocket_connect(f"/groups/{group_id}/ws", headers=headers)
+
+
+def receive(ws: WebSocketTestSession, timeout: float = 5.0) -> dict[str, Any]:
+    async def next_message() -> dict[str, Any]:
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()  # type: ignore[no-any-return]
+
+    return ws.portal.call(next_message)
+
+
+def receive_text(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
+    message = receive(ws, timeout)
+    ws._raise_on_close(message)
+    return message["text"]  # type: ignore[no-any-return]
+
+
+def nothing_received(ws: WebSocketTestSession, wait: float = 0.3) -> bool:
+    try:
+        receive(ws, wait)
+    except TimeoutError:
+        return True
+    return False
+
+
+def receive_until(ws: WebSocketTestSession, pattern: str, timeout: float = 5.0) -> list[str]:
+    """Frames up to and including the first matching `pattern` (a regex)."""
+    frames = []
+    while True:
+        frame = receive_text(ws, timeout)
+        frames.append(frame)
+        if re.search(pattern, frame):
+            return frames
+
+
+def resume(ws: WebSocketTestSession, after: int) -> None:
+    """What the page's hidden resume form sends on every (re)connect (htmx 4 wire format)."""
+    ws.send_text(json.dumps({"type": "resume", "after": str(after),
+                             "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
+
+
+def say(ws: WebSocketTestSession, text: str, **extra: Any) -> None:
+    """What the composer form sends (htmx 4 hx-ws:send: form values plus `headers`)."""
+    ws.send_text(json.dumps({"csrf_token": "x", "text": text, **extra,
+                             "headers": {"HX-Request": "true", "HX-Source": "form#composer"}}))
+
+
+def seqs(frames: list[str]) -> list[int]:
+    return [int(s) for f in frames for s in re.findall(r'id="entry-(\d+)"', f)]
