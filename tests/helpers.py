@@ -105,6 +105,18 @@ def nothing_received(ws: WebSocketTestSession, wait: float = 0.3) -> bool:
     return False
 
 
+def drain(ws: WebSocketTestSession, quiet: float = 0.3) -> list[str]:
+    """Every frame that arrives until the socket stays quiet for `quiet` seconds."""
+    frames = []
+    while True:
+        try:
+            message = receive(ws, quiet)
+        except TimeoutError:
+            return frames
+        ws._raise_on_close(message)
+        frames.append(message["text"])
+
+
 def receive_until(ws: WebSocketTestSession, pattern: str, timeout: float = 5.0) -> list[str]:
     """Frames up to and including the first matching `pattern` (a regex)."""
     frames = []
