@@ -70,3 +70,9 @@ def make_group(client: TestClient):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def lounge(make_group) -> uuid.UUID:  # type: ignore[no-untyped-def]
     return make_group()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the real-browser tests last: Playwright's sync API keeps an event loop running in
+    the main thread for the rest of the session, which asyncio.run() elsewhere cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
