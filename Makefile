@@ -9,6 +9,7 @@ run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file
 	SECRET_KEY="$$(cat .secret_key)" $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --timeout-graceful-shutdown 20
 
 test: install system-packages  ## set up and run every test, the real-browser ones included
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 install: $(VENV)/.installed

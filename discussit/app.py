@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from discussit import auth, seed
+from discussit import access, auth, seed
 from discussit.broker import make_broker
 from discussit.csrf import CSRFMiddleware
 from discussit.db import Database, create_tables, make_engine
@@ -49,8 +49,14 @@ _REASONS = {
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     reason = exc.detail if exc.detail and exc.detail != _default_phrase(exc) else None
+    if is_htmx(request):  # htmx 4 swaps error bodies: send a small message, not a whole page
+        html = render("errors/_inline.html", reason=reason or _REASONS.get(exc.status_code, ""))
+        return HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
     response = await page(
-        request, "errors/error.html", status_code=exc.status_code, status=exc.status_code,
+        request,
+        "errors/error.html",
+        status_code=exc.status_code,
+        status=exc.status_code,
         reason=reason or _REASONS.get(exc.status_code, "Something went wrong."),
     )
     response.headers.update(exc.headers or {})
@@ -61,9 +67,25 @@ def _default_phrase(exc: HTTPException) -> str:
     return HTTPStatus(exc.status_code).phrase
 
 
+async def _no_such_group(request: Request, exc: Exception) -> Response:
+    return await _http_error(request, HTTPException(404))
+
+
+async def _not_a_member(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, access.NotAMemberOf)
+    if is_htmx(request):
+        return await _http_error(request, HTTPException(403, "Join this group first."))
+    return await page(request, "groups/forbidden.html", status_code=403, group=exc.group)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
-    html = render("errors/error.html", status=500, viewer=None, csrf_token="",
-                  reason="Something went wrong on our side. Please try again.")
+    html = render(
+        "errors/error.html",
+        status=500,
+        viewer=None,
+        csrf_token="",
+        reason="Something went wrong on our side. Please try again.",
+    )
     return HTMLResponse(html, status_code=500)
 
 
@@ -101,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={
             auth.LoginRequired: _login_required,
+            access.NoSuchGroup: _no_such_group,
+            access.NotAMemberOf: _not_a_member,
             HTTPException: _http_error,
             500: _server_error,
         },

@@ -1,7 +1,7 @@
 """The `discussit` command (also `python -m discussit`): staff tasks on the configured database.
 
-  discussit create-group NAME [--description TEXT]
-  discussit make-staff USERNAME [--revoke]
+discussit create-group NAME [--description TEXT]
+discussit make-staff USERNAME [--revoke]
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ async def create_group(name: str, description: str) -> str:
 async def make_staff(username: str, staff: bool) -> str:
     async def work(db: Database) -> str:
         async with db.session() as session:
-            user = (await session.exec(
-                select(User).where(User.username_key == username.lower())
-            )).first()
+            user = (
+                await session.exec(select(User).where(User.username_key == username.lower()))
+            ).first()
             if user is None:
                 raise LookupError(f"No user named {username!r}; they must sign up first.")
             user.is_staff = staff

@@ -33,8 +33,9 @@ class CSRFMiddleware:
             return
         conn = HTTPConnection(scope)
         if origins.cross_site(conn, self.settings):
-            await _refuse(403, "This request came from another site, so it was refused.",
-                          scope, receive, send)
+            await _refuse(
+                403, "This request came from another site, so it was refused.", scope, receive, send
+            )
             return
         body = b""
         more = True
@@ -50,8 +51,13 @@ class CSRFMiddleware:
         expected = scope.get("session", {}).get("csrf")
         sent = conn.headers.get("x-csrf-token") or _form_token(conn, body)
         if not (isinstance(expected, str) and sent and hmac.compare_digest(expected, sent)):
-            await _refuse(403, "This form has expired. Go back, reload the page and try again.",
-                          scope, receive, send)
+            await _refuse(
+                403,
+                "This form has expired. Go back, reload the page and try again.",
+                scope,
+                receive,
+                send,
+            )
             return
 
         replayed = False

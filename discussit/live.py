@@ -21,8 +21,9 @@ def entry_html(entry: Entry) -> str:
 
 
 def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[int]) -> str:
-    return render("members/_list.html", group_id=group_id, members=members,
-                  online=frozenset(online), oob=True)
+    return render(
+        "members/_list.html", group_id=group_id, members=members, online=frozenset(online), oob=True
+    )
 
 
 async def publish_entry(broker: Broker, entry: Entry, members_update: str = "") -> None:
@@ -46,15 +47,20 @@ async def publish_membership(
         LOBBY,
         {
             "type": "count",
-            "html": render("groups/_count.html", group_id=group_id, member_count=member_count,
-                           oob=True),
+            "html": render(
+                "groups/_count.html", group_id=group_id, member_count=member_count, oob=True
+            ),
         },
     )
     # Buttons hold a per-browser CSRF token, so each of the user's streams renders its own.
     await broker.publish(
         user_channel(user_id),
-        {"type": "membership", "group_id": str(group_id), "is_member": is_member,
-         "member_count": member_count},
+        {
+            "type": "membership",
+            "group_id": str(group_id),
+            "is_member": is_member,
+            "member_count": member_count,
+        },
     )
 
 

@@ -19,7 +19,7 @@ class Member:
 
 
 async def join(session: AsyncSession, group_id: uuid.UUID, user: User) -> Entry | None:
-    """Make `user` a member and record "joined". Returns None (and writes nothing) if already one."""
+    """Make `user` a member and record "joined". None (and nothing written) if already one."""
     assert user.id is not None
     seq = await next_seq(session, group_id)  # serialises joins/leaves of this group
     if await is_member(session, group_id, user.id):

@@ -1,4 +1,5 @@
-"""Password rules and Argon2id hashing (argon2-cffi: a maintained binding of the reference C code)."""
+"""Password rules, and Argon2id hashing with argon2-cffi (a maintained binding of the reference C
+code: hashing is not something to write ourselves)."""
 
 from __future__ import annotations
 

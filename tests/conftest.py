@@ -14,9 +14,11 @@ from tests.helpers import Browser
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(secret_key="test-secret-" + "k" * 40,
-                    database_url=f"sqlite:///{tmp_path}/discussit.db",
-                    seed_demo_groups=False)
+    return Settings(
+        secret_key="test-secret-" + "k" * 40,
+        database_url=f"sqlite:///{tmp_path}/discussit.db",
+        seed_demo_groups=False,
+    )
 
 
 @pytest.fixture

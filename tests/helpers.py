@@ -44,8 +44,9 @@ class Browser:
         assert token is not None, page.text
         return token.attributes["value"] or ""
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             **kwargs: Any) -> httpx.Response:
+    def post(
+        self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         data = dict(data or {})
         if csrf:
             data.setdefault("csrf_token", self.csrf())
@@ -53,8 +54,9 @@ class Browser:
         return self.request("POST", url, data=data, **kwargs)
 
     def sign_up(self, username: str, password: str = PASSWORD) -> httpx.Response:
-        response = self.post("/signup", {"username": username, "password": password,
-                                         "password2": password})
+        response = self.post(
+            "/signup", {"username": username, "password": password, "password2": password}
+        )
         if response.status_code == 303:
             self.username = username
         return response
@@ -129,14 +131,29 @@ def receive_until(ws: WebSocketTestSession, pattern: str, timeout: float = 5.0) 
 
 def resume(ws: WebSocketTestSession, after: int) -> None:
     """What the page's hidden resume form sends on every (re)connect (htmx 4 wire format)."""
-    ws.send_text(json.dumps({"type": "resume", "after": str(after),
-                             "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
+    ws.send_text(
+        json.dumps(
+            {
+                "type": "resume",
+                "after": str(after),
+                "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
+            }
+        )
+    )
 
 
 def say(ws: WebSocketTestSession, text: str, **extra: Any) -> None:
     """What the composer form sends (htmx 4 hx-ws:send: form values plus `headers`)."""
-    ws.send_text(json.dumps({"csrf_token": "x", "text": text, **extra,
-                             "headers": {"HX-Request": "true", "HX-Source": "form#composer"}}))
+    ws.send_text(
+        json.dumps(
+            {
+                "csrf_token": "x",
+                "text": text,
+                **extra,
+                "headers": {"HX-Request": "true", "HX-Source": "form#composer"},
+            }
+        )
+    )
 
 
 def seqs(frames: list[str]) -> list[int]:

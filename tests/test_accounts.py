@@ -47,10 +47,12 @@ def test_passwords_are_stored_as_argon2id_hashes(client, browser):
         ("alice", PASSWORD, PASSWORD + "x", "password2", "do not match"),
     ],
 )
-def test_sign_up_refuses_bad_input_with_form_errors(browser, username, password, password2,
-                                                    field, words):
-    response = browser.post("/signup", {"username": username, "password": password,
-                                        "password2": password2})
+def test_sign_up_refuses_bad_input_with_form_errors(
+    browser, username, password, password2, field, words
+):
+    response = browser.post(
+        "/signup", {"username": username, "password": password, "password2": password2}
+    )
     assert response.status_code == 400
     errors = " ".join(n.text() for n in html(response).css(".form__error"))
     assert words in errors
@@ -66,8 +68,7 @@ def test_usernames_are_unique_ignoring_case(client, alice):
 
 
 def test_sign_up_keeps_the_typed_username_after_an_error(browser):
-    response = browser.post("/signup", {"username": "carol", "password": "x",
-                                        "password2": "x"})
+    response = browser.post("/signup", {"username": "carol", "password": "x", "password2": "x"})
     field = html(response).css_first("input[name=username]")
     assert field.attributes["value"] == "carol"
 
@@ -145,20 +146,30 @@ def test_anonymous_visitors_go_to_login_and_come_back(client, alice, lounge):
     assert back.headers["location"] == f"/groups/{lounge}/?before=5"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
-                                    "javascript:alert(1)", "http:/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+    ],
+)
 def test_login_never_redirects_to_another_site(client, alice, target):
     from urllib.parse import quote
 
     visitor = Browser(client)
-    response = visitor.post(f"/login?next={quote(target)}",
-                            {"username": "alice", "password": PASSWORD})
+    response = visitor.post(
+        f"/login?next={quote(target)}", {"username": "alice", "password": PASSWORD}
+    )
     assert response.status_code == 303 and response.headers["location"] == "/"
 
 
 def test_htmx_requests_of_anonymous_visitors_are_told_to_redirect(client, lounge):
-    response = Browser(client).get(f"/groups/{lounge}/history?before=3",
-                                   headers={"HX-Request": "true",
-                                            "HX-Current-URL": f"http://testserver/groups/{lounge}/"})
+    response = Browser(client).get(
+        f"/groups/{lounge}/history?before=3",
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/groups/{lounge}/"},
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == f"/login?next=/groups/{lounge}/"

@@ -44,7 +44,10 @@ def test_python_dash_m_discussit_runs_the_same_command(settings):
     result = subprocess.run(
         [sys.executable, "-m", "discussit", "create-group", "Chess"],
         env={"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"},
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "Created group 'Chess'" in result.stdout

@@ -29,8 +29,9 @@ def test_every_state_changing_route_refuses_a_request_without_the_token(client, 
     alice.join(lounge)
     for method, path in _state_changing_paths(lounge):
         for data in ({}, {"csrf_token": "forged"}):
-            response = alice.request(method, path, data={**data, "text": "hi", "username": "x"},
-                                     follow_redirects=False)
+            response = alice.request(
+                method, path, data={**data, "text": "hi", "username": "x"}, follow_redirects=False
+            )
             assert response.status_code == 403, (method, path, data)
     assert alice.get("/").status_code == 200  # logout without a token did not log out
 
@@ -38,15 +39,19 @@ def test_every_state_changing_route_refuses_a_request_without_the_token(client, 
 def test_a_cross_site_form_is_refused_even_with_the_token(alice, lounge):
     token = alice.csrf()
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
-        response = alice.post(f"/groups/{lounge}/membership", {"csrf_token": token},
-                              headers=headers)
+        response = alice.post(
+            f"/groups/{lounge}/membership", {"csrf_token": token}, headers=headers
+        )
         assert response.status_code == 403
 
 
 def test_the_token_is_accepted_from_the_header_too(alice, lounge):
-    response = alice.request("POST", f"/groups/{lounge}/membership",
-                             headers={"X-CSRF-Token": alice.csrf(), "Origin": "http://testserver"},
-                             follow_redirects=False)
+    response = alice.request(
+        "POST",
+        f"/groups/{lounge}/membership",
+        headers={"X-CSRF-Token": alice.csrf(), "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 
@@ -55,8 +60,10 @@ def test_login_forms_carry_a_token_before_any_session(client):
     visitor.sign_up("alice")
     visitor.log_out()
     fresh = Browser(client)
-    assert fresh.post("/login", {"username": "alice", "password": PASSWORD},
-                      csrf=False).status_code == 403
+    assert (
+        fresh.post("/login", {"username": "alice", "password": PASSWORD}, csrf=False).status_code
+        == 403
+    )
     assert fresh.log_in("alice").status_code == 303
 
 

@@ -29,8 +29,10 @@ def _stored_messages(client, group_id) -> list[tuple[str, str]]:
 
     async def load(session):  # type: ignore[no-untyped-def]
         rows = await session.exec(
-            select(User.username, Message.body).join(User, User.id == Message.author_id)
-            .where(Message.group_id == group_id).order_by(Message.seq)
+            select(User.username, Message.body)
+            .join(User, User.id == Message.author_id)
+            .where(Message.group_id == group_id)
+            .order_by(Message.seq)
         )
         return list(rows)
 
@@ -77,8 +79,17 @@ def test_the_author_is_the_logged_in_user_whatever_the_frame_says(client, member
     alice, bob = members
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
-        say(a, "it was me", author="bob", author_id=2, user_id=2, username="bob",
-            group_id="00000000-0000-0000-0000-000000000000", seq=1, created_at="1999-01-01")
+        say(
+            a,
+            "it was me",
+            author="bob",
+            author_id=2,
+            user_id=2,
+            username="bob",
+            group_id="00000000-0000-0000-0000-000000000000",
+            seq=1,
+            created_at="1999-01-01",
+        )
         frame = receive_until(a, "it was me")[-1]
         assert ">alice</strong>" in frame and "1999" not in frame
     assert _stored_messages(client, lounge) == [("alice", "it was me")]
@@ -106,10 +117,18 @@ def test_a_socket_to_an_unknown_or_malformed_group_is_closed(alice):
         assert closed.value.code == 1008
 
 
-@pytest.mark.parametrize("origin", [
-    "https://evil.example", None, "null", "http://testserver.evil.example",
-    "https://testserver", "http://testserver:8080", "http://evil.example/http://testserver",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        None,
+        "null",
+        "http://testserver.evil.example",
+        "https://testserver",
+        "http://testserver:8080",
+        "http://evil.example/http://testserver",
+    ],
+)
 def test_a_cross_site_origin_is_refused_at_the_handshake(members, lounge, origin):
     alice, _ = members
     socket = alice.socket(lounge, origin=origin)
@@ -140,7 +159,9 @@ def test_the_configured_origin_allowlist_is_exact(settings, tmp_path):
             resume(ws, 0)
             assert "alice" in receive_text(ws)
         with pytest.raises(WebSocketDisconnect):
-            alice.socket(lounge).__enter__()  # the app's own origin is not enough once a list is set
+            alice.socket(
+                lounge
+            ).__enter__()  # the app's own origin is not enough once a list is set
 
 
 def test_joins_and_leaves_appear_live_with_the_member_list(client, alice, bob, lounge):
@@ -173,11 +194,14 @@ def test_presence_marks_who_has_the_group_open(members, lounge):
             page = html(alice.get(f"/groups/{lounge}/"))
             assert len(page.css("#members .member--online")) == 2
         frame = receive_until(a, f'id="member-{bob_id}"')[-1]
-        assert "member--online" not in html_fragment(frame).css_first("li.member").attributes["class"]
+        assert (
+            "member--online" not in html_fragment(frame).css_first("li.member").attributes["class"]
+        )
 
 
-def test_a_member_who_leaves_in_another_tab_stops_receiving_and_cannot_post(client, members,
-                                                                            lounge):
+def test_a_member_who_leaves_in_another_tab_stops_receiving_and_cannot_post(
+    client, members, lounge
+):
     alice, bob = members
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(a, _last_seq(alice, lounge))
@@ -276,10 +300,18 @@ def test_live_items_are_not_sent_twice_after_a_catch_up(client, members, lounge)
         assert seqs(drain(a)) == []  # the queued live copies were dropped
 
 
-@pytest.mark.parametrize("frame", [
-    "not json", "[]", "1", '"x"', "{", "[" * 100_000 + "]" * 100_000,
-    json.dumps({"type": "resume", "after": "-3"}),
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        "[]",
+        "1",
+        '"x"',
+        "{",
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"type": "resume", "after": "-3"}),
+    ],
+)
 def test_malformed_frames_get_an_error_and_the_socket_survives(client, members, lounge, frame):
     alice, _ = members
     with alice.socket(lounge) as a:
@@ -305,13 +337,21 @@ def test_a_binary_frame_gets_an_error_and_the_socket_survives(members, lounge):
         receive_until(a, "still here")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("", "Type a message"), ("   \t  ", "Type a message"), ("\u00a0\u200b", "Type a message"),
-    (None, "Type a message"), (42, "Type a message"), ("nul\x00byte", "control characters"),
-    ("x" * 2001, "at most 2000 characters"),
-])
-def test_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(client, members,
-                                                                          lounge, text, problem):
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "Type a message"),
+        ("   \t  ", "Type a message"),
+        ("\u00a0\u200b", "Type a message"),
+        (None, "Type a message"),
+        (42, "Type a message"),
+        ("nul\x00byte", "control characters"),
+        ("x" * 2001, "at most 2000 characters"),
+    ],
+)
+def test_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(
+    client, members, lounge, text, problem
+):
     alice, bob = members
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(b, _last_seq(bob, lounge))
@@ -336,14 +376,21 @@ def test_a_message_of_exactly_the_limit_is_accepted_whole(client, members, loung
     assert _stored_messages(client, lounge) == [("alice", "y" * 2000)]
 
 
-XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${alert(document.cookie)}",
-       '"><svg onload=alert(1)>', "`+alert(1)+`", "{{7*7}}",
-       '<button hx-post="/logout" hx-trigger="load">x</button>']
+XSS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "${alert(document.cookie)}",
+    '"><svg onload=alert(1)>',
+    "`+alert(1)+`",
+    "{{7*7}}",
+    '<button hx-post="/logout" hx-trigger="load">x</button>',
+]
 
 
 @pytest.mark.parametrize("payload", XSS)
-def test_hostile_message_text_is_shown_as_text_live_and_on_the_page(client, members, lounge,
-                                                                     payload):
+def test_hostile_message_text_is_shown_as_text_live_and_on_the_page(
+    client, members, lounge, payload
+):
     alice, bob = members
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(a, _last_seq(alice, lounge))

@@ -101,9 +101,16 @@ def test_a_member_sees_messages_and_events_in_order_with_times(client, alice, bo
     factories.post_messages(client, lounge, "bob", 1, prefix="hi-")
     bob.leave(lounge)
     page = html(alice.get(f"/groups/{lounge}/"))
-    lines = [" ".join(n.text(separator=" ", strip=True).split()) for n in page.css("#timeline > li")]
+    lines = [
+        " ".join(n.text(separator=" ", strip=True).split()) for n in page.css("#timeline > li")
+    ]
     assert [re.sub(r" ?\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", line) for line in lines] == [
-        "alice joined", "alice hello-0", "alice hello-1", "bob joined", "bob hi-0", "bob left",
+        "alice joined",
+        "alice hello-0",
+        "alice hello-1",
+        "bob joined",
+        "bob hi-0",
+        "bob left",
     ]
     assert all(t.attributes["datetime"].endswith("+00:00") for t in page.css("#timeline time"))
     assert [m.text(strip=True) for m in page.css("#members .member__name")] == ["alice"]

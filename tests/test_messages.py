@@ -8,8 +8,7 @@ from tests.helpers import html
 
 def test_posting_without_javascript_stores_and_shows_the_message(client, alice, lounge):
     alice.join(lounge)
-    response = alice.post(f"/groups/{lounge}/messages", {"text": "  no js here  ",
-                                                          "author": "bob"})
+    response = alice.post(f"/groups/{lounge}/messages", {"text": "  no js here  ", "author": "bob"})
     assert response.status_code == 303
     assert response.headers["location"] == f"/groups/{lounge}/#composer"
     page = html(alice.get(f"/groups/{lounge}/"))

@@ -30,19 +30,23 @@ def test_booleans_are_strict():
 
 
 def test_allowed_origins_are_exact_values():
-    settings = Settings.from_env({"SECRET_KEY": KEY,
-                                  "ALLOWED_ORIGINS": "https://a.example, https://b.example:8443/"})
+    settings = Settings.from_env(
+        {"SECRET_KEY": KEY, "ALLOWED_ORIGINS": "https://a.example, https://b.example:8443/"}
+    )
     assert settings.allowed_origins == ("https://a.example", "https://b.example:8443")
     for bad in ("a.example", "https://a.example/path", "ftp://a.example", "*"):
         with pytest.raises(SettingsError, match="ALLOWED_ORIGINS"):
             Settings.from_env({"SECRET_KEY": KEY, "ALLOWED_ORIGINS": bad})
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("sqlite:///discussit.db", "sqlite+aiosqlite:///discussit.db"),
-    ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-    ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///discussit.db", "sqlite+aiosqlite:///discussit.db"),
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+    ],
+)
 def test_database_urls_are_normalised(given, expected):
     assert async_url(given) == expected
 
@@ -51,6 +55,14 @@ def test_every_setting_is_in_the_readme_table():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    for name in ("PORT", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_ORIGINS",
-                 "SECURE_COOKIES", "DEBUG", "SEED_DEMO_GROUPS"):
+    for name in (
+        "PORT",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_ORIGINS",
+        "SECURE_COOKIES",
+        "DEBUG",
+        "SEED_DEMO_GROUPS",
+    ):
         assert f"| `{name}`" in readme, name

@@ -16,7 +16,7 @@ from discussit.timeline import Entry
 from tests import factories
 from tests.helpers import html
 
-HOSTILE = '<script>alert(1)</script>"\'`${x}{{7*7}}'
+HOSTILE = "<script>alert(1)</script>\"'`${x}{{7*7}}"
 ALL = sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*") if p.is_file())
 
 
@@ -37,19 +37,33 @@ def _entry(kind: str = "message") -> Entry:
     return Entry(kind, 7, uuid.uuid4(), 3, HOSTILE, dt.datetime.now(dt.UTC), HOSTILE)
 
 
-@pytest.mark.parametrize(("name", "context"), [
-    ("messages/_message.html", {"entry": _entry()}),
-    ("events/_event.html", {"entry": _entry("joined")}),
-    ("live/_entry.html", {"entry": _entry()}),
-    ("members/_member.html", {"member": Member(3, HOSTILE), "is_online": True}),
-    ("members/_list.html", {"group_id": uuid.uuid4(), "members": [Member(3, HOSTILE)],
-                            "online": frozenset()}),
-    ("groups/_group.html", {"group": GroupRow(uuid.uuid4(), HOSTILE, HOSTILE, 2, True),
-                            "csrf_token": HOSTILE}),
-    ("messages/_composer.html", {"group_id": uuid.uuid4(), "csrf_token": "t",
-                                 "composer_text": HOSTILE, "composer_error": HOSTILE,
-                                 "max_length": 2000}),
-])
+@pytest.mark.parametrize(
+    ("name", "context"),
+    [
+        ("messages/_message.html", {"entry": _entry()}),
+        ("events/_event.html", {"entry": _entry("joined")}),
+        ("live/_entry.html", {"entry": _entry()}),
+        ("members/_member.html", {"member": Member(3, HOSTILE), "is_online": True}),
+        (
+            "members/_list.html",
+            {"group_id": uuid.uuid4(), "members": [Member(3, HOSTILE)], "online": frozenset()},
+        ),
+        (
+            "groups/_group.html",
+            {"group": GroupRow(uuid.uuid4(), HOSTILE, HOSTILE, 2, True), "csrf_token": HOSTILE},
+        ),
+        (
+            "messages/_composer.html",
+            {
+                "group_id": uuid.uuid4(),
+                "csrf_token": "t",
+                "composer_text": HOSTILE,
+                "composer_error": HOSTILE,
+                "max_length": 2000,
+            },
+        ),
+    ],
+)
 def test_fragments_escape_hostile_text(name, context):
     out = render(name, **context)
     assert "<script>" not in out and "&lt;script&gt;" in out

@@ -42,7 +42,7 @@ class Stream:
             ok = self.lock.wait_for(lambda: any(text in e for e in self.events), timeout)
             assert ok, f"no event with {text!r}; got {self.events}"
             found = next(e for e in self.events if text in e)
-            self.events = self.events[self.events.index(found) + 1:]
+            self.events = self.events[self.events.index(found) + 1 :]
             return found
 
 
@@ -60,8 +60,9 @@ def test_anonymous_visitors_get_no_stream(client):
     assert response.status_code == 401 and "data:" not in response.text
 
 
-@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"},
-                                     {"Sec-Fetch-Site": "cross-site"}])
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]
+)
 def test_cross_site_requests_get_no_stream(alice, headers):
     response = alice.get("/updates", headers=headers)
     assert response.status_code == 403 and "data:" not in response.text

@@ -31,4 +31,5 @@ def test_pages_load_the_vendored_files(client):
     for name in PUBLISHED:
         response = client.get(f"/static/{HTMX}/{name}")
         assert response.status_code == 200 and response.headers["content-type"].startswith(
-            ("application/javascript", "text/javascript"))
+            ("application/javascript", "text/javascript")
+        )

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from discussit import access
 from discussit.auth import csrf_token, current_viewer
 from discussit.templating import templates
 
@@ -28,13 +29,7 @@ async def page(request: Request, name: str, status_code: int = 200, **context: A
 
 def group_id_from_path(conn: HTTPConnection) -> uuid.UUID:
     """The {group_id} of the path; any malformed id is simply a group that does not exist."""
-    raw = conn.path_params.get("group_id", "")
-    try:
-        if len(raw) > 36:
-            raise ValueError
-        return uuid.UUID(raw)
-    except ValueError:
-        raise HTTPException(404) from None
+    return access.parse_group_id(conn.path_params.get("group_id", ""))
 
 
 def int_param(request: Request, name: str) -> int | None:

@@ -36,8 +36,11 @@ async def signup(request: Request) -> Response:
         errors["password2"] = ["The two passwords do not match."]
     db: Database = request.state.db
     if not errors:
-        user = User(username=username, username_key=username.lower(),
-                    password_hash=await passwords.hash_password(password))
+        user = User(
+            username=username,
+            username_key=username.lower(),
+            password_hash=await passwords.hash_password(password),
+        )
         async with db.session() as session:
             session.add(user)
             try:
@@ -45,8 +48,14 @@ async def signup(request: Request) -> Response:
             except IntegrityError:
                 errors["username"] = ["That username is taken; choose another."]
     if errors:
-        return await page(request, "accounts/signup.html", status_code=400, next=next_url,
-                          errors=errors, username=username)
+        return await page(
+            request,
+            "accounts/signup.html",
+            status_code=400,
+            next=next_url,
+            errors=errors,
+            username=username,
+        )
     await auth.log_in(request, user)
     return RedirectResponse(next_url, status_code=303)
 
@@ -60,13 +69,19 @@ async def login(request: Request) -> Response:
     password = _field(form, "password", passwords.MAX_LENGTH)
     db: Database = request.state.db
     async with db.session() as session:
-        user = (await session.exec(
-            select(User).where(User.username_key == username.lower())
-        )).first()
+        user = (
+            await session.exec(select(User).where(User.username_key == username.lower()))
+        ).first()
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
-        return await page(request, "accounts/login.html", status_code=400, next=next_url,
-                          error="Wrong username or password.", username=username)
+        return await page(
+            request,
+            "accounts/login.html",
+            status_code=400,
+            next=next_url,
+            error="Wrong username or password.",
+            username=username,
+        )
     await auth.log_in(request, user)
     return RedirectResponse(next_url, status_code=303)
 

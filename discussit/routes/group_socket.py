@@ -2,11 +2,11 @@
 
 Protocol (htmx 4.0.1 hx-ws): the client sends JSON objects of form values plus `headers`.
   {"type": "resume", "after": N}   sent on every (re)connect: replay seq > N from the database
-  {"text": "..."}                   post a message as the logged-in user (any author field is ignored)
+  {"text": "..."}                   post as the logged-in user (any author field is ignored)
 The server sends HTML fragments whose elements carry hx-swap-oob, so nothing else is replaced.
 
-Order of work on connect: check origin (refused before accept), accept, subscribe to the live
-feed, then check login and membership (so a leave cannot slip between check and subscribe),
+Order of work on connect: check origin (refused before accept), accept, subscribe to the
+live feed, then check login and membership (so a leave cannot slip between check and subscribe),
 and only after the client's resume frame, replay from the database and go live. The writer task
 alone sends broker items; it drops anything at or below the last seq sent and fills gaps from
 the database, so every entry reaches the page once and in order.
@@ -18,13 +18,14 @@ import asyncio
 import json
 import logging
 import uuid
+from contextlib import suppress
 from typing import Any
 
 import anyio
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from discussit import closecodes, live, membership, origins, timeline
+from discussit import access, closecodes, live, membership, origins, timeline
 from discussit.auth import Viewer, csrf_token, current_viewer
 from discussit.broker import RESYNC, Broker, Item, Subscription, group_channel, user_channel
 from discussit.db import Database
@@ -39,8 +40,9 @@ MAX_FRAME = 16 * 1024
 
 
 class GroupConnection:
-    def __init__(self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID,
-                 sub: Subscription) -> None:
+    def __init__(
+        self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID, sub: Subscription
+    ) -> None:
         self.ws = ws
         self.viewer = viewer
         self.group_id = group_id
@@ -75,14 +77,13 @@ class GroupConnection:
             if self.closed:
                 return
             self.closed = True
-            try:
+            with suppress(WebSocketDisconnect, WebSocketDisconnected):
                 await self.ws.close(code, reason)
-            except (WebSocketDisconnect, WebSocketDisconnected):
-                pass
 
     async def notice(self, template: str, **context: Any) -> None:
-        await self.send(render(template, group_id=self.group_id,
-                               csrf_token=csrf_token(self.ws), **context))
+        await self.send(
+            render(template, group_id=self.group_id, csrf_token=csrf_token(self.ws), **context)
+        )
 
     async def writer(self) -> None:
         await self.resumed.wait()
@@ -131,8 +132,9 @@ class GroupConnection:
             self.last_sent = entry.seq
         if members is not None:
             presence: Presence = self.ws.state.presence
-            await self.send(live.members_html(self.group_id, members,
-                                              presence.online(self.group_id)))
+            await self.send(
+                live.members_html(self.group_id, members, presence.online(self.group_id))
+            )
             if all(m.user_id != self.viewer.id for m in members):
                 await self.left()
 
@@ -199,15 +201,18 @@ class GroupConnection:
             except timeline.NotAMember:
                 await self.left()
                 return
-        log.info("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,
-                 self.viewer.id)
+        log.info("message posted group=%s seq=%s user=%s", self.group_id, entry.seq, self.viewer.id)
         await live.publish_entry(self.broker, entry)
 
     async def error(self, problem: str, text: str = "") -> None:
         """Tell only this sender what went wrong, and give their text back to fix."""
-        await self.notice("messages/_composer.html", oob=True, composer_error=problem,
-                          composer_text=text[: self.settings.message_max_length * 2],
-                          max_length=self.settings.message_max_length)
+        await self.notice(
+            "messages/_composer.html",
+            oob=True,
+            composer_error=problem,
+            composer_text=text[: self.settings.message_max_length * 2],
+            max_length=self.settings.message_max_length,
+        )
 
 
 async def group_socket(ws: WebSocket) -> None:
@@ -216,24 +221,28 @@ async def group_socket(ws: WebSocket) -> None:
         log.info("socket refused: origin not allowed")
         await ws.close(closecodes.INVALID_ORIGIN)  # before accept: the handshake gets HTTP 403
         return
-    await ws.accept()
-    try:
-        group_id = uuid.UUID(ws.path_params["group_id"])
-    except ValueError:
-        await ws.close(closecodes.POLICY, "no such group")
-        return
+    await (
+        ws.accept()
+    )  # then close with 1008: htmx does not retry that (a refused handshake it would)
     viewer = await current_viewer(ws)
     if viewer is None:
         await ws.close(closecodes.POLICY, "log in first")
         return
     broker: Broker = ws.state.broker
-    sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
     presence: Presence = ws.state.presence
     try:
+        group_id = access.parse_group_id(ws.path_params["group_id"])
+    except access.NoSuchGroup:
+        await ws.close(closecodes.POLICY, "no such group")
+        return
+    # Subscribe before checking membership, so a leave cannot slip in between unseen.
+    sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
+    try:
         db: Database = ws.state.db
-        async with db.session() as session:
-            allowed = await timeline.is_member(session, group_id, viewer.id)
-        if not allowed:
+        try:
+            async with db.session() as session:
+                await access.require_member(ws, session, group_id)
+        except (access.NoSuchGroup, access.NotAMemberOf):
             log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
             await ws.close(closecodes.POLICY, "not a member")
             return

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from discussit import auth, groups, live, membership, timeline
+from discussit import access, auth, groups, live, membership, timeline
 from discussit.db import Database
 from discussit.presence import Presence
 from discussit.routes._pages import group_id_from_path, int_param, is_htmx, page
@@ -34,20 +34,19 @@ async def render_group_page(
     status_code: int = 200,
 ) -> Response:
     """A group's page for a member: one page of history, members, the composer. Seven queries
-    (viewer, group, membership, cursor, messages, events, members), whatever the sizes."""
-    viewer = await auth.require_viewer(request)
+    (viewer, membership, group, cursor, messages, events, members), whatever the sizes."""
     db: Database = request.state.db
     presence: Presence = request.state.presence
     async with db.session() as session:
+        await access.require_member(request, session, group_id)
         group = await groups.get(session, group_id)
         if group is None:
-            raise HTTPException(404)
-        if not await timeline.is_member(session, group_id, viewer.id):
-            return await page(request, "groups/forbidden.html", status_code=403, group=group)
-        cursor = await timeline.last_seq(session, group_id)  # read before the entries
-        assert cursor is not None
+            raise access.NoSuchGroup
+        cursor = group.last_seq  # read before the entries, which it bounds (see timeline.last_seq)
         entries, has_more = await timeline.page_before(
-            session, group_id, min(before, cursor + 1) if before else cursor + 1,
+            session,
+            group_id,
+            min(before, cursor + 1) if before else cursor + 1,
             request.state.settings.page_size,
         )
         members = await membership.members(session, group_id)
@@ -76,22 +75,19 @@ async def show(request: Request) -> Response:
 
 async def history(request: Request) -> Response:
     """Older entries, for the Load older control (htmx): that page plus the next control."""
-    viewer = await auth.require_viewer(request)
     group_id = group_id_from_path(request)
     before = int_param(request, "before")
     if before is None:
         raise HTTPException(400, "before is required")
     db: Database = request.state.db
     async with db.session() as session:
-        if not await timeline.is_member(session, group_id, viewer.id):
-            if await groups.get(session, group_id) is None:
-                raise HTTPException(404)
-            raise HTTPException(403, "Join this group to read its history.")
+        await access.require_member(request, session, group_id)
         entries, has_more = await timeline.page_before(
             session, group_id, before, request.state.settings.page_size
         )
     return templates.TemplateResponse(
-        request, "timeline/_older.html",
+        request,
+        "timeline/_older.html",
         {"group_id": group_id, "entries": entries, "has_more": has_more},
     )
 
@@ -111,8 +107,9 @@ async def _after_membership_change(
     )
 
 
-async def _membership_response(request: Request, viewer: auth.Viewer, group_id: uuid.UUID,
-                               next_url: str) -> Response:
+async def _membership_response(
+    request: Request, viewer: auth.Viewer, group_id: uuid.UUID, next_url: str
+) -> Response:
     if not is_htmx(request):
         return RedirectResponse(next_url, status_code=303)
     db: Database = request.state.db
@@ -128,7 +125,7 @@ async def join(request: Request) -> Response:
     db: Database = request.state.db
     async with db.session() as session:
         if await groups.get(session, group_id) is None:
-            raise HTTPException(404)
+            raise access.NoSuchGroup
         entry = await membership.join(session, group_id, viewer.user)
     if entry is not None:
         await _after_membership_change(request, group_id, entry, is_member=True)
@@ -142,7 +139,7 @@ async def leave(request: Request) -> Response:
     db: Database = request.state.db
     async with db.session() as session:
         if await groups.get(session, group_id) is None:
-            raise HTTPException(404)
+            raise access.NoSuchGroup
         entry = await membership.leave(session, group_id, viewer.user)
     if entry is not None:
         await _after_membership_change(request, group_id, entry, is_member=False)

@@ -27,12 +27,22 @@ log = logging.getLogger("discussit.updates")
 
 async def updates(request: Request) -> Response:
     if origins.cross_site(request, request.state.settings):
-        return await page(request, "errors/error.html", status_code=403, status=403,
-                          reason="Live updates are only for this site's own pages.")
+        return await page(
+            request,
+            "errors/error.html",
+            status_code=403,
+            status=403,
+            reason="Live updates are only for this site's own pages.",
+        )
     viewer = await auth.current_viewer(request)
     if viewer is None:
-        return await page(request, "errors/error.html", status_code=401, status=401,
-                          reason="Log in to receive live updates.")
+        return await page(
+            request,
+            "errors/error.html",
+            status_code=401,
+            status=401,
+            reason="Log in to receive live updates.",
+        )
     broker: Broker = request.state.broker
     db: Database = request.state.db
     token = auth.csrf_token(request)
@@ -71,8 +81,9 @@ async def updates(request: Request) -> Response:
         finally:
             sub.close()
 
-    return EventSourceResponse(events(), ping=15, send_timeout=10,
-                               headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        events(), ping=15, send_timeout=10, headers={"Cache-Control": "no-store"}
+    )
 
 
 routes = [Route("/updates", updates, name="updates")]

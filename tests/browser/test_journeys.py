@@ -55,7 +55,8 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     expect(row(alice, group).locator("button")).to_have_text(["Join"])
     row(alice, group).locator("button:has-text('Join')").click()
     expect(row(alice, group).locator(".group__actions > a, .group__actions button")).to_have_text(
-        ["Open", "Leave"])
+        ["Open", "Leave"]
+    )
     expect(row(bob, group).locator(".group__count")).to_have_text("1 member")  # live, no reload
     row(bob, group).locator("button:has-text('Join')").click()
     expect(row(alice, group).locator(".group__count")).to_have_text("2 members")
@@ -66,8 +67,7 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     for page in (alice, bob):
         expect(page.locator("h1")).to_have_text(group)
         expect(page.locator("#timeline .event")).to_have_count(2)
-        expect(page.locator("#members .member__name")).to_have_text(
-            sorted([alice_name, bob_name]))
+        expect(page.locator("#members .member__name")).to_have_text(sorted([alice_name, bob_name]))
     expect(alice.locator("#members .member--online")).to_have_count(2)
 
     # Alice sends with Enter, Bob with the Send button; both see both, in order, live.
@@ -78,11 +78,12 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     bob.click("#composer button:has-text('Send')")
     for page in (alice, bob):
         expect(page.locator("#timeline .message .message__body")).to_have_text(
-            ["Hello Bob <b>not bold</b>", "Hi Alice ${1+1}"])
+            ["Hello Bob <b>not bold</b>", "Hi Alice ${1+1}"]
+        )
     expect(alice.locator("#timeline .message--mine .message__body")).to_have_text(
-        ["Hello Bob <b>not bold</b>"])
-    expect(bob.locator("#timeline .message--mine .message__body")).to_have_text(
-        ["Hi Alice ${1+1}"])
+        ["Hello Bob <b>not bold</b>"]
+    )
+    expect(bob.locator("#timeline .message--mine .message__body")).to_have_text(["Hi Alice ${1+1}"])
     expect(bob.locator("#timeline b")).to_have_count(0)
 
     # A third person joins and leaves from her home page: both open pages show it live.
@@ -96,15 +97,15 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     row(carol, group).locator("button:has-text('Leave')").click()
     for page in (alice, bob):
         expect(page.locator("#timeline .event").last).to_contain_text(f"{carol_name} left")
-        expect(page.locator("#members .member__name")).to_have_text(
-            sorted([alice_name, bob_name]))
+        expect(page.locator("#members .member__name")).to_have_text(sorted([alice_name, bob_name]))
 
     alice.screenshot(path=str(artifacts / "group-page.png"), full_page=True)
     assert errors == []
 
 
 def test_my_other_tabs_follow_my_joins_and_a_leave_closes_my_open_group_page(
-        live_server, new_context, artifacts):
+    live_server, new_context, artifacts
+):
     base = live_server.url
     group = unique("Garden")
     live_server.command("create-group", group)
