@@ -89,8 +89,18 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=500)
 
 
+def _configure_logging(debug: bool) -> None:
+    """Our log lines carry ids, close codes and outcomes; never message text or passwords."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    _configure_logging(settings.debug)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:

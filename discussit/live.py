@@ -64,6 +64,11 @@ async def publish_membership(
     )
 
 
+async def publish_group_created(broker: Broker, group_id: uuid.UUID) -> None:
+    """A new group: every home page re-reads its directory (rows carry per-viewer buttons)."""
+    await broker.publish(LOBBY, {"type": "directory", "group_id": str(group_id)})
+
+
 async def publish_presence(
     broker: Broker, group_id: uuid.UUID, member: Member, online: bool
 ) -> None:

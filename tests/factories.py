@@ -48,3 +48,13 @@ def many_groups(client, count: int, prefix: str = "Group") -> None:
             await groups.create(session, f"{prefix} {i:04d}", "generated")
 
     run(client, create)
+
+
+def make_staff(client, name: str) -> None:
+    async def promote(session):  # type: ignore[no-untyped-def]
+        found = (await session.exec(select(User).where(User.username_key == name))).one()
+        found.is_staff = True
+        session.add(found)
+        await session.commit()
+
+    run(client, promote)

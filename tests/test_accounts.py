@@ -173,3 +173,22 @@ def test_htmx_requests_of_anonymous_visitors_are_told_to_redirect(client, lounge
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == f"/login?next=/groups/{lounge}/"
+
+
+def test_passwords_and_message_text_never_reach_the_log(client, alice, lounge, caplog):
+    import logging
+
+    from tests.helpers import receive_until, resume, say
+
+    caplog.set_level(logging.DEBUG, logger="discussit")
+    Browser(client).log_in("alice", "wrong-password-77")
+    Browser(client).log_in("alice")
+    alice.join(lounge)
+    with alice.socket(lounge) as ws:
+        resume(ws, 1)
+        say(ws, "private words")
+        receive_until(ws, "private words")
+    logged = caplog.text
+    assert "login failed" in logged and "login user=" in logged
+    for secret in (PASSWORD, "wrong-password-77", "private words", "alice"):
+        assert secret not in logged

@@ -193,3 +193,28 @@ def test_the_home_page_costs_the_same_queries_whatever_the_number_of_groups(clie
     few = cost()
     factories.many_groups(client, 100, prefix="More")
     assert cost() == few <= 3
+
+
+def test_only_staff_see_and_use_the_new_group_page(client, alice):
+    assert alice.get("/groups/new").status_code == 403
+    assert alice.post("/groups", {"name": "Sneaky"}).status_code == 403
+    assert not html(alice.get("/")).css("a[href='/groups/new']")
+    factories.make_staff(client, "alice")
+    assert html(alice.get("/")).css_first("a[href='/groups/new']").text() == "New group"
+    response = alice.post("/groups", {"name": "  Book   club ", "description": "Monthly"})
+    assert response.status_code == 303
+    names = [n.text(strip=True) for n in html(alice.get("/")).css(".group__name")]
+    assert names == ["Book club"]
+
+
+@pytest.mark.parametrize(("name", "description", "problem"), [
+    ("", "", "1 to 60 characters"), ("x" * 61, "", "1 to 60 characters"),
+    ("Lounge", "", "already exists"), ("ok", "d" * 281, "at most 280"),
+])
+def test_bad_new_groups_get_a_clear_error_and_keep_the_input(client, alice, lounge, name,
+                                                             description, problem):
+    factories.make_staff(client, "alice")
+    response = alice.post("/groups", {"name": name, "description": description})
+    assert response.status_code == 400
+    assert problem in html(response).css_first(".form__error").text()
+    assert html(response).css_first("input[name=name]").attributes["value"] == name

@@ -122,3 +122,14 @@ def test_logging_out_ends_the_stream(alice):
 
 def html_of(fragment: str):  # type: ignore[no-untyped-def]
     return html(type("R", (), {"text": fragment})())
+
+
+def test_a_new_group_appears_on_open_home_pages(client, alice, bob):
+    from tests import factories
+
+    factories.make_staff(client, "alice")
+    with stream(bob) as events:
+        events.wait_for('<ul id="groups"')
+        alice.post("/groups", {"name": "Fresh"})
+        listing = events.wait_for('<ul id="groups"')
+        assert ">Fresh<" in listing and ">Join<" in listing

@@ -18,10 +18,12 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-async def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+async def page(
+    request: Request, template: str, /, status_code: int = 200, **context: Any
+) -> Response:
     viewer = await current_viewer(request)
     context |= {"viewer": viewer, "csrf_token": csrf_token(request)}
-    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
     if viewer is not None:
         response.headers["Cache-Control"] = "no-store"
     return response

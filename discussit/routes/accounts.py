@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from starlette.requests import Request
@@ -12,6 +14,8 @@ from discussit import auth, live, passwords
 from discussit.db import Database
 from discussit.models import User
 from discussit.routes._pages import page
+
+log = logging.getLogger("discussit.accounts")
 
 
 def _field(form: object, name: str, limit: int = 1000) -> str:
@@ -74,6 +78,7 @@ async def login(request: Request) -> Response:
         ).first()
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
+        log.info("login failed")
         return await page(
             request,
             "accounts/login.html",
@@ -83,6 +88,7 @@ async def login(request: Request) -> Response:
             username=username,
         )
     await auth.log_in(request, user)
+    log.info("login user=%s", user.id)
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -90,6 +96,7 @@ async def logout(request: Request) -> Response:
     viewer = await auth.current_viewer(request)
     key = await auth.log_out(request)
     if viewer is not None and key is not None:
+        log.info("logout user=%s", viewer.id)
         await live.publish_logout(request.state.broker, viewer.id, key)
     return RedirectResponse("/login", status_code=303)
 

@@ -124,6 +124,8 @@ class GroupConnection:
             if any(e.kind != timeline.MESSAGE for e in entries):
                 members = await membership.members(session, self.group_id)
         if len(entries) > CATCH_UP_LIMIT:
+            log.info("socket too far behind group=%s user=%s: told to reload", self.group_id,
+                     self.viewer.id)
             await self.notice("live/_reload.html")
             await self.close(closecodes.NORMAL, "too far behind: reload")
             return
@@ -145,6 +147,8 @@ class GroupConnection:
             await self.left()
 
     async def left(self) -> None:
+        log.info("socket closed: no longer a member group=%s user=%s", self.group_id,
+                 self.viewer.id)
         await self.notice("live/_left.html")
         await self.close(closecodes.POLICY, "not a member")
 

@@ -148,8 +148,39 @@ async def leave(request: Request) -> Response:
     return await _membership_response(request, viewer, group_id, next_url)
 
 
+async def _require_staff(request: Request) -> auth.Viewer:
+    viewer = await auth.require_viewer(request)
+    if not viewer.user.is_staff:
+        raise HTTPException(403, "Only staff can create groups.")
+    return viewer
+
+
+async def new(request: Request) -> Response:
+    await _require_staff(request)
+    return await page(request, "groups/new.html", name="", description="", error=None)
+
+
+async def create(request: Request) -> Response:
+    await _require_staff(request)
+    form = await request.form()
+    name, description = form.get("name", ""), form.get("description", "")
+    name = name if isinstance(name, str) else ""
+    description = description if isinstance(description, str) else ""
+    db: Database = request.state.db
+    async with db.session() as session:
+        try:
+            group = await groups.create(session, name, description)
+        except groups.InvalidGroup as problem:
+            return await page(request, "groups/new.html", status_code=400, name=name,
+                              description=description, error=str(problem))
+    await live.publish_group_created(request.state.broker, group.id)
+    return RedirectResponse(f"/#group-{group.id}", status_code=303)
+
+
 routes = [
     Route("/", index, name="home"),
+    Route("/groups/new", new, name="new_group"),
+    Route("/groups", create, methods=["POST"], name="create_group"),
     Route("/groups/{group_id}/", show, name="group"),
     Route("/groups/{group_id}/history", history, name="history"),
     Route("/groups/{group_id}/membership", join, methods=["POST"], name="join"),

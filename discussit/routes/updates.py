@@ -72,7 +72,7 @@ async def updates(request: Request) -> Response:
                     html = await group_html(uuid.UUID(item["group_id"]))
                     if html:
                         yield ServerSentEvent(data=html)
-                elif kind == "resync":
+                elif kind in ("resync", "directory"):
                     yield ServerSentEvent(data=await directory_html())
                 elif kind == "logout" and item["session_key"] == viewer.session_key:
                     yield ServerSentEvent(data=render("live/_logged_out.html"))

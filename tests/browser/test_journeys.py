@@ -60,6 +60,7 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     expect(row(bob, group).locator(".group__count")).to_have_text("1 member")  # live, no reload
     row(bob, group).locator("button:has-text('Join')").click()
     expect(row(alice, group).locator(".group__count")).to_have_text("2 members")
+    alice.screenshot(path=str(artifacts / "home-page.png"), full_page=True)
 
     # Both open the group: history shows the two joins, and the member list both names.
     row(alice, group).locator("a:has-text('Open')").click()
