@@ -118,34 +118,30 @@ async def _membership_response(
     return await page(request, "groups/_group.html", group=rows[0])
 
 
-async def join(request: Request) -> Response:
+async def _change_membership(request: Request, joining: bool) -> Response:
+    """Join or leave (idempotent): persist, then publish, then answer the row or a redirect."""
     viewer = await auth.require_viewer(request)
     group_id = group_id_from_path(request)
     next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
+    change = membership.join if joining else membership.leave
     db: Database = request.state.db
     async with db.session() as session:
         if await groups.get(session, group_id) is None:
             raise access.NoSuchGroup
-        entry = await membership.join(session, group_id, viewer.user)
+        entry = await change(session, group_id, viewer.user)
     if entry is not None:
-        await _after_membership_change(request, group_id, entry, is_member=True)
+        await _after_membership_change(request, group_id, entry, is_member=joining)
+    if not joining and next_url.startswith(f"/groups/{group_id}"):
+        next_url = "/"  # the group's page is closed to non-members
     return await _membership_response(request, viewer, group_id, next_url)
+
+
+async def join(request: Request) -> Response:
+    return await _change_membership(request, joining=True)
 
 
 async def leave(request: Request) -> Response:
-    viewer = await auth.require_viewer(request)
-    group_id = group_id_from_path(request)
-    next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
-    db: Database = request.state.db
-    async with db.session() as session:
-        if await groups.get(session, group_id) is None:
-            raise access.NoSuchGroup
-        entry = await membership.leave(session, group_id, viewer.user)
-    if entry is not None:
-        await _after_membership_change(request, group_id, entry, is_member=False)
-    if next_url.startswith(f"/groups/{group_id}"):
-        next_url = "/"  # the group's page is closed to non-members
-    return await _membership_response(request, viewer, group_id, next_url)
+    return await _change_membership(request, joining=False)
 
 
 async def _require_staff(request: Request) -> auth.Viewer:
