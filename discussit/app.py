@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from discussit import access, auth, seed
-from discussit.broker import make_broker
+from discussit.broker import make_broker, make_presence
 from discussit.csrf import CSRFMiddleware
-from discussit.db import Database, create_tables, make_engine
-from discussit.presence import Presence
+from discussit.db import Database, make_engine
+from discussit.migrate import prepare_schema
 from discussit.routes import routes
 from discussit.routes._pages import is_htmx, page
 from discussit.settings import Settings
@@ -104,16 +104,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
+        await prepare_schema(settings.database_url)
         engine = make_engine(settings.database_url)
-        await create_tables(engine)
         db = Database(engine)
         if settings.seed_demo_groups and (made := await seed.demo_groups(db)):
             log.info("created %d demo groups", made)
         broker = make_broker(settings.redis_url)
         await broker.start()
+        presence = make_presence(broker)
+        await presence.start()
         try:
-            yield {"settings": settings, "db": db, "broker": broker, "presence": Presence()}
+            yield {"settings": settings, "db": db, "broker": broker, "presence": presence}
         finally:
+            await presence.stop()
             await broker.stop()
             await engine.dispose()
 

@@ -4,8 +4,8 @@ Items are plain dicts. Each subscriber owns one bounded queue; publishing never 
 subscriber. A subscriber whose queue fills up is marked for resync (its queue is emptied and a
 RESYNC item put in), and it catches up from the database, the source of truth.
 
-`MemoryBroker` serves one process. A Redis backend (one subscriber task per process, decoding each
-item once and calling `deliver`) plugs into the same interface for several processes.
+`MemoryBroker` serves one process; `redis_broker.RedisBroker` (one subscriber task per process,
+decoding each item once and calling `deliver`) serves several.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import asyncio
 import uuid
 from collections import defaultdict
 from typing import Any
+
+from discussit.presence import Presence
 
 Item = dict[str, Any]
 RESYNC: Item = {"type": "resync"}
@@ -71,6 +73,10 @@ class Broker:
     async def publish(self, channel: str, item: Item) -> None:
         raise NotImplementedError
 
+    async def healthy(self) -> bool:
+        """Can this broker carry items right now? (for /healthz)"""
+        return True
+
     def subscribe(self, *channels: str) -> Subscription:
         sub = Subscription(self, channels, self.queue_size)
         for channel in channels:
@@ -107,9 +113,19 @@ class MemoryBroker(Broker):
 
 
 def make_broker(redis_url: str | None) -> Broker:
+    """The Redis broker when REDIS_URL is set (several processes), else the in-process one."""
     if redis_url:
-        raise NotImplementedError(
-            "REDIS_URL is set, but the Redis broker backend is not built yet; unset REDIS_URL "
-            "to run on the in-process broker (one process)."
-        )
+        from discussit.redis_broker import RedisBroker
+
+        return RedisBroker(redis_url)
     return MemoryBroker()
+
+
+def make_presence(broker: Broker) -> Presence:
+    """Presence shared through the broker's Redis when there is one, else counted in-process."""
+    client = getattr(broker, "client", None)
+    if client is not None:
+        from discussit.redis_presence import RedisPresence
+
+        return RedisPresence(client)
+    return Presence()

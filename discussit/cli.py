@@ -13,15 +13,17 @@ import sys
 from sqlmodel import select
 
 from discussit import groups
-from discussit.db import Database, create_tables, make_engine
+from discussit.db import Database, make_engine
+from discussit.migrate import SchemaOutOfDate, prepare_schema, upgrade
 from discussit.models import User
 from discussit.settings import database_url_from_env
 
 
 async def _with_db(work):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url_from_env())
+    url = database_url_from_env()
+    await prepare_schema(url)
+    engine = make_engine(url)
     try:
-        await create_tables(engine)
         return await work(Database(engine))
     finally:
         await engine.dispose()
@@ -61,13 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     staff = commands.add_parser("make-staff", help="make a user staff (or --revoke)")
     staff.add_argument("username")
     staff.add_argument("--revoke", action="store_true")
+    commands.add_parser("migrate", help="bring the database schema up to date (release step)")
     args = parser.parse_args(argv)
     try:
-        if args.command == "create-group":
+        if args.command == "migrate":
+            upgrade(database_url_from_env())
+            print("Database schema is up to date")
+        elif args.command == "create-group":
             print(asyncio.run(create_group(args.name, args.description)))
         else:
             print(asyncio.run(make_staff(args.username, not args.revoke)))
-    except (groups.InvalidGroup, LookupError) as problem:
+    except (groups.InvalidGroup, LookupError, SchemaOutOfDate) as problem:
         print(f"discussit: {problem}", file=sys.stderr)
         return 1
     return 0

@@ -8,16 +8,23 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from discussit import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
 def async_url(url: str) -> str:
     """Turn the URLs people and PaaS providers write into the async driver URLs SQLAlchemy needs."""
     url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", url)
     return re.sub(r"^sqlite(\+aiosqlite)?://", "sqlite+aiosqlite://", url)
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic): psycopg 3 serves both."""
+    url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql+psycopg://", url)
+    return re.sub(r"^sqlite(\+aiosqlite)?://", "sqlite://", url)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -38,12 +45,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
-
-
-async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(SQLModel.metadata.create_all)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 class Database:

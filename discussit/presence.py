@@ -1,7 +1,7 @@
 """Who has a group open right now: open group pages counted per (group, user).
 
-A person is online in a group while at least one of their group pages is connected. Counts live
-in this process; with several processes, the Redis-backed broker will need a shared count.
+A person is online in a group while at least one of their group pages is connected, on any
+process. `Presence` counts in this process; `redis_presence.RedisPresence` shares the counts.
 """
 
 from __future__ import annotations
@@ -16,13 +16,19 @@ class Presence:
             lambda: defaultdict(int)
         )
 
-    def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+    async def start(self) -> None:
+        """Begin any background upkeep (nothing in memory)."""
+
+    async def stop(self) -> None:
+        """End background upkeep."""
+
+    async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         """Count one more open page; True when the user just came online in the group."""
         users = self._open[group_id]
         users[user_id] += 1
         return users[user_id] == 1
 
-    def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
+    async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
         """Count one page fewer; True when the user just went offline in the group."""
         users = self._open.get(group_id)
         if users is None or users.get(user_id, 0) == 0:
@@ -35,5 +41,5 @@ class Presence:
             del self._open[group_id]
         return True
 
-    def online(self, group_id: uuid.UUID) -> frozenset[int]:
+    async def online(self, group_id: uuid.UUID) -> frozenset[int]:
         return frozenset(self._open.get(group_id, ()))

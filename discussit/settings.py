@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,6 +43,29 @@ def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     return env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+WEAK_SECRETS = {"changeme", "secret", "secret-key", "dev", "development", "insecure", "password"}
+
+
+def _secret_key(raw: str | None, debug: bool) -> str:
+    if not raw and debug:
+        # Debug only: a throwaway key (sessions end when the process does). Never in production.
+        return secrets.token_urlsafe(48)
+    if not raw or len(raw) < 32 or raw.lower() in WEAK_SECRETS or len(set(raw)) < 10:
+        raise SettingsError(
+            "SECRET_KEY must be set to a random string of at least 32 characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return raw
+
+
+def _workers(raw: str | None) -> int:
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"WEB_CONCURRENCY must be a whole number of processes, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     secret_key: str
@@ -52,6 +76,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     secure_cookies: bool = False
     debug: bool = False
+    workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
     page_size: int = 50
     message_max_length: int = 2000
@@ -61,16 +86,25 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         debug = _bool("DEBUG", env.get("DEBUG"), False)
-        secret_key = env.get("SECRET_KEY", "")
-        if len(secret_key) < 32:
+        database_url = database_url_from_env(env)
+        redis_url = env.get("REDIS_URL") or None
+        workers = _workers(env.get("WEB_CONCURRENCY"))
+        if workers > 1 and not redis_url:
             raise SettingsError(
-                "SECRET_KEY must be set to a random string of at least 32 characters, e.g. "
-                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                f"WEB_CONCURRENCY={workers} runs several processes, but without REDIS_URL each "
+                "would see only its own connections and split every group. Set REDIS_URL, or "
+                "WEB_CONCURRENCY=1."
+            )
+        if workers > 1 and database_url.startswith("sqlite"):
+            raise SettingsError(
+                f"WEB_CONCURRENCY={workers} runs several processes, which cannot share the "
+                "embedded SQLite file safely. Set DATABASE_URL to PostgreSQL, or WEB_CONCURRENCY=1."
             )
         return cls(
-            secret_key=secret_key,
-            database_url=database_url_from_env(env),
-            redis_url=env.get("REDIS_URL") or None,
+            secret_key=_secret_key(env.get("SECRET_KEY"), debug),
+            database_url=database_url,
+            redis_url=redis_url,
+            workers=workers,
             allowed_origins=_origins(env.get("ALLOWED_ORIGINS")),
             secure_cookies=_bool("SECURE_COOKIES", env.get("SECURE_COOKIES"), False),
             debug=debug,

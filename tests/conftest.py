@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
+from discussit import migrate
+from discussit.db import sync_url
 from discussit.app import create_app
 from discussit.settings import Settings
 from tests.helpers import Browser

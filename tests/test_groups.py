@@ -207,12 +207,18 @@ def test_only_staff_see_and_use_the_new_group_page(client, alice):
     assert names == ["Book club"]
 
 
-@pytest.mark.parametrize(("name", "description", "problem"), [
-    ("", "", "1 to 60 characters"), ("x" * 61, "", "1 to 60 characters"),
-    ("Lounge", "", "already exists"), ("ok", "d" * 281, "at most 280"),
-])
-def test_bad_new_groups_get_a_clear_error_and_keep_the_input(client, alice, lounge, name,
-                                                             description, problem):
+@pytest.mark.parametrize(
+    ("name", "description", "problem"),
+    [
+        ("", "", "1 to 60 characters"),
+        ("x" * 61, "", "1 to 60 characters"),
+        ("Lounge", "", "already exists"),
+        ("ok", "d" * 281, "at most 280"),
+    ],
+)
+def test_bad_new_groups_get_a_clear_error_and_keep_the_input(
+    client, alice, lounge, name, description, problem
+):
     factories.make_staff(client, "alice")
     response = alice.post("/groups", {"name": name, "description": description})
     assert response.status_code == 400

@@ -4,6 +4,7 @@ embedded default: a SQLite file in the working directory, the in-process broker,
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -35,10 +36,18 @@ def test_the_web_line_serves_the_embedded_default_with_only_port_and_secret(tmp_
     for name in ("discussit", "templates", "static"):
         os.symlink(ROOT / name, tmp_path / name)  # a PaaS runs the line from the app's folder
     port = _free_port()
-    env = {"PORT": str(port), "SECRET_KEY": "procfile-test-" + "p" * 32,
-           "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
-    process = subprocess.Popen(["bash", "-c", "exec " + _web_line()], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        "PORT": str(port),
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
+    process = subprocess.Popen(
+        ["bash", "-c", "exec " + _web_line()],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

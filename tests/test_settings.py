@@ -2,10 +2,10 @@
 
 import pytest
 
-from discussit.db import async_url
+from discussit.db import async_url, sync_url
 from discussit.settings import Settings, SettingsError
 
-KEY = "k" * 40
+KEY = "Zq3-vK9pL2xW7mN4bR8tY1cF6hJ0dS5a"
 
 
 def test_defaults_are_the_embedded_setup():
@@ -13,13 +13,26 @@ def test_defaults_are_the_embedded_setup():
     assert settings.database_url == "sqlite:///discussit.db"
     assert settings.redis_url is None and settings.allowed_origins == ()
     assert settings.debug is False and settings.secure_cookies is False
+    assert settings.workers == 1
 
 
-@pytest.mark.parametrize("key", [None, "", "short"])
-def test_a_missing_or_short_secret_key_stops_start_up(key):
+@pytest.mark.parametrize("key", [None, "", "short", "changeme", "k" * 40, "secret-key"])
+def test_a_missing_or_weak_secret_key_stops_start_up(key):
     env = {} if key is None else {"SECRET_KEY": key}
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         Settings.from_env(env)
+
+
+def test_debug_without_a_secret_key_gets_a_throwaway_one():
+    first = Settings.from_env({"DEBUG": "true"}).secret_key
+    assert len(first) >= 32 and first != Settings.from_env({"DEBUG": "true"}).secret_key
+
+
+def test_there_is_no_default_secret_in_the_code():
+    import dataclasses
+
+    field = {f.name: f for f in dataclasses.fields(Settings)}["secret_key"]
+    assert field.default is dataclasses.MISSING
 
 
 def test_booleans_are_strict():
@@ -39,16 +52,45 @@ def test_allowed_origins_are_exact_values():
             Settings.from_env({"SECRET_KEY": KEY, "ALLOWED_ORIGINS": bad})
 
 
+PG = "postgres://u:p@db.example/chat"
+
+
 @pytest.mark.parametrize(
-    ("given", "expected"),
+    ("env", "words"),
     [
-        ("sqlite:///discussit.db", "sqlite+aiosqlite:///discussit.db"),
-        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ({"WEB_CONCURRENCY": "2", "DATABASE_URL": PG}, "REDIS_URL"),
+        ({"WEB_CONCURRENCY": "3", "REDIS_URL": "redis://r:6379/0"}, "SQLite"),
+        ({"WEB_CONCURRENCY": "two"}, "whole number"),
     ],
 )
-def test_database_urls_are_normalised(given, expected):
-    assert async_url(given) == expected
+def test_several_processes_need_redis_and_postgresql(env, words):
+    with pytest.raises(SettingsError, match=words):
+        Settings.from_env({"SECRET_KEY": KEY, **env})
+
+
+def test_several_processes_on_postgresql_and_redis_are_fine():
+    settings = Settings.from_env(
+        {
+            "SECRET_KEY": KEY,
+            "WEB_CONCURRENCY": "4",
+            "DATABASE_URL": PG,
+            "REDIS_URL": "redis://r:6379/0",
+        }
+    )
+    assert settings.workers == 4
+
+
+@pytest.mark.parametrize(
+    ("given", "expected_async", "expected_sync"),
+    [
+        ("sqlite:///discussit.db", "sqlite+aiosqlite:///discussit.db", "sqlite:///discussit.db"),
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+    ],
+)
+def test_database_urls_are_normalised(given, expected_async, expected_sync):
+    assert async_url(given) == expected_async
+    assert sync_url(given) == expected_sync
 
 
 def test_every_setting_is_in_the_readme_table():
@@ -64,5 +106,6 @@ def test_every_setting_is_in_the_readme_table():
         "SECURE_COOKIES",
         "DEBUG",
         "SEED_DEMO_GROUPS",
+        "WEB_CONCURRENCY",
     ):
         assert f"| `{name}`" in readme, name

@@ -3,7 +3,7 @@
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from discussit.routes import accounts, group_socket, groups, messages, updates
+from discussit.routes import accounts, group_socket, groups, health, messages, updates
 from discussit.templating import STATIC_DIR
 
 routes = [
@@ -12,5 +12,6 @@ routes = [
     *messages.routes,
     *group_socket.routes,
     *updates.routes,
+    *health.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

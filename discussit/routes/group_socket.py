@@ -124,8 +124,11 @@ class GroupConnection:
             if any(e.kind != timeline.MESSAGE for e in entries):
                 members = await membership.members(session, self.group_id)
         if len(entries) > CATCH_UP_LIMIT:
-            log.info("socket too far behind group=%s user=%s: told to reload", self.group_id,
-                     self.viewer.id)
+            log.info(
+                "socket too far behind group=%s user=%s: told to reload",
+                self.group_id,
+                self.viewer.id,
+            )
             await self.notice("live/_reload.html")
             await self.close(closecodes.NORMAL, "too far behind: reload")
             return
@@ -135,7 +138,7 @@ class GroupConnection:
         if members is not None:
             presence: Presence = self.ws.state.presence
             await self.send(
-                live.members_html(self.group_id, members, presence.online(self.group_id))
+                live.members_html(self.group_id, members, await presence.online(self.group_id))
             )
             if all(m.user_id != self.viewer.id for m in members):
                 await self.left()
@@ -147,8 +150,9 @@ class GroupConnection:
             await self.left()
 
     async def left(self) -> None:
-        log.info("socket closed: no longer a member group=%s user=%s", self.group_id,
-                 self.viewer.id)
+        log.info(
+            "socket closed: no longer a member group=%s user=%s", self.group_id, self.viewer.id
+        )
         await self.notice("live/_left.html")
         await self.close(closecodes.POLICY, "not a member")
 
@@ -251,12 +255,12 @@ async def group_socket(ws: WebSocket) -> None:
             await ws.close(closecodes.POLICY, "not a member")
             return
         member = membership.Member(viewer.id, viewer.user.username)
-        if presence.connect(group_id, viewer.id):
+        if await presence.connect(group_id, viewer.id):
             await live.publish_presence(broker, group_id, member, online=True)
         try:
             await GroupConnection(ws, viewer, group_id, sub).run()
         finally:
-            if presence.disconnect(group_id, viewer.id):
+            if await presence.disconnect(group_id, viewer.id):
                 await live.publish_presence(broker, group_id, member, online=False)
     finally:
         sub.close()

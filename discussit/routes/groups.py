@@ -60,7 +60,7 @@ async def render_group_page(
         is_latest=before is None,
         last_seq=cursor,
         members=members,
-        online=presence.online(group_id),
+        online=await presence.online(group_id),
         composer_text=composer_text,
         composer_error=composer_error,
         max_length=request.state.settings.message_max_length,
@@ -99,8 +99,9 @@ async def _after_membership_change(
     presence: Presence = request.state.presence
     async with db.session() as session:
         members = await membership.members(session, group_id)
+    online = await presence.online(group_id)
     await live.publish_entry(
-        request.state.broker, entry, live.members_html(group_id, members, presence.online(group_id))
+        request.state.broker, entry, live.members_html(group_id, members, online)
     )
     await live.publish_membership(
         request.state.broker, group_id, entry.user_id, is_member, len(members)
@@ -167,8 +168,14 @@ async def create(request: Request) -> Response:
         try:
             group = await groups.create(session, name, description)
         except groups.InvalidGroup as problem:
-            return await page(request, "groups/new.html", status_code=400, name=name,
-                              description=description, error=str(problem))
+            return await page(
+                request,
+                "groups/new.html",
+                status_code=400,
+                name=name,
+                description=description,
+                error=str(problem),
+            )
     await live.publish_group_created(request.state.broker, group.id)
     return RedirectResponse(f"/#group-{group.id}", status_code=303)
 

@@ -4,6 +4,7 @@ driven by Playwright (its own browser download cannot work here)."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = _free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "SECRET_KEY": "browser-test-secret-" + "s" * 32,
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{folder}/discussit.db",
         "SEED_DEMO_GROUPS": "false",
     }
