@@ -8,9 +8,10 @@ PORT ?= 8000
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
 	SECRET_KEY="$$(cat .secret_key)" $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --timeout-graceful-shutdown 20
 
-test: install system-packages  ## set up and run every test, the real-browser ones included
+test: install system-packages  ## set up and run every test twice: embedded default, then PostgreSQL + Redis
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not services"
+	bash .ci/services.sh run $(BIN)/pytest
 
 install: $(VENV)/.installed
 
@@ -20,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-system-packages:  ## Debian's chromium for the browser tests (apt-get; needs root)
+system-packages:  ## Debian's chromium, postgresql and redis-server for the tests (apt-get; needs root)
 	bash .ci/system-packages.sh
 
 .secret_key:  ## a random local secret for `make run`, kept out of git

@@ -12,17 +12,47 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 from discussit import migrate
-from discussit.db import sync_url
 from discussit.app import create_app
+from discussit.db import sync_url
 from discussit.settings import Settings
 from tests.helpers import Browser
 
+# Set by `.ci/services.sh run ...`: the second pass of the suite runs on PostgreSQL + Redis.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres() -> None:
+    """Once per run: an empty PostgreSQL schema, brought to the head by the migrations."""
+    if TEST_DATABASE_URL is None:
+        return
+    engine = create_engine(sync_url(TEST_DATABASE_URL))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    migrate.upgrade(TEST_DATABASE_URL)
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(tmp_path: Path, fresh_postgres: None) -> str:
+    """Each test starts from empty tables: a new SQLite file, or truncated PostgreSQL tables."""
+    if TEST_DATABASE_URL is None:
+        return f"sqlite:///{tmp_path}/discussit.db"
+    engine = create_engine(sync_url(TEST_DATABASE_URL))
+    with engine.begin() as connection:
+        tables = ", ".join(SQLModel.metadata.tables)
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
     return Settings(
-        secret_key="test-secret-" + "k" * 40,
-        database_url=f"sqlite:///{tmp_path}/discussit.db",
+        secret_key=secrets.token_urlsafe(48),
+        database_url=database_url,
+        redis_url=TEST_REDIS_URL,
         seed_demo_groups=False,
     )
 
@@ -84,3 +114,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the real-browser tests last: Playwright's sync API keeps an event loop running in
     the main thread for the rest of the session, which asyncio.run() elsewhere cannot share."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _services_present(request: pytest.FixtureRequest) -> None:
+    """A test that needs real PostgreSQL and Redis fails without them; it never skips quietly."""
+    if request.node.get_closest_marker("services") and not (TEST_DATABASE_URL and TEST_REDIS_URL):
+        pytest.fail("needs TEST_DATABASE_URL and TEST_REDIS_URL: run it through "
+                    "`bash .ci/services.sh run .venv/bin/pytest` (make test does)")

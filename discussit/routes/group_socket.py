@@ -260,8 +260,11 @@ async def group_socket(ws: WebSocket) -> None:
         try:
             await GroupConnection(ws, viewer, group_id, sub).run()
         finally:
-            if await presence.disconnect(group_id, viewer.id):
-                await live.publish_presence(broker, group_id, member, online=False)
+            # Finish the bookkeeping even when the connection's task is being cancelled
+            # (shutdown): otherwise the user would look online forever. Redis calls time out.
+            with anyio.CancelScope(shield=True):
+                if await presence.disconnect(group_id, viewer.id):
+                    await live.publish_presence(broker, group_id, member, online=False)
     finally:
         sub.close()
 

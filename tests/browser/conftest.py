@@ -48,7 +48,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory,
+                request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live")
     port = _free_port()
     env = {
@@ -57,6 +58,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "DATABASE_URL": f"sqlite:///{folder}/discussit.db",
         "SEED_DEMO_GROUPS": "false",
     }
+    if os.environ.get("TEST_DATABASE_URL"):  # second pass: PostgreSQL + Redis
+        request.getfixturevalue("fresh_postgres")
+        env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
     log = folder / "server.log"
     log_file = log.open("wb")
     process = subprocess.Popen(
