@@ -120,5 +120,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _services_present(request: pytest.FixtureRequest) -> None:
     """A test that needs real PostgreSQL and Redis fails without them; it never skips quietly."""
     if request.node.get_closest_marker("services") and not (TEST_DATABASE_URL and TEST_REDIS_URL):
-        pytest.fail("needs TEST_DATABASE_URL and TEST_REDIS_URL: run it through "
-                    "`bash .ci/services.sh run .venv/bin/pytest` (make test does)")
+        pytest.fail(
+            "needs TEST_DATABASE_URL and TEST_REDIS_URL: run it through "
+            "`bash .ci/services.sh run .venv/bin/pytest` (make test does)"
+        )

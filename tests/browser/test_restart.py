@@ -1,0 +1,62 @@
+"""A deploy in a real browser: the server stops (SIGTERM) with a group page open, messages are
+posted meanwhile, a new server starts on the same address; the page reconnects by itself and
+shows what it missed, once each, then keeps chatting live."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_journeys import row, sign_up
+from tests.servers import Member, Server, post_directly
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_group_page_reconnects_after_a_restart_and_catches_up(
+    new_context, database_url, tmp_path, artifacts
+):
+    import os
+
+    env = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "SEED_DEMO_GROUPS": "false",
+    }
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    first = Server(env, tmp_path / "first.log", graceful=10).start()
+    out = first.command("create-group", "Deploys")
+    group = re.search(r"\(([0-9a-f-]{36})\)", out).group(1)
+    page = new_context().new_page()
+    sign_up(page, first.url, "hana")
+    row(page, "Deploys").locator("button:has-text('Join')").click()
+    row(page, "Deploys").locator("a:has-text('Open')").click()
+    page.fill("#composer-text", "before the deploy")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#timeline .message__body")).to_have_text(["before the deploy"])
+    ivan = Member(first, "ivan")
+    ivan.join(group)
+    expect(page.locator("#timeline .event").last).to_contain_text("ivan joined")
+
+    _, seconds = first.terminate()
+    assert seconds < first.graceful
+    for i in range(3):
+        post_directly(env, group, "ivan", f"while down {i}")
+
+    second = Server(env, tmp_path / "second.log", port=first.port).start()
+    expect(page.locator("#timeline .message__body")).to_have_text(
+        ["before the deploy", "while down 0", "while down 1", "while down 2"], timeout=20_000
+    )
+    page.fill("#composer-text", "after the deploy")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#timeline .message__body").last).to_have_text("after the deploy")
+    ids = page.eval_on_selector_all("#timeline > li[id]", "els => els.map(e => e.id)")
+    assert len(ids) == len(set(ids))  # nothing shown twice
+    page.screenshot(path=str(artifacts / "group-page-after-restart.png"), full_page=True)
+    ivan.close()
+    second.terminate()
+    assert "Traceback" not in first.log() + second.log()

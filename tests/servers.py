@@ -1,0 +1,259 @@
+"""Real uvicorn processes for tests: started with the Procfile's flags on free loopback ports,
+plus HTTP/WebSocket clients that log in and talk to them as a browser page does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "violet-lantern-93"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"process on port {port} exited") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing listening on {port}") from None
+            time.sleep(0.05)
+
+
+@dataclass
+class Server:
+    """One uvicorn process serving DiscussIt, as the Procfile's web line runs it."""
+
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    graceful: int = 10
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "discussit.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ws",
+                "websockets-sansio",
+                "--ws-max-size",
+                "65536",
+                "--ws-ping-interval",
+                "20",
+                "--ws-ping-timeout",
+                "20",
+                "--timeout-graceful-shutdown",
+                str(self.graceful),
+            ],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self.env},
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.process)
+        deadline = time.monotonic() + 20
+        while httpx.get(self.url + "/healthz").status_code != 200:
+            assert time.monotonic() < deadline, "never healthy:\n" + self.log()
+            time.sleep(0.1)
+        return self
+
+    def terminate(self) -> tuple[int, float]:
+        """SIGTERM; returns (exit code, seconds until the process was gone)."""
+        assert self.process is not None
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=self.graceful + 20)
+        self._log.close()
+        return code, time.monotonic() - began
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def command(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "discussit", *args],
+            cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", ""), **self.env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+class Member:
+    """A signed-up user of one server, with a cookie jar like a browser's."""
+
+    def __init__(self, server: Server, username: str) -> None:
+        self.server = server
+        self.username = username
+        self.http = httpx.Client(base_url=server.url, follow_redirects=False, timeout=10)
+        page = self.http.get("/signup")
+        response = self.http.post(
+            "/signup",
+            data={
+                "csrf_token": csrf_of(page.text),
+                "username": username,
+                "password": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+        if response.status_code != 303:  # already signed up (through another server)
+            page = self.http.get("/login")
+            response = self.http.post(
+                "/login",
+                data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD},
+            )
+        assert response.status_code == 303, response.text
+
+    def join(self, group_id: str) -> None:
+        token = csrf_of(self.http.get("/").text)
+        response = self.http.post(
+            f"/groups/{group_id}/membership", data={"csrf_token": token, "next": "/"}
+        )
+        assert response.status_code == 303
+
+    def cursor(self, group_id: str) -> int:
+        page = self.http.get(f"/groups/{group_id}/").text
+        return int(re.search(r'id="last-seq" name="after" value="(\d+)"', page).group(1))
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class Page:
+    """An open group page's socket: resumes from a cursor, records every entry it is shown."""
+
+    def __init__(self, member: Member, group_id: str, server: Server | None = None) -> None:
+        self.member = member
+        self.group_id = group_id
+        self.server = server or member.server
+        self.entries: list[tuple[int, str]] = []  # (seq, text of the line)
+        self.ws: ClientConnection | None = None
+        self.close_code: int | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def open(self, after: int) -> Page:
+        self.ws = await connect(
+            f"ws://127.0.0.1:{self.server.port}/groups/{self.group_id}/ws",
+            origin=self.server.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": self.member.cookie_header()},
+            compression="deflate",
+            max_size=2**20,
+            open_timeout=10,
+        )
+        await self.ws.send(
+            json.dumps({"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}})
+        )
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        try:
+            async for frame in self.ws:
+                text = frame if isinstance(frame, str) else frame.decode()
+                for seq, body in re.findall(r'<li id="entry-(\d+)"[^>]*>(.*?)</li>', text, re.S):
+                    line = re.sub(r"<[^>]+>", " ", body)
+                    self.entries.append((int(seq), " ".join(line.split())))
+        except Exception:
+            pass
+        finally:
+            self.close_code = self.ws.close_code
+
+    async def say(self, text: str) -> None:
+        assert self.ws is not None
+        await self.ws.send(json.dumps({"text": text, "headers": {"HX-Request": "true"}}))
+
+    def texts(self) -> list[str]:
+        return [t for _, t in self.entries]
+
+    async def wait_for(self, count: int, predicate: Any, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(1 for e in self.entries if predicate(e)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.member.username} saw {len(self.entries)} entries")
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+POST_DIRECTLY = """
+import asyncio, sys, uuid
+from sqlmodel import select
+from discussit.db import Database, make_engine
+from discussit.models import User
+from discussit import timeline
+
+async def main(url, group, name, text):
+    engine = make_engine(url)
+    async with Database(engine).session() as session:
+        user = (await session.exec(select(User).where(User.username_key == name))).one()
+        await timeline.post_message(session, uuid.UUID(group), user, text)
+    await engine.dispose()
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+def post_directly(env: dict[str, str], group_id: str, username: str, text: str) -> None:
+    """Store a message while no server runs (what other processes do during a deploy)."""
+    subprocess.run(
+        [sys.executable, "-c", POST_DIRECTLY, env["DATABASE_URL"], group_id, username, text],
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )

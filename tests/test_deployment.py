@@ -1,0 +1,270 @@
+"""Real uvicorn processes: two processes sharing PostgreSQL and Redis, a Redis outage under
+traffic, and a graceful shutdown. Figures go to test-artifacts/deployment-figures.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from discussit.db import sync_url
+from tests.servers import Member, Page, Server, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "test-artifacts" / "deployment-figures.json"
+
+
+def record(name: str, figures: dict[str, object]) -> None:
+    FIGURES.parent.mkdir(exist_ok=True)
+    data = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    data[name] = figures
+    FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+@pytest.fixture
+def server_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    env = {
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "SEED_DEMO_GROUPS": "false",
+    }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+def make_group(server: Server, name: str) -> str:
+    out = server.command("create-group", name)
+    return re.search(r"\(([0-9a-f-]{36})\)", out).group(1)
+
+
+def stored(database_url: str, group_id: str, after: int) -> list[tuple[int, str]]:
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT seq, body FROM messages WHERE group_id = :g AND seq > :a ORDER BY seq"),
+            {"g": group_id.replace("-", "") if "sqlite" in database_url else group_id, "a": after},
+        ).all()
+    engine.dispose()
+    return [(int(s), b) for s, b in rows]
+
+
+def messages_seen(page: Page, after: int) -> list[tuple[int, str]]:
+    return [(s, t.split()[-1]) for s, t in page.entries if s > after and "joined" not in t]
+
+
+@pytest.mark.services
+def test_members_on_two_processes_see_the_same_messages_in_the_same_order(
+    server_env, settings, tmp_path
+):
+    a = Server(server_env, tmp_path / "a.log").start()
+    b = Server(server_env, tmp_path / "b.log").start()
+    try:
+        group = make_group(a, "Lounge")
+        members = [Member(a, "ana"), Member(a, "ben"), Member(b, "cyd"), Member(b, "dee")]
+        for member in members:
+            member.join(group)
+        cursor = members[0].cursor(group)
+
+        async def scenario() -> list[Page]:
+            pages = [await Page(m, group).open(cursor) for m in members]
+            await asyncio.sleep(0.3)
+
+            async def send(page: Page) -> None:
+                for i in range(15):
+                    await page.say(f"{page.member.username}-{i}")
+                    await asyncio.sleep(0.005)
+
+            await asyncio.gather(*(send(p) for p in pages))
+            for page in pages:
+                await page.wait_for(60, lambda e: e[0] > cursor)
+            await asyncio.sleep(0.3)  # anything extra (a duplicate) would arrive by now
+            for page in pages:
+                await page.close()
+            return pages
+
+        pages = asyncio.run(scenario())
+        for member in members:
+            member.close()
+        truth = stored(settings.database_url, group, cursor)
+        assert len(truth) == 60 and [s for s, _ in truth] == list(range(cursor + 1, cursor + 61))
+        for page in pages:
+            assert messages_seen(page, cursor) == truth
+        record(
+            "two_processes",
+            {"processes": 2, "pages": 4, "messages": 60, "pages_with_identical_order": len(pages)},
+        )
+    finally:
+        for server in (a, b):
+            server.terminate()
+        assert "Traceback" not in a.log() + b.log()
+
+
+@pytest.mark.services
+def test_a_redis_outage_under_traffic_loses_and_duplicates_nothing(server_env, settings, tmp_path):
+    redis_port = free_port()
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(redis_port, process)
+        return process
+
+    redis_server = start_redis()
+    env = {**server_env, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+    a = Server(env, tmp_path / "a.log").start()
+    b = Server(env, tmp_path / "b.log").start()
+    figures: dict[str, object] = {}
+    try:
+        group = make_group(a, "Outage")
+        ana, cyd, dee = Member(a, "ana"), Member(b, "cyd"), Member(b, "dee")
+        for member in (ana, cyd, dee):
+            member.join(group)
+        cursor = ana.cursor(group)
+        sent_during_outage = 0
+        outage = {"down": False}
+
+        async def scenario() -> list[Page]:
+            nonlocal redis_server, sent_during_outage
+            pages = [await Page(m, group).open(cursor) for m in (ana, cyd, dee)]
+            await asyncio.sleep(0.3)
+
+            async def send(page: Page) -> None:
+                nonlocal sent_during_outage
+                for i in range(40):
+                    await page.say(f"{page.member.username}-{i}")
+                    sent_during_outage += outage["down"]
+                    await asyncio.sleep(0.08)
+
+            async def break_redis() -> None:
+                nonlocal redis_server
+                await asyncio.sleep(1.0)
+                redis_server.send_signal(signal.SIGKILL)
+                redis_server.wait()
+                outage["down"] = True
+                began = time.monotonic()
+                await asyncio.sleep(1.0)
+                async with httpx.AsyncClient() as client:
+                    health = await client.get(a.url + "/healthz")
+                figures["healthz_during_outage"] = health.status_code
+                await asyncio.sleep(1.0)
+                redis_server = start_redis()
+                outage["down"] = False
+                figures["outage_seconds"] = round(time.monotonic() - began, 2)
+
+            await asyncio.gather(send(pages[0]), send(pages[1]), break_redis())
+            for page in pages:
+                await page.wait_for(80, lambda e: e[0] > cursor, timeout=45)
+            await asyncio.sleep(0.5)
+            for page in pages:
+                await page.close()
+            return pages
+
+        pages = asyncio.run(scenario())
+        for member in (ana, cyd, dee):
+            member.close()
+        truth = stored(settings.database_url, group, cursor)
+        assert len(truth) == 80
+        shown = {}
+        for page in pages:
+            seen = messages_seen(page, cursor)
+            shown[page.member.username] = len(seen)
+            assert seen == truth  # every message exactly once, in the stored order
+        assert figures["healthz_during_outage"] == 503
+        assert sent_during_outage > 0
+        figures.update(
+            {
+                "messages_posted": 80,
+                "posted_during_outage": sent_during_outage,
+                "shown_per_page": shown,
+                "duplicates": 0,
+                "out_of_order": 0,
+            }
+        )
+        record("redis_outage", figures)
+    finally:
+        for server in (a, b):
+            server.terminate()
+        redis_server.terminate()
+        redis_server.wait()
+        assert "Traceback" not in a.log() + b.log()
+
+
+def test_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace_period(
+    server_env, tmp_path
+):
+    server = Server(server_env, tmp_path / "s.log", graceful=10).start()
+    group = make_group(server, "Shutdown")
+    members = [Member(server, f"user{i}") for i in range(3)]
+    for member in members:
+        member.join(group)
+    cursor = members[0].cursor(group)
+
+    async def scenario() -> tuple[list[Page], int, float, list[str]]:
+        pages = [await Page(m, group).open(cursor) for m in members]
+        await pages[0].say("before the restart")
+        for page in pages:
+            await page.wait_for(1, lambda e: "before the restart" in e[1])
+        stream_lines: list[str] = []
+
+        async def home_stream() -> None:
+            async with httpx.AsyncClient(
+                base_url=server.url, cookies=members[0].http.cookies, timeout=30
+            ) as client:
+                async with client.stream("GET", "/updates") as response:
+                    async for line in response.aiter_lines():
+                        stream_lines.append(line)
+
+        streaming = asyncio.create_task(home_stream())
+        await asyncio.sleep(0.5)
+        code, seconds = await asyncio.get_running_loop().run_in_executor(None, server.terminate)
+        await asyncio.wait_for(asyncio.gather(*(p._reader for p in pages)), 5)
+        await asyncio.wait_for(asyncio.gather(streaming, return_exceptions=True), 5)
+        return pages, code, seconds, stream_lines
+
+    pages, code, seconds, stream_lines = asyncio.run(scenario())
+    for member in members:
+        member.close()
+    codes = [p.close_code for p in pages]
+    # uvicorn re-raises the SIGTERM it caught once shutdown has finished, so the exit status is
+    # "terminated by SIGTERM"; the log shows the shutdown completed rather than being cut short.
+    assert code == -signal.SIGTERM
+    assert "Application shutdown complete" in server.log()
+    assert "Finished server process" in server.log()
+    assert seconds < server.graceful
+    assert codes == [1012] * len(pages)  # "service restart": htmx reconnects on it
+    assert any(line.startswith("data:") for line in stream_lines)  # the stream was live, then ended
+    assert "Traceback" not in server.log()
+    backend = "postgres_redis" if "REDIS_URL" in server_env else "sqlite_memory"
+    record(
+        f"shutdown_{backend}",
+        {
+            "pages": len(pages),
+            "sse_streams": 1,
+            "close_codes": codes,
+            "exit_code": code,
+            "seconds_to_exit": round(seconds, 2),
+            "graceful_limit_seconds": server.graceful,
+        },
+    )
