@@ -229,8 +229,9 @@ def test_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace_perio
         stream_lines: list[str] = []
 
         async def home_stream() -> None:
-            client = httpx.AsyncClient(base_url=server.url, cookies=members[0].http.cookies,
-                                       timeout=30)
+            client = httpx.AsyncClient(
+                base_url=server.url, cookies=members[0].http.cookies, timeout=30
+            )
             async with client, client.stream("GET", "/updates") as response:
                 async for line in response.aiter_lines():
                     stream_lines.append(line)
