@@ -5,56 +5,26 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.servers import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def command(self, *args: str) -> str:
-        """Run the staff command against this server's database."""
-        done = subprocess.run(
-            [sys.executable, "-m", "discussit", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout
-
-
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[LiveServer]:
+) -> Iterator[Server]:
+    """One uvicorn process (the Procfile's flags) for the journeys: SQLite and the in-process
+    broker, or in the second pass PostgreSQL + Redis."""
     folder = tmp_path_factory.mktemp("live")
-    port = _free_port()
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{folder}/discussit.db",
         "SEED_DEMO_GROUPS": "false",
@@ -63,49 +33,10 @@ def live_server(
         request.getfixturevalue("fresh_postgres")
         env["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
-    log = folder / "server.log"
-    log_file = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "discussit.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--ws-max-size",
-            "65536",
-            "--timeout-graceful-shutdown",
-            "5",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log_file.close()
-                raise RuntimeError("server did not start:\n" + log.read_text()) from None
-            time.sleep(0.1)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, process, log)
+    server = Server(env, folder / "server.log").start()
     yield server
-    process.terminate()
-    process.wait(timeout=15)
-    log_file.close()
-    text = log.read_text()
-    assert "Traceback" not in text, text
+    server.terminate()
+    assert "Traceback" not in server.log(), server.log()
 
 
 @pytest.fixture(scope="session")
