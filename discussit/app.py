@@ -18,7 +18,9 @@ from discussit import access, auth, seed
 from discussit.broker import make_broker, make_presence
 from discussit.csrf import CSRFMiddleware
 from discussit.db import Database, make_engine
+from discussit.headers import SecurityHeadersMiddleware
 from discussit.migrate import prepare_schema
+from discussit.ratelimit import make_limiter
 from discussit.routes import routes
 from discussit.routes._pages import is_htmx, page
 from discussit.settings import Settings
@@ -26,7 +28,10 @@ from discussit.templating import render
 
 log = logging.getLogger("discussit")
 
-SESSION_COOKIE = "discussit_session"
+def session_cookie_name(settings: Settings) -> str:
+    """Over HTTPS the cookie is a __Host- cookie: Secure, Path=/, no Domain, so no sibling
+    subdomain can set or shadow it."""
+    return "__Host-discussit" if settings.secure_cookies else "discussit_session"
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -113,8 +118,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await broker.start()
         presence = make_presence(broker)
         await presence.start()
+        limiter = make_limiter(getattr(broker, "client", None))
         try:
-            yield {"settings": settings, "db": db, "broker": broker, "presence": presence}
+            yield {"settings": settings, "db": db, "broker": broker, "presence": presence,
+                   "limiter": limiter}
         finally:
             await presence.stop()
             await broker.stop()
@@ -124,10 +131,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=settings.debug,
         routes=routes,
         middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
-                session_cookie=SESSION_COOKIE,
+                session_cookie=session_cookie_name(settings),
                 max_age=settings.session_max_age,
                 same_site="lax",
                 https_only=settings.secure_cookies,

@@ -11,13 +11,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from sqlmodel import col, delete, select
 from starlette.requests import HTTPConnection
 
 from discussit.db import Database
-from discussit.models import AuthSession, User
+from discussit.models import AuthSession, User, utcnow
 
 USERNAME_RULE = "3 to 30 characters: letters, digits, and . _ - (starting with a letter or digit)"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,29}")
@@ -33,6 +34,7 @@ class Viewer:
 
     user: User
     session_key: str  # SHA-256 of the cookie token: identifies this login in the registry
+    expires_at: datetime  # the server ends the session then, whatever the cookie says
 
     @property
     def id(self) -> int:
@@ -64,15 +66,18 @@ async def current_viewer(conn: HTTPConnection) -> Viewer | None:
     if isinstance(token, str):
         key = _token_hash(token)
         db: Database = conn.state.db
+        oldest = utcnow() - timedelta(seconds=conn.state.settings.session_max_age)
         async with db.session() as session:
             found = await session.exec(
-                select(User)
+                select(User, AuthSession.created_at)
                 .join(AuthSession, col(AuthSession.user_id) == User.id)
-                .where(AuthSession.token_hash == key)
+                .where(AuthSession.token_hash == key, col(AuthSession.created_at) > oldest)
             )
-            user = found.first()
-        if user is not None:
-            viewer = Viewer(user, key)
+            row = found.first()
+        if row is not None:
+            user, started = row
+            expires = started + timedelta(seconds=conn.state.settings.session_max_age)
+            viewer = Viewer(user, key, expires)
     conn.state.viewer = viewer
     return viewer
 
@@ -95,7 +100,8 @@ async def log_in(conn: HTTPConnection, user: User) -> Viewer:
     conn.session.clear()
     conn.session["sid"] = token
     csrf_token(conn)
-    viewer = Viewer(user, _token_hash(token))
+    viewer = Viewer(user, _token_hash(token),
+                    utcnow() + timedelta(seconds=conn.state.settings.session_max_age))
     conn.state.viewer = viewer
     return viewer
 

@@ -65,13 +65,18 @@ class Membership(SQLModel, table=True):
 
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("group_id", "seq", name="uq_messages_group_seq"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "seq", name="uq_messages_group_seq"),
+        # A retried send (same id from the same author) is stored once.
+        UniqueConstraint("author_id", "client_message_id", name="uq_messages_author_client_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
     seq: int
     author_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     body: str = Field(max_length=2000)
+    client_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -66,6 +66,30 @@ def _workers(raw: str | None) -> int:
     return int(raw)
 
 
+_LIMITS = {
+    "RATE_LIMIT_LOGIN_PER_USER": "login_failures_per_user",
+    "RATE_LIMIT_LOGIN_PER_ADDRESS": "login_failures_per_address",
+    "RATE_LIMIT_SIGNUPS": "signups_per_address",
+    "RATE_LIMIT_MESSAGES": "messages_per_user",
+}
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for name, field_name in _LIMITS.items():
+        if env.get(name):
+            count, _, seconds = env[name].partition("/")
+            if not (count.isdigit() and seconds.isdigit() and int(count) and int(seconds)):
+                raise SettingsError(f"{name} looks like 10/180 (10 per 180 seconds), "
+                                    f"not {env[name]!r}")
+            found[field_name] = env[name]
+    if env.get("SOCKETS_PER_USER"):
+        if not env["SOCKETS_PER_USER"].isdigit() or int(env["SOCKETS_PER_USER"]) < 1:
+            raise SettingsError("SOCKETS_PER_USER must be a whole number of open pages")
+        found["sockets_per_user"] = int(env["SOCKETS_PER_USER"])
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     secret_key: str
@@ -78,6 +102,13 @@ class Settings:
     debug: bool = False
     workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
+    # Rate limits, "count/seconds" (env RATE_LIMIT_*): failed logins per username and per address,
+    # sign-ups per address, messages per user (all sockets, all processes), open sockets per user.
+    login_failures_per_user: str = "10/180"
+    login_failures_per_address: str = "50/180"
+    signups_per_address: str = "20/3600"
+    messages_per_user: str = "30/10"
+    sockets_per_user: int = 10
     page_size: int = 50
     message_max_length: int = 2000
     session_max_age: int = 14 * 24 * 3600
@@ -109,4 +140,5 @@ class Settings:
             secure_cookies=_bool("SECURE_COOKIES", env.get("SECURE_COOKIES"), False),
             debug=debug,
             seed_demo_groups=_bool("SEED_DEMO_GROUPS", env.get("SEED_DEMO_GROUPS"), True),
+            **_limits(env),
         )

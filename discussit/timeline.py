@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -82,18 +83,52 @@ async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) ->
 
 
 async def post_message(
-    session: AsyncSession, group_id: uuid.UUID, author: User, body: str
-) -> Entry:
-    """Store a message by `author` (always the logged-in user). Commits; raises NotAMember."""
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    author: User,
+    body: str,
+    client_message_id: str | None = None,
+) -> Entry | None:
+    """Store a message by `author` (always the logged-in user). Commits; raises NotAMember.
+
+    Returns None when `client_message_id` was already used by this author: a retried send is
+    stored (and so broadcast) once.
+    """
     assert author.id is not None
+    if client_message_id is not None and await _already_sent(session, author.id,
+                                                             client_message_id):
+        return None
     seq = await next_seq(session, group_id)  # lock first, then check: a leave cannot interleave
     if not await is_member(session, group_id, author.id):
         await session.rollback()
         raise NotAMember
-    message = Message(group_id=group_id, seq=seq, author_id=author.id, body=body)
+    message = Message(group_id=group_id, seq=seq, author_id=author.id, body=body,
+                      client_message_id=client_message_id)
     session.add(message)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # the same retry, committed a moment ago by another connection
+        await session.rollback()
+        if client_message_id is not None:
+            return None
+        raise
     return Entry(MESSAGE, seq, group_id, author.id, author.username, message.created_at, body)
+
+
+async def _already_sent(session: AsyncSession, author_id: int, client_message_id: str) -> bool:
+    found = await session.exec(
+        select(Message.id).where(
+            Message.author_id == author_id, Message.client_message_id == client_message_id
+        )
+    )
+    return found.first() is not None
+
+
+def clean_client_message_id(raw: object) -> str | None:
+    """A client-made id for a message (letters, digits, dashes; at most 64), or None."""
+    if isinstance(raw, str) and 8 <= len(raw) <= 64 and raw.replace("-", "").isalnum():
+        return raw
+    return None
 
 
 async def record_event(

@@ -49,11 +49,18 @@ def database_url(tmp_path: Path, fresh_postgres: None) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    if TEST_REDIS_URL:  # rate-limit counters and presence must not leak between tests
+        import redis
+
+        with redis.Redis.from_url(TEST_REDIS_URL) as client:
+            client.flushdb()
+    # Tests make many accounts from one address; the rate-limit tests use the real limits.
     return Settings(
         secret_key=secrets.token_urlsafe(48),
         database_url=database_url,
         redis_url=TEST_REDIS_URL,
         seed_demo_groups=False,
+        signups_per_address="10000/3600",
     )
 
 

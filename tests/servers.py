@@ -21,6 +21,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "violet-lantern-93"
+# Tests sign many people up from one address and send bursts on purpose; the rate-limit tests
+# check the real limits separately.
+TEST_LIMITS = {"RATE_LIMIT_SIGNUPS": "10000/3600", "RATE_LIMIT_MESSAGES": "10000/10"}
 
 
 def free_port() -> int:
@@ -83,7 +86,7 @@ class Server:
                 "--timeout-graceful-shutdown",
                 str(self.graceful),
             ],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **self.env},
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **TEST_LIMITS, **self.env},
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from discussit import auth, live, passwords
 from discussit.db import Database
 from discussit.models import User
+from discussit.ratelimit import Limit, MemoryLimiter, client_address
 from discussit.routes._pages import page
 
 log = logging.getLogger("discussit.accounts")
@@ -23,10 +24,24 @@ def _field(form: object, name: str, limit: int = 1000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+async def _too_many(request: Request, retry_after: int, what: str) -> Response:
+    log.info("rate limited: %s", what)
+    response = await page(request, "errors/error.html", status_code=429, status=429,
+                          reason=f"Too many attempts. Try again in {retry_after} seconds.")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 async def signup(request: Request) -> Response:
     next_url = auth.safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return await page(request, "accounts/signup.html", next=next_url, errors={}, username="")
+    settings = request.state.settings
+    limiter: MemoryLimiter = request.state.limiter
+    decision = await limiter.hit(f"signup:addr:{client_address(request)}",
+                                 Limit.parse(settings.signups_per_address))
+    if not decision.allowed:
+        return await _too_many(request, decision.retry_after, "sign-up")
     form = await request.form()
     username = _field(form, "username", 100).strip()
     password, password2 = _field(form, "password"), _field(form, "password2")
@@ -71,6 +86,17 @@ async def login(request: Request) -> Response:
     form = await request.form()
     username = _field(form, "username", 100).strip()
     password = _field(form, "password", passwords.MAX_LENGTH)
+    settings = request.state.settings
+    limiter: MemoryLimiter = request.state.limiter
+    # Failures are counted per username (any case) and per address; past either limit even
+    # the right password is refused until the window ends, so guessing gains nothing.
+    keys = [(f"login:user:{username.lower()}", Limit.parse(settings.login_failures_per_user)),
+            (f"login:addr:{client_address(request)}",
+             Limit.parse(settings.login_failures_per_address))]
+    for key, limit in keys:
+        decision = await limiter.check(key, limit)
+        if not decision.allowed:
+            return await _too_many(request, decision.retry_after, "login")
     db: Database = request.state.db
     async with db.session() as session:
         user = (
@@ -78,6 +104,8 @@ async def login(request: Request) -> Response:
         ).first()
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
+        for key, limit in keys:
+            await limiter.hit(key, limit)
         log.info("login failed")
         return await page(
             request,

@@ -22,6 +22,7 @@ from contextlib import suppress
 from typing import Any
 
 import anyio
+import anyio.abc
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -30,6 +31,7 @@ from discussit.auth import Viewer, csrf_token, current_viewer
 from discussit.broker import RESYNC, Broker, Item, Subscription, group_channel, user_channel
 from discussit.db import Database
 from discussit.presence import Presence
+from discussit.ratelimit import Limit, MemoryLimiter
 from discussit.settings import Settings
 from discussit.templating import render
 
@@ -37,6 +39,9 @@ log = logging.getLogger("discussit.socket")
 
 CATCH_UP_LIMIT = 500
 MAX_FRAME = 16 * 1024
+MAX_BAD_FRAMES = 5  # frames no page of ours would send, before the socket is closed (1008)
+MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is closed (1013)
+SEND_TIMEOUT = 10  # seconds one frame may wait for a client that stopped reading
 
 
 class GroupConnection:
@@ -54,9 +59,15 @@ class GroupConnection:
         self.resumed = asyncio.Event()
         self.send_lock = asyncio.Lock()
         self.closed = False
+        self.limiter: MemoryLimiter = ws.state.limiter
+        self.message_limit = Limit.parse(self.settings.messages_per_user)
+        self.bad_frames = 0
+        self.throttled = 0
+        self.tasks: anyio.abc.TaskGroup | None = None
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
+            self.tasks = tasks
             tasks.start_soon(self.writer)
             await self.reader()
             tasks.cancel_scope.cancel()
@@ -68,9 +79,20 @@ class GroupConnection:
             if self.closed:
                 return
             try:
-                await self.ws.send_text(html)
+                with anyio.fail_after(SEND_TIMEOUT):
+                    await self.ws.send_text(html)
             except (WebSocketDisconnect, WebSocketDisconnected):
                 self.closed = True  # the client went away; the reader sees the disconnect
+            except TimeoutError:
+                # The client stopped reading: drop it (its queue is bounded, so it never slowed
+                # anyone else). 1013 lets htmx reconnect later and catch up from the database.
+                log.info("socket closed: slow consumer group=%s user=%s", self.group_id,
+                         self.viewer.id)
+                self.closed = True
+                with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
+                    await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
+                assert self.tasks is not None
+                self.tasks.cancel_scope.cancel()
 
     async def close(self, code: int, reason: str = "") -> None:
         async with self.send_lock:
@@ -168,22 +190,33 @@ class GroupConnection:
                 return
             text = message.get("text")
             if text is None:
-                await self.error("Only text messages are understood here.")
+                await self.bad_frame("Only text messages are understood here.")
                 continue
             if len(text) > MAX_FRAME:
-                await self.error("That message is too long.")
+                await self.bad_frame("That message is too long.")
                 continue
             try:
                 data = json.loads(text)
             except (ValueError, RecursionError):
                 data = None
             if not isinstance(data, dict):
-                await self.error("That message could not be read.")
+                await self.bad_frame("That message could not be read.")
                 continue
             if data.get("type") == "resume":
                 await self.resume(data.get("after"))
             else:
-                await self.post(data.get("text"))
+                await self.post(data.get("text"),
+                                timeline.clean_client_message_id(data.get("client_message_id")))
+
+    async def bad_frame(self, problem: str) -> None:
+        """A frame no page of ours sends: say so; after a few, it is not a page: close."""
+        self.bad_frames += 1
+        if self.bad_frames >= MAX_BAD_FRAMES:
+            log.info("socket closed: %d bad frames group=%s user=%s", self.bad_frames,
+                     self.group_id, self.viewer.id)
+            await self.close(closecodes.POLICY, "too many bad frames")
+            return
+        await self.error(problem)
 
     async def resume(self, after: object) -> None:
         if self.resumed.is_set():
@@ -191,25 +224,43 @@ class GroupConnection:
         if isinstance(after, str) and after.isdigit() and len(after) < 19:
             after = int(after)
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            await self.error("Could not resume; reload the page.")
+            await self.bad_frame("Could not resume; reload the page.")
             return
         self.last_sent = after
         await self.catch_up()
         self.resumed.set()
 
-    async def post(self, raw: object) -> None:
+    async def post(self, raw: object, client_message_id: str | None) -> None:
+        kept = raw if isinstance(raw, str) else ""
         try:
             text = timeline.clean_message_text(raw, self.settings.message_max_length)
         except timeline.InvalidMessage as problem:
-            await self.error(str(problem), text=raw if isinstance(raw, str) else "")
+            await self.error(str(problem), text=kept)
             return
+        # One budget per user across all their sockets and processes (Redis when configured).
+        decision = await self.limiter.hit(f"messages:user:{self.viewer.id}", self.message_limit)
+        if not decision.allowed:
+            self.throttled += 1
+            if self.throttled >= MAX_THROTTLED:
+                log.info("socket closed: message flood group=%s user=%s", self.group_id,
+                         self.viewer.id)
+                await self.close(closecodes.TRY_AGAIN_LATER, "sending too fast")
+                return
+            await self.error(f"You are sending messages too fast. Wait {decision.retry_after} "
+                             "seconds, then send again.", text=kept)
+            return
+        self.throttled = 0
         async with self.db.session() as session:
             try:
-                entry = await timeline.post_message(session, self.group_id, self.viewer.user, text)
+                entry = await timeline.post_message(session, self.group_id, self.viewer.user,
+                                                    text, client_message_id)
             except timeline.NotAMember:
                 await self.left()
                 return
-        log.info("message posted group=%s seq=%s user=%s", self.group_id, entry.seq, self.viewer.id)
+        if entry is None:
+            return  # a retry of a message already stored (and already broadcast)
+        log.debug("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,
+                  self.viewer.id)
         await live.publish_entry(self.broker, entry)
 
     async def error(self, problem: str, text: str = "") -> None:
@@ -229,9 +280,9 @@ async def group_socket(ws: WebSocket) -> None:
         log.info("socket refused: origin not allowed")
         await ws.close(closecodes.INVALID_ORIGIN)  # before accept: the handshake gets HTTP 403
         return
-    await (
-        ws.accept()
-    )  # then close with 1008: htmx does not retry that (a refused handshake it would)
+    # Accept, then close with 1008 on refusal: htmx does not retry that (a refused handshake,
+    # which the browser sees as 1006, it would retry forever).
+    await ws.accept()
     viewer = await current_viewer(ws)
     if viewer is None:
         await ws.close(closecodes.POLICY, "log in first")
