@@ -74,7 +74,11 @@ class Broker:
         raise NotImplementedError
 
     async def healthy(self) -> bool:
-        """Can this broker carry items right now? (for /healthz)"""
+        """Can this broker carry items right now? (for /healthz; may ask the backend)"""
+        return True
+
+    def ready(self) -> bool:
+        """Is it subscribed, so new sockets will get live items? (cheap: no round trip)"""
         return True
 
     def subscribe(self, *channels: str) -> Subscription:

@@ -15,6 +15,7 @@ class Presence:
         self._open: defaultdict[uuid.UUID, defaultdict[int, int]] = defaultdict(
             lambda: defaultdict(int)
         )
+        self._sockets: defaultdict[int, int] = defaultdict(int)
 
     async def start(self) -> None:
         """Begin any background upkeep (nothing in memory)."""
@@ -24,6 +25,7 @@ class Presence:
 
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         """Count one more open page; True when the user just came online in the group."""
+        self._sockets[user_id] += 1
         users = self._open[group_id]
         users[user_id] += 1
         return users[user_id] == 1
@@ -33,6 +35,9 @@ class Presence:
         users = self._open.get(group_id)
         if users is None or users.get(user_id, 0) == 0:
             return False
+        self._sockets[user_id] -= 1
+        if not self._sockets[user_id]:
+            del self._sockets[user_id]
         users[user_id] -= 1
         if users[user_id]:
             return False
@@ -43,3 +48,7 @@ class Presence:
 
     async def online(self, group_id: uuid.UUID) -> frozenset[int]:
         return frozenset(self._open.get(group_id, ()))
+
+    async def sockets(self, user_id: int) -> int:
+        """How many group pages this user has open, in every group (the per-user cap)."""
+        return self._sockets.get(user_id, 0)

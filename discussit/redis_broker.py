@@ -59,6 +59,9 @@ class RedisBroker(Broker):
             log.warning("publish failed (%s); local pages resync", type(error).__name__)
             self.resync_all()
 
+    def ready(self) -> bool:
+        return self.subscribed.is_set()
+
     async def healthy(self) -> bool:
         if self.client is None or not self.subscribed.is_set():
             return False

@@ -80,6 +80,7 @@ class RedisPresence(Presence):
 
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         try:
+            await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, 1)
             await self.client.hincrby(self._key(group_id), f"{user_id}:{self.token}", 1)
             return (await self._counts(group_id)).get(user_id, 0) == 1
         except (RedisError, OSError):
@@ -88,12 +89,26 @@ class RedisPresence(Presence):
     async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
         field = f"{user_id}:{self.token}"
         try:
+            if await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, -1) <= 0:
+                await self.client.hdel(f"discussit:sockets:{user_id}", self.token)
             left = await self.client.hincrby(self._key(group_id), field, -1)
             if left <= 0:
                 await self.client.hdel(self._key(group_id), field)
             return (await self._counts(group_id)).get(user_id, 0) == 0
         except (RedisError, OSError):
             return False
+
+    async def sockets(self, user_id: int) -> int:
+        try:
+            counts = await self.client.hgetall(f"discussit:sockets:{user_id}")
+            if not counts:
+                return 0
+            tokens = [t.decode() for t in counts]
+            alive = await self.client.mget([f"discussit:process:{t}" for t in tokens])
+            return sum(int(n) for (t, n), a in zip(counts.items(), alive, strict=True)
+                       if a is not None or t.decode() == self.token)
+        except (RedisError, OSError):
+            return 0
 
     async def online(self, group_id: uuid.UUID) -> frozenset[int]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ environment = jinja2.Environment(
 environment.filters["time_label"] = _time_label
 environment.filters["plural"] = _plural
 environment.globals["HTMX"] = HTMX
+environment.globals["new_client_message_id"] = lambda: str(uuid.uuid4())
 
 templates = Jinja2Templates(env=environment)
 

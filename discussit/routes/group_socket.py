@@ -30,6 +30,7 @@ from discussit import access, closecodes, live, membership, origins, timeline
 from discussit.auth import Viewer, csrf_token, current_viewer
 from discussit.broker import RESYNC, Broker, Item, Subscription, group_channel, user_channel
 from discussit.db import Database
+from discussit.models import utcnow
 from discussit.presence import Presence
 from discussit.ratelimit import Limit, MemoryLimiter
 from discussit.settings import Settings
@@ -69,6 +70,7 @@ class GroupConnection:
         async with anyio.create_task_group() as tasks:
             self.tasks = tasks
             tasks.start_soon(self.writer)
+            tasks.start_soon(self.expire)
             await self.reader()
             tasks.cancel_scope.cancel()
 
@@ -106,6 +108,15 @@ class GroupConnection:
         await self.send(
             render(template, group_id=self.group_id, csrf_token=csrf_token(self.ws), **context)
         )
+
+    async def expire(self) -> None:
+        """The session ends on the server at its expiry; so does every socket it opened."""
+        await anyio.sleep(max(0.0, (self.viewer.expires_at - utcnow()).total_seconds()))
+        log.info("socket closed: session expired user=%s", self.viewer.id)
+        await self.notice("live/_logged_out.html")
+        await self.close(closecodes.POLICY, "session expired")
+        assert self.tasks is not None
+        self.tasks.cancel_scope.cancel()
 
     async def writer(self) -> None:
         await self.resumed.wait()
@@ -289,6 +300,15 @@ async def group_socket(ws: WebSocket) -> None:
         return
     broker: Broker = ws.state.broker
     presence: Presence = ws.state.presence
+    if not broker.ready():
+        # Live updates cannot flow yet (Redis not reachable): htmx retries 1013 with backoff.
+        await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
+        return
+    if await presence.sockets(viewer.id) >= settings.sockets_per_user:
+        log.info("socket refused: too many open pages user=%s", viewer.id)
+        await ws.send_text(render("live/_too_many.html"))
+        await ws.close(closecodes.POLICY, "too many open pages")
+        return
     try:
         group_id = access.parse_group_id(ws.path_params["group_id"])
     except access.NoSuchGroup:

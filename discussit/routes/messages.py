@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from discussit import access, live, timeline
 from discussit.db import Database
+from discussit.ratelimit import Limit, MemoryLimiter
 from discussit.routes._pages import group_id_from_path, page
 from discussit.routes.groups import render_group_page
 
@@ -17,7 +18,8 @@ async def create(request: Request) -> Response:
     db: Database = request.state.db
     async with db.session() as session:
         viewer = await access.require_member(request, session, group_id)
-    raw = (await request.form()).get("text", "")
+    form = await request.form()
+    raw = form.get("text", "")
     try:
         text = timeline.clean_message_text(raw, request.state.settings.message_max_length)
     except timeline.InvalidMessage as error:
@@ -28,9 +30,21 @@ async def create(request: Request) -> Response:
             composer_error=str(error),
             status_code=400,
         )
+    limiter: MemoryLimiter = request.state.limiter
+    decision = await limiter.hit(f"messages:user:{viewer.id}",
+                                 Limit.parse(request.state.settings.messages_per_user))
+    if not decision.allowed:
+        response = await render_group_page(
+            request, group_id, composer_text=raw, status_code=429,
+            composer_error=f"You are sending messages too fast. Wait {decision.retry_after} "
+            "seconds, then send again.")
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response
+    client_message_id = timeline.clean_client_message_id(form.get("client_message_id"))
     async with db.session() as session:
         try:  # checked again inside the insert's transaction: a leave may have just happened
-            entry = await timeline.post_message(session, group_id, viewer.user, text)
+            entry = await timeline.post_message(session, group_id, viewer.user, text,
+                                                client_message_id)
         except timeline.NotAMember:
             return await page(
                 request,
@@ -39,7 +53,8 @@ async def create(request: Request) -> Response:
                 status=403,
                 reason="Join this group before posting in it.",
             )
-    await live.publish_entry(request.state.broker, entry)
+    if entry is not None:  # None: a resubmitted form, already stored and broadcast
+        await live.publish_entry(request.state.broker, entry)
     return RedirectResponse(f"/groups/{group_id}/#composer", status_code=303)
 
 

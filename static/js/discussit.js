@@ -35,6 +35,8 @@
       var form = event.target;
       if (form.id !== "composer") return;
       form.querySelector("[name=text]").value = "";
+      var id = form.querySelector("[name=client_message_id]");
+      if (id && window.crypto && crypto.randomUUID) id.value = crypto.randomUUID();
       var error = form.querySelector(".composer__error");
       if (error) error.textContent = "";
     });
