@@ -65,6 +65,19 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
+def server_env(settings: Settings) -> dict[str, str]:
+    """Environment for a real uvicorn process (tests/servers.py) on this test's backends."""
+    env = {
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "SEED_DEMO_GROUPS": "false",
+    }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         yield client
@@ -131,3 +144,14 @@ def _services_present(request: pytest.FixtureRequest) -> None:
             "needs TEST_DATABASE_URL and TEST_REDIS_URL: run it through "
             "`bash .ci/services.sh run .venv/bin/pytest` (make test does)"
         )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the checklist figures this run gathered (tests/figures.py) and where they are."""
+    from tests import figures
+
+    path = figures.write()
+    if path is not None:
+        terminalreporter.section("checklist figures")
+        terminalreporter.write_line(f"written to {path.relative_to(path.parents[1])}")
+        terminalreporter.write_line(path.read_text())

@@ -29,18 +29,6 @@ def record(name: str, figures: dict[str, object]) -> None:
     FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
-@pytest.fixture
-def server_env(settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    env = {
-        "SECRET_KEY": settings.secret_key,
-        "DATABASE_URL": settings.database_url,
-        "SEED_DEMO_GROUPS": "false",
-    }
-    if settings.redis_url:
-        env["REDIS_URL"] = settings.redis_url
-    return env
-
-
 def make_group(server: Server, name: str) -> str:
     out = server.command("create-group", name)
     return re.search(r"\(([0-9a-f-]{36})\)", out).group(1)

@@ -149,9 +149,12 @@ class GroupConnection:
         """Send every entry after the last one sent, from the database, then the member list."""
         assert self.last_sent is not None
         async with self.db.session() as session:
-            upto = await timeline.last_seq(session, self.group_id)  # read before the entries
+            upto = await timeline.last_seq(session, self.group_id) or 0  # before the entries
+            # A cursor past the group's last seq (a stale or forged page) would hide what comes
+            # next: clamp it to what exists.
+            self.last_sent = min(self.last_sent, upto)
             entries = await timeline.entries_after(
-                session, self.group_id, self.last_sent, upto or 0, CATCH_UP_LIMIT + 1
+                session, self.group_id, self.last_sent, upto, CATCH_UP_LIMIT + 1
             )
             members = None
             if any(e.kind != timeline.MESSAGE for e in entries):
