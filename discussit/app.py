@@ -94,8 +94,23 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=500)
 
 
+class _ClientFaultsAreWarnings(logging.Filter):
+    """uvicorn logs a client's invalid UTF-8 text frame with a traceback, after closing the
+    socket 1007 as it should. Bad input is the client's fault, not a server error: keep one
+    warning line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Invalid UTF-8 sequence received from client"):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def _configure_logging(debug: bool) -> None:
     """Our log lines carry ids, close codes and outcomes; never message text or passwords."""
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _ClientFaultsAreWarnings) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_ClientFaultsAreWarnings())
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:  %(name)s: %(message)s"))

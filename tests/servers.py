@@ -56,13 +56,14 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     graceful: int = 10
+    extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Server:
+    def start(self, wait_healthy: bool = True) -> Server:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -85,6 +86,7 @@ class Server:
                 "20",
                 "--timeout-graceful-shutdown",
                 str(self.graceful),
+                *self.extra_args,  # later flags win (e.g. a shorter ping for dead-peer tests)
             ],
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **TEST_LIMITS, **self.env},
             cwd=ROOT,
@@ -92,6 +94,8 @@ class Server:
             stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, self.process)
+        if not wait_healthy:
+            return self
         deadline = time.monotonic() + 20
         while httpx.get(self.url + "/healthz").status_code != 200:
             assert time.monotonic() < deadline, "never healthy:\n" + self.log()

@@ -175,7 +175,7 @@ def test_htmx_requests_of_anonymous_visitors_are_told_to_redirect(client, lounge
     assert response.headers["HX-Redirect"] == f"/login?next=/groups/{lounge}/"
 
 
-def test_passwords_and_message_text_never_reach_the_log(client, alice, lounge, caplog):
+def test_cfg4_passwords_and_message_text_never_reach_the_log(client, alice, lounge, caplog):
     import logging
 
     from tests.helpers import receive_until, resume, say

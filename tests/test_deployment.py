@@ -50,7 +50,7 @@ def messages_seen(page: Page, after: int) -> list[tuple[int, str]]:
 
 
 @pytest.mark.services
-def test_members_on_two_processes_see_the_same_messages_in_the_same_order(
+def test_dlv6_members_on_two_processes_see_the_same_messages_in_the_same_order(
     server_env, settings, tmp_path
 ):
     a = Server(server_env, tmp_path / "a.log").start()
@@ -97,7 +97,7 @@ def test_members_on_two_processes_see_the_same_messages_in_the_same_order(
 
 
 @pytest.mark.services
-def test_a_redis_outage_under_traffic_loses_and_duplicates_nothing(server_env, settings, tmp_path):
+def test_dlv5_a_redis_outage_under_traffic_loses_and_duplicates_nothing(server_env, settings, tmp_path):
     redis_port = free_port()
 
     def start_redis() -> subprocess.Popen[bytes]:
@@ -199,7 +199,7 @@ def test_a_redis_outage_under_traffic_loses_and_duplicates_nothing(server_env, s
         assert "Traceback" not in a.log() + b.log()
 
 
-def test_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace_period(
+def test_shut1_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace_period(
     server_env, tmp_path
 ):
     server = Server(server_env, tmp_path / "s.log", graceful=10).start()

@@ -75,7 +75,7 @@ def html_fragment(text: str):  # type: ignore[no-untyped-def]
     return LexborHTMLParser(text)
 
 
-def test_the_author_is_the_logged_in_user_whatever_the_frame_says(client, members, lounge):
+def test_az4_the_author_is_the_logged_in_user_whatever_the_frame_says(client, members, lounge):
     alice, bob = members
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
@@ -251,7 +251,7 @@ def test_logging_out_closes_that_logins_sockets(client, members, lounge):
         receive_text(again)
 
 
-def test_a_reconnecting_page_gets_exactly_what_it_missed_in_order(client, members, lounge):
+def test_dlv3_a_reconnecting_page_gets_exactly_what_it_missed_in_order(client, members, lounge):
     alice, bob = members
     cursor = _last_seq(alice, lounge)
     with alice.socket(lounge) as a:
@@ -272,7 +272,7 @@ def test_a_reconnecting_page_gets_exactly_what_it_missed_in_order(client, member
         assert seqs(receive_until(a, "live again")) == [seen + 9]
 
 
-def test_a_page_that_missed_too_much_is_told_to_reload(client, members, lounge):
+def test_dlv4_a_page_that_missed_too_much_is_told_to_reload(client, members, lounge):
     from discussit.routes import group_socket
 
     alice, _ = members
@@ -286,7 +286,7 @@ def test_a_page_that_missed_too_much_is_told_to_reload(client, members, lounge):
         assert closed.value.code == 1000
 
 
-def test_live_items_are_not_sent_twice_after_a_catch_up(client, members, lounge):
+def test_dlv3_live_items_are_not_sent_twice_after_a_catch_up(client, members, lounge):
     alice, bob = members
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(b, _last_seq(bob, lounge))
@@ -312,7 +312,7 @@ def test_live_items_are_not_sent_twice_after_a_catch_up(client, members, lounge)
         json.dumps({"type": "resume", "after": "-3"}),
     ],
 )
-def test_malformed_frames_get_an_error_and_the_socket_survives(client, members, lounge, frame):
+def test_val4_malformed_frames_get_an_error_and_the_socket_survives(client, members, lounge, frame):
     alice, _ = members
     with alice.socket(lounge) as a:
         if "resume" not in frame:
@@ -327,7 +327,7 @@ def test_malformed_frames_get_an_error_and_the_socket_survives(client, members, 
         receive_until(a, "still here")
 
 
-def test_a_binary_frame_gets_an_error_and_the_socket_survives(members, lounge):
+def test_val3_a_binary_frame_gets_an_error_and_the_socket_survives(members, lounge):
     alice, _ = members
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
@@ -349,7 +349,7 @@ def test_a_binary_frame_gets_an_error_and_the_socket_survives(members, lounge):
         ("x" * 2001, "at most 2000 characters"),
     ],
 )
-def test_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(
+def test_val1_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(
     client, members, lounge, text, problem
 ):
     alice, bob = members
@@ -367,7 +367,7 @@ def test_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(
     assert _stored_messages(client, lounge) == []
 
 
-def test_a_message_of_exactly_the_limit_is_accepted_whole(client, members, lounge):
+def test_val1_a_message_of_exactly_the_limit_is_accepted_whole(client, members, lounge):
     alice, _ = members
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
@@ -388,7 +388,7 @@ XSS = [
 
 
 @pytest.mark.parametrize("payload", XSS)
-def test_hostile_message_text_is_shown_as_text_live_and_on_the_page(
+def test_xss1_hostile_message_text_is_shown_as_text_live_and_on_the_page(
     client, members, lounge, payload
 ):
     alice, bob = members

@@ -46,7 +46,7 @@ def test_joining_with_htmx_returns_just_that_groups_row(alice, lounge):
     assert [b.text(strip=True) for b in html(left).css("button")] == ["Join"]
 
 
-def test_joining_twice_or_leaving_twice_records_one_event_each(client, alice, lounge):
+def test_dlv7_joining_twice_or_leaving_twice_records_one_event_each(client, alice, lounge):
     for _ in range(2):
         alice.join(lounge)
     for _ in range(2):

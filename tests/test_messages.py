@@ -52,7 +52,7 @@ def test_posting_to_an_unknown_group_is_refused(alice):
     assert response.status_code in (403, 404)
 
 
-def test_concurrent_posters_get_distinct_gap_free_sequence_numbers(client, alice, bob, lounge):
+def test_dlv2_concurrent_posters_get_distinct_gap_free_sequence_numbers(client, alice, bob, lounge):
     import asyncio
 
     from discussit import timeline

@@ -17,7 +17,7 @@ def test_defaults_are_the_embedded_setup():
 
 
 @pytest.mark.parametrize("key", [None, "", "short", "changeme", "k" * 40, "secret-key"])
-def test_a_missing_or_weak_secret_key_stops_start_up(key):
+def test_cfg1_a_missing_or_weak_secret_key_stops_start_up(key):
     env = {} if key is None else {"SECRET_KEY": key}
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         Settings.from_env(env)
@@ -28,14 +28,14 @@ def test_debug_without_a_secret_key_gets_a_throwaway_one():
     assert len(first) >= 32 and first != Settings.from_env({"DEBUG": "true"}).secret_key
 
 
-def test_there_is_no_default_secret_in_the_code():
+def test_cfg1_there_is_no_default_secret_in_the_code():
     import dataclasses
 
     field = {f.name: f for f in dataclasses.fields(Settings)}["secret_key"]
     assert field.default is dataclasses.MISSING
 
 
-def test_booleans_are_strict():
+def test_cfg2_booleans_are_strict():
     assert Settings.from_env({"SECRET_KEY": KEY, "DEBUG": "False"}).debug is False
     assert Settings.from_env({"SECRET_KEY": KEY, "SECURE_COOKIES": "1"}).secure_cookies is True
     with pytest.raises(SettingsError, match="DEBUG"):

@@ -20,11 +20,11 @@ HOSTILE = "<script>alert(1)</script>\"'`${x}{{7*7}}"
 ALL = sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*") if p.is_file())
 
 
-def test_every_template_file_ends_in_html():
+def test_xss3_every_template_file_ends_in_html():
     assert ALL and all(name.endswith(".html") for name in ALL)
 
 
-def test_no_template_marks_text_safe_or_puts_data_in_a_script():
+def test_xss3_no_template_marks_text_safe_or_puts_data_in_a_script():
     for name in ALL:
         source = (TEMPLATES_DIR / name).read_text()
         assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source, name
@@ -64,7 +64,7 @@ def _entry(kind: str = "message") -> Entry:
         ),
     ],
 )
-def test_fragments_escape_hostile_text(name, context):
+def test_xss2_fragments_escape_hostile_text(name, context):
     out = render(name, **context)
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "{{7*7}}" in out  # shown as typed, never evaluated
@@ -85,7 +85,7 @@ def test_the_page_and_the_live_update_use_the_same_message_fragment(client, alic
     assert fragment.strip() in render("live/_entry.html", entry=entry)
 
 
-def test_hostile_group_names_render_as_text_everywhere(client, alice, make_group):
+def test_xss2_hostile_group_names_render_as_text_everywhere(client, alice, make_group):
     group_id = make_group(HOSTILE, HOSTILE)
     alice.join(group_id)
     for path in ("/", f"/groups/{group_id}/"):

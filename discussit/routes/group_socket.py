@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
@@ -264,13 +265,19 @@ class GroupConnection:
                              "seconds, then send again.", text=kept)
             return
         self.throttled = 0
-        async with self.db.session() as session:
-            try:
+        try:
+            async with self.db.session() as session:
                 entry = await timeline.post_message(session, self.group_id, self.viewer.user,
                                                     text, client_message_id)
-            except timeline.NotAMember:
-                await self.left()
-                return
+        except timeline.NotAMember:
+            await self.left()
+            return
+        except SQLAlchemyError as failure:  # nothing was stored, so nothing is published
+            log.warning("message not stored group=%s user=%s: %s", self.group_id,
+                        self.viewer.id, type(failure).__name__)
+            await self.error("Your message could not be saved. Please send it again.",
+                             text=kept)
+            return
         if entry is None:
             return  # a retry of a message already stored (and already broadcast)
         log.debug("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,

@@ -16,7 +16,7 @@ from tests.servers import Member, Server, post_directly
 pytestmark = pytest.mark.browser
 
 
-def test_a_group_page_reconnects_after_a_restart_and_catches_up(
+def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     new_context, database_url, tmp_path, artifacts
 ):
     import os

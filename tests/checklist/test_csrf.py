@@ -20,12 +20,12 @@ def _state_changing_paths(group_id) -> list[tuple[str, str]]:
     return found
 
 
-def test_the_route_walk_finds_the_forms(lounge):
+def test_csrf1_the_route_walk_finds_every_form(lounge):
     paths = {path for _, path in _state_changing_paths(lounge)}
     assert {"/login", "/signup", "/logout", f"/groups/{lounge}/membership"} <= paths
 
 
-def test_every_state_changing_route_refuses_a_request_without_the_token(client, alice, lounge):
+def test_csrf1_every_state_changing_route_refuses_a_request_without_the_token(client, alice, lounge):
     alice.join(lounge)
     for method, path in _state_changing_paths(lounge):
         for data in ({}, {"csrf_token": "forged"}):
@@ -36,7 +36,7 @@ def test_every_state_changing_route_refuses_a_request_without_the_token(client, 
     assert alice.get("/").status_code == 200  # logout without a token did not log out
 
 
-def test_a_cross_site_form_is_refused_even_with_the_token(alice, lounge):
+def test_csrf1_a_cross_site_form_is_refused_even_with_the_token(alice, lounge):
     token = alice.csrf()
     for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
         response = alice.post(
@@ -45,7 +45,7 @@ def test_a_cross_site_form_is_refused_even_with_the_token(alice, lounge):
         assert response.status_code == 403
 
 
-def test_the_token_is_accepted_from_the_header_too(alice, lounge):
+def test_csrf3_the_token_is_accepted_from_the_header_too(alice, lounge):
     response = alice.request(
         "POST",
         f"/groups/{lounge}/membership",
@@ -55,7 +55,7 @@ def test_the_token_is_accepted_from_the_header_too(alice, lounge):
     assert response.status_code == 303
 
 
-def test_login_forms_carry_a_token_before_any_session(client):
+def test_csrf1_login_forms_carry_a_token_before_any_session(client):
     visitor = Browser(client)
     visitor.sign_up("alice")
     visitor.log_out()
@@ -68,6 +68,16 @@ def test_login_forms_carry_a_token_before_any_session(client):
 
 
 @pytest.mark.parametrize("size", [70_000, 3_000_000])
-def test_oversized_form_bodies_are_refused(alice, size):
+def test_val5_oversized_form_bodies_are_refused(alice, size):
     response = alice.post("/signup", {"username": "x" * size})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/logout", "/groups/{g}/membership",
+                                  "/groups/{g}/membership/delete", "/groups/{g}/messages"])
+def test_csrf2_state_changes_are_never_gets(alice, lounge, path):
+    alice.join(lounge)
+    response = alice.get(path.format(g=lounge), follow_redirects=False)
+    assert response.status_code == 405
+    page = alice.get(f"/groups/{lounge}/")
+    assert page.status_code == 200  # still logged in, still a member
