@@ -1,0 +1,115 @@
+"""RL-1..3: rate limits on logins, sign-ups, messages and open sockets."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from tests import factories
+from tests import figures as figs
+from tests.helpers import PASSWORD, Browser, drain, receive_text, receive_until, resume, say
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_with):
+    with client_with(login_failures_per_user="10/180") as client:
+        clock = Clock()
+        client.app_state["limiter"].clock = clock
+        Browser(client).sign_up("alice")
+        for i in range(10):
+            name = "alice" if i % 2 else "ALICE"  # case variants share one counter
+            assert Browser(client).log_in(name, f"guess-{i}-xyz").status_code == 400
+        throttled = Browser(client).log_in("alice", PASSWORD)
+        assert throttled.status_code == 429
+        assert 0 < int(throttled.headers["Retry-After"]) <= 180
+        spoofed = Browser(client).post("/login", {"username": "alice", "password": PASSWORD},
+                                       headers={"X-Forwarded-For": "203.0.113.9"})
+        assert spoofed.status_code == 429  # a client's own header does not reset anything
+        clock.now += 181
+        assert Browser(client).log_in("alice", PASSWORD).status_code == 303
+    figs.FIGURES["rate_limits"]["login_failures_before_429"] = 10
+    figs.FIGURES["rate_limits"]["login_limit"] = "10 per 180 s per username; 50 per address"
+
+
+def test_rl1_sign_up_floods_from_one_address_are_throttled(client_with):
+    with client_with(signups_per_address="5/3600") as client:
+        made = [Browser(client).sign_up(f"user{i}").status_code for i in range(7)]
+    assert made == [303] * 5 + [429] * 2
+    figs.FIGURES["rate_limits"]["signups_limit"] = "5 per hour per address (test); 20 default"
+
+
+def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_with):
+    with client_with(messages_per_user="10/10") as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        from discussit import groups
+
+        group = factories.run(client, lambda s: groups.create(s, "Flood")).id
+        alice.join(group)
+        errors = 0
+        with alice.socket(group) as a, alice.socket(group) as b, alice.socket(group) as c:
+            for ws in (a, b, c):
+                resume(ws, 1)
+            for i in range(5):
+                for ws in (a, b, c):
+                    say(ws, f"flood-{i}")
+            for ws in (a, b, c):
+                for frame in drain(ws, 0.5):
+                    errors += "sending messages too fast" in frame
+        stored = alice.get(f"/groups/{group}/").text.count('class="message"')
+    assert stored == 10 and errors == 5  # each refused message was told to its sender
+    figs.FIGURES["rate_limits"]["messages"] = {"limit": "10 per 10 s per user (test)",
+                                               "sent": 15, "stored": stored, "refused_told": errors}
+
+
+def test_rl2_sustained_flooding_closes_the_socket(client_with):
+    with client_with(messages_per_user="3/60") as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        from discussit import groups
+
+        group = factories.run(client, lambda s: groups.create(s, "Flood")).id
+        alice.join(group)
+        with alice.socket(group) as ws:
+            resume(ws, 1)
+            for i in range(15):
+                say(ws, f"spam-{i}")
+            with pytest.raises(WebSocketDisconnect) as closed:
+                while True:
+                    receive_text(ws)
+            assert closed.value.code == 1013
+
+
+def test_rl3_one_user_cannot_open_more_than_the_socket_cap(client_with):
+    with client_with(sockets_per_user=3) as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        from discussit import groups
+
+        group = factories.run(client, lambda s: groups.create(s, "Tabs")).id
+        alice.join(group)
+        with alice.socket(group) as a, alice.socket(group) as b, alice.socket(group) as c:
+            for ws in (a, b, c):
+                resume(ws, 1)
+            with alice.socket(group) as extra:
+                assert "too many group pages" in receive_text(extra)
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    receive_text(extra)
+                assert closed.value.code == 1008
+            say(a, "the first three still work")
+            receive_until(b, "the first three")
+        import time
+
+        time.sleep(0.3)  # the closed pages' bookkeeping finishes just after they close
+        with alice.socket(group) as again:  # closing pages frees places
+            resume(again, 1)
+            say(again, "room again")
+            receive_until(again, "room again")
+    figs.FIGURES["rate_limits"]["sockets_per_user"] = "10 default (3 in the test)"
