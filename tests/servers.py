@@ -184,6 +184,7 @@ class Page:
         self.group_id = group_id
         self.server = server or member.server
         self.entries: list[tuple[int, str]] = []  # (seq, text of the line)
+        self.frames: list[str] = []  # every frame, as sent
         self.ws: ClientConnection | None = None
         self.close_code: int | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -208,6 +209,7 @@ class Page:
         try:
             async for frame in self.ws:
                 text = frame if isinstance(frame, str) else frame.decode()
+                self.frames.append(text)
                 for seq, body in re.findall(r'<li id="entry-(\d+)"[^>]*>(.*?)</li>', text, re.S):
                     line = re.sub(r"<[^>]+>", " ", body)
                     self.entries.append((int(seq), " ".join(line.split())))
@@ -264,3 +266,48 @@ def post_directly(env: dict[str, str], group_id: str, username: str, text: str) 
         timeout=60,
         env={"PATH": os.environ.get("PATH", ""), **env},
     )
+
+
+def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One client-to-server WebSocket frame (RFC 6455: clients mask)."""
+    mask = os.urandom(4)
+    head = bytes([0x80 | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def raw_socket(server: Server, member: Member, group_id: str,
+               receive_buffer: int | None = None) -> socket.socket:
+    """A group page's socket driven by hand: it completes the handshake and sends the resume
+    frame, then does only what the test does (e.g. never reads, never answers pings)."""
+    import base64
+
+    sock = socket.socket()
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /groups/{group_id}/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nOrigin: {server.url}\r\n"
+        f"Cookie: {member.cookie_header()}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.sendall(masked_frame(json.dumps({"type": "resume", "after": "0"}).encode()))
+    return sock
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")

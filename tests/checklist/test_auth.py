@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from discussit.models import AuthSession, utcnow
 from tests import factories
-from tests.helpers import PASSWORD, Browser, html, receive_text
+from tests.helpers import PASSWORD, Browser, receive_text
 
 
 def _body_without_token(response) -> str:  # type: ignore[no-untyped-def]

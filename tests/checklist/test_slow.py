@@ -1,0 +1,131 @@
+"""SLOW-1..3: a client that stops reading, a dead peer, and connect/disconnect churn."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from tests import factories
+from tests import figures as figs
+from tests.checklist.live import make_group
+from tests.helpers import resume
+from tests.servers import Member, Page, Server, raw_socket, rss_kib
+
+
+def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(server_env,
+                                                                             tmp_path):
+    server = Server(server_env, tmp_path / "s.log").start()
+    try:
+        group = make_group(server, "Slow")
+        alice, bob, carl = (Member(server, n) for n in ("alice", "bob", "carl"))
+        for m in (alice, bob, carl):
+            m.join(group)
+        cursor = alice.cursor(group)
+        stalled = raw_socket(server, carl, group, receive_buffer=4096)  # then never reads
+        assert server.process is not None
+        rss_before = rss_kib(server.process.pid)
+        count, body = 3000, "x" * 1900
+
+        async def scenario() -> float:
+            watcher = await Page(bob, group).open(cursor)
+            sender = await Page(alice, group).open(cursor)
+            await asyncio.sleep(0.3)
+            sent_at: dict[str, float] = {}
+            began = time.monotonic()
+            for i in range(count):
+                text = f"{i:05d}{body}"
+                sent_at[text[:5]] = time.monotonic()
+                await sender.say(text)
+                if i % 100 == 0:
+                    await asyncio.sleep(0)
+            await watcher.wait_for(count, lambda e: e[0] > cursor, timeout=90)
+            await sender.close()
+            await watcher.close()
+            return time.monotonic() - began
+
+        seconds = asyncio.run(scenario())
+        deadline = time.monotonic() + 30
+        while "slow consumer" not in server.log():
+            assert time.monotonic() < deadline, "the stalled socket was never dropped"
+            time.sleep(0.2)
+        evicted_after = round(time.monotonic() - deadline + 30, 1)
+        rss_growth = rss_kib(server.process.pid) - rss_before
+        assert rss_growth < 20 * 1024, rss_growth
+        figs.FIGURES["slow_consumer"].update({
+            "messages": count, "message_bytes": 1905, "fast_page_received_all": True,
+            "fast_page_seconds_for_all": round(seconds, 1),
+            "seconds_after_last_send_until_dropped": evicted_after,
+            "server_rss_growth_kib": rss_growth, "queue_bound_items": 256,
+            "send_timeout_seconds": 10})
+        stalled.close()
+        for m in (alice, bob, carl):
+            m.close()
+    finally:
+        server.terminate()
+    assert "Traceback" not in server.log()
+
+
+def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
+    server = Server(server_env, tmp_path / "s.log",
+                    extra_args=("--ws-ping-interval", "1", "--ws-ping-timeout", "1")).start()
+    try:
+        group = make_group(server, "Dead")
+        alice, dead = Member(server, "alice"), Member(server, "deadpeer")
+        for m in (alice, dead):
+            m.join(group)
+        cursor = alice.cursor(group)
+        dead_id = factories_user_id(dead)
+
+        async def scenario() -> float:
+            watcher = await Page(alice, group).open(cursor)
+            await asyncio.sleep(0.3)
+            raw = raw_socket(server, dead, group)  # answers no ping, like a vanished laptop
+            began = time.monotonic()
+            online = f'id="member-{dead_id}" class="member member--online"'
+            offline = f'id="member-{dead_id}" class="member"'
+            while not any(online in f for f in watcher.frames):
+                await asyncio.sleep(0.05)
+            while not any(offline in f for f in watcher.frames):
+                assert time.monotonic() - began < 10, "the dead peer was never dropped"
+                await asyncio.sleep(0.05)
+            raw.close()
+            await watcher.close()
+            return time.monotonic() - began
+
+        seconds = asyncio.run(scenario())
+        figs.FIGURES["slow_consumer"]["dead_peer_dropped_seconds"] = round(seconds, 1)
+        figs.FIGURES["slow_consumer"]["dead_peer_ping"] = "1 s + 1 s here; 20 s + 20 s in Procfile"
+        for m in (alice, dead):
+            m.close()
+    finally:
+        server.terminate()
+
+
+def factories_user_id(member: Member) -> int:
+    import re
+
+    page = member.http.get("/").text
+    return int(re.search(r'data-viewer-id="(\d+)"', page).group(1))  # type: ignore[union-attr]
+
+
+def test_slow3_a_thousand_connect_cycles_leave_nothing_behind(client, alice, lounge):
+    alice.join(lounge)
+    broker = client.app_state["broker"]
+    presence = client.app_state["presence"]
+    user_id = factories.user(client, "alice").id
+    baseline = broker.subscriber_count()
+    durations = []
+    for _ in range(1000):
+        began = time.perf_counter()
+        with alice.socket(lounge) as ws:
+            resume(ws, 1)
+        durations.append(time.perf_counter() - began)
+    time.sleep(0.3)
+    assert broker.subscriber_count() == baseline
+    assert client.portal.call(presence.sockets, user_id) == 0
+    assert client.portal.call(presence.online, lounge) == frozenset()
+    figs.FIGURES["slow_consumer"]["churn_cycles"] = 1000
+    figs.FIGURES["slow_consumer"]["churn_leftover_subscriptions"] = 0
+    figs.FIGURES["slow_consumer"]["churn_cycle_ms_median"] = round(
+        statistics.median(durations) * 1000, 2)
