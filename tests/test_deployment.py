@@ -97,7 +97,9 @@ def test_dlv6_members_on_two_processes_see_the_same_messages_in_the_same_order(
 
 
 @pytest.mark.services
-def test_dlv5_a_redis_outage_under_traffic_loses_and_duplicates_nothing(server_env, settings, tmp_path):
+def test_dlv5_a_redis_outage_under_traffic_loses_and_duplicates_nothing(
+    server_env, settings, tmp_path
+):
     redis_port = free_port()
 
     def start_redis() -> subprocess.Popen[bytes]:

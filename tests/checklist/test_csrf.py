@@ -25,7 +25,9 @@ def test_csrf1_the_route_walk_finds_every_form(lounge):
     assert {"/login", "/signup", "/logout", f"/groups/{lounge}/membership"} <= paths
 
 
-def test_csrf1_every_state_changing_route_refuses_a_request_without_the_token(client, alice, lounge):
+def test_csrf1_every_state_changing_route_refuses_a_request_without_the_token(
+    client, alice, lounge
+):
     alice.join(lounge)
     for method, path in _state_changing_paths(lounge):
         for data in ({}, {"csrf_token": "forged"}):
