@@ -18,7 +18,7 @@ from discussit import access, auth, seed
 from discussit.broker import make_broker, make_presence
 from discussit.csrf import CSRFMiddleware
 from discussit.db import Database, make_engine
-from discussit.headers import SecurityHeadersMiddleware
+from discussit.headers import SecurityHeadersMiddleware, security_headers
 from discussit.migrate import prepare_schema
 from discussit.ratelimit import make_limiter
 from discussit.routes import routes
@@ -91,7 +91,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
         csrf_token="",
         reason="Something went wrong on our side. Please try again.",
     )
-    return HTMLResponse(html, status_code=500)
+    settings: Settings = request.state.settings
+    log.error("server error on %s %s", request.method, request.url.path, exc_info=exc)
+    return HTMLResponse(html, status_code=500,
+                        headers=security_headers(hsts=settings.secure_cookies))
 
 
 class _ClientFaultsAreWarnings(logging.Filter):

@@ -17,18 +17,26 @@ CSP = (
 )
 
 
+def security_headers(hsts: bool) -> dict[str, str]:
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if hsts:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
 class SecurityHeadersMiddleware:
+    """Adds the headers to every response (the 500 page, rendered outside all middleware by
+    Starlette's ServerErrorMiddleware, adds them itself)."""
+
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
-        self.headers = {
-            "Content-Security-Policy": CSP,
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "same-origin",
-            "Cross-Origin-Opener-Policy": "same-origin",
-        }
-        if hsts:
-            self.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        self.headers = security_headers(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
