@@ -9,6 +9,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from tests import factories
+from tests import figures as figs
 from tests.helpers import (
     Browser,
     drain,
@@ -266,6 +267,9 @@ def test_dlv3_a_reconnecting_page_gets_exactly_what_it_missed_in_order(client, m
         frames = receive_until(a, '<ul id="members"')  # entries, then the refreshed member list
         caught = seqs(frames)
         assert caught == list(range(seen + 1, seen + 9))
+        figs.FIGURES["catch_up"].update({"missed_while_away": 8, "delivered": len(caught),
+                                         "duplicates": len(caught) - len(set(caught)),
+                                         "out_of_order": int(caught != sorted(caught))})
         assert "bob</strong> left" in frames[-2]
         assert "bob" not in frames[-1]
         say(a, "live again")
@@ -281,6 +285,7 @@ def test_dlv4_a_page_that_missed_too_much_is_told_to_reload(client, members, lou
         resume(a, 0)
         frame = receive_text(a)
         assert "Reload to see everything" in frame
+        figs.FIGURES["catch_up"]["told_to_reload_when_missed_over_500"] = 1
         with pytest.raises(WebSocketDisconnect) as closed:
             receive_text(a)
         assert closed.value.code == 1000
