@@ -68,6 +68,20 @@ def test_several_processes_need_redis_and_postgresql(env, words):
         Settings.from_env({"SECRET_KEY": KEY, **env})
 
 
+def test_rate_limits_come_from_the_environment_and_are_checked():
+    settings = Settings.from_env(
+        {"SECRET_KEY": KEY, "RATE_LIMIT_MESSAGES": "5/60", "SOCKETS_PER_USER": "4"}
+    )
+    assert settings.messages_per_user == "5/60" and settings.sockets_per_user == 4
+    for bad in (
+        {"RATE_LIMIT_SIGNUPS": "lots"},
+        {"RATE_LIMIT_MESSAGES": "0/10"},
+        {"SOCKETS_PER_USER": "-1"},
+    ):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"SECRET_KEY": KEY, **bad})
+
+
 def test_several_processes_on_postgresql_and_redis_are_fine():
     settings = Settings.from_env(
         {
@@ -107,5 +121,10 @@ def test_every_setting_is_in_the_readme_table():
         "DEBUG",
         "SEED_DEMO_GROUPS",
         "WEB_CONCURRENCY",
+        "RATE_LIMIT_LOGIN_PER_USER",
+        "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "RATE_LIMIT_SIGNUPS",
+        "RATE_LIMIT_MESSAGES",
+        "SOCKETS_PER_USER",
     ):
         assert f"| `{name}`" in readme, name
