@@ -47,14 +47,19 @@ def test_rl1_sign_up_floods_from_one_address_are_throttled(client_with):
     figs.FIGURES["rate_limits"]["signups_limit"] = "5 per hour per address (test); 20 default"
 
 
+def _alice_in_a_new_group(client, name: str):  # type: ignore[no-untyped-def]
+    from discussit import groups
+
+    alice = Browser(client)
+    alice.sign_up("alice")
+    group = factories.run(client, lambda s: groups.create(s, name)).id
+    alice.join(group)
+    return alice, group
+
+
 def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_with):
     with client_with(messages_per_user="10/10") as client:
-        alice = Browser(client)
-        alice.sign_up("alice")
-        from discussit import groups
-
-        group = factories.run(client, lambda s: groups.create(s, "Flood")).id
-        alice.join(group)
+        alice, group = _alice_in_a_new_group(client, "Flood")
         errors = 0
         with alice.socket(group) as a, alice.socket(group) as b, alice.socket(group) as c:
             for ws in (a, b, c):
@@ -73,12 +78,7 @@ def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_wit
 
 def test_rl2_sustained_flooding_closes_the_socket(client_with):
     with client_with(messages_per_user="3/60") as client:
-        alice = Browser(client)
-        alice.sign_up("alice")
-        from discussit import groups
-
-        group = factories.run(client, lambda s: groups.create(s, "Flood")).id
-        alice.join(group)
+        alice, group = _alice_in_a_new_group(client, "Flood")
         with alice.socket(group) as ws:
             resume(ws, 1)
             for i in range(15):
@@ -91,12 +91,7 @@ def test_rl2_sustained_flooding_closes_the_socket(client_with):
 
 def test_rl3_one_user_cannot_open_more_than_the_socket_cap(client_with):
     with client_with(sockets_per_user=3) as client:
-        alice = Browser(client)
-        alice.sign_up("alice")
-        from discussit import groups
-
-        group = factories.run(client, lambda s: groups.create(s, "Tabs")).id
-        alice.join(group)
+        alice, group = _alice_in_a_new_group(client, "Tabs")
         with alice.socket(group) as a, alice.socket(group) as b, alice.socket(group) as c:
             for ws in (a, b, c):
                 resume(ws, 1)
