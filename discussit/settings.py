@@ -109,6 +109,9 @@ class Settings:
     signups_per_address: str = "20/3600"
     messages_per_user: str = "30/10"
     sockets_per_user: int = 10
+    # SSE heartbeat (a comment line): under common 55 s proxy idle cuts, and frequent enough to
+    # notice a dead peer when a write fails.
+    sse_ping_seconds: int = 15
     page_size: int = 50
     message_max_length: int = 2000
     session_max_age: int = 14 * 24 * 3600

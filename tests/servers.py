@@ -185,6 +185,7 @@ class Page:
         self.server = server or member.server
         self.entries: list[tuple[int, str]] = []  # (seq, text of the line)
         self.frames: list[str] = []  # every frame, as sent
+        self.arrivals: dict[str, float] = {}  # message text -> when it arrived
         self.ws: ClientConnection | None = None
         self.close_code: int | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -213,6 +214,7 @@ class Page:
                 for seq, body in re.findall(r'<li id="entry-(\d+)"[^>]*>(.*?)</li>', text, re.S):
                     line = re.sub(r"<[^>]+>", " ", body)
                     self.entries.append((int(seq), " ".join(line.split())))
+                    self.arrivals.setdefault(line.split()[-1], time.monotonic())
         except Exception:
             pass
         finally:
@@ -283,7 +285,7 @@ def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 
 
 def raw_socket(server: Server, member: Member, group_id: str,
-               receive_buffer: int | None = None) -> socket.socket:
+               receive_buffer: int | None = None, after: int = 0) -> socket.socket:
     """A group page's socket driven by hand: it completes the handshake and sends the resume
     frame, then does only what the test does (e.g. never reads, never answers pings)."""
     import base64
@@ -302,7 +304,7 @@ def raw_socket(server: Server, member: Member, group_id: str,
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert head.startswith(b"HTTP/1.1 101"), head
-    sock.sendall(masked_frame(json.dumps({"type": "resume", "after": "0"}).encode()))
+    sock.sendall(masked_frame(json.dumps({"type": "resume", "after": str(after)}).encode()))
     return sock
 
 

@@ -82,7 +82,10 @@ async def updates(request: Request) -> Response:
             sub.close()
 
     return EventSourceResponse(
-        events(), ping=15, send_timeout=10, headers={"Cache-Control": "no-store"}
+        events(),
+        ping=request.state.settings.sse_ping_seconds,
+        send_timeout=10,
+        headers={"Cache-Control": "no-store"},
     )
 
 

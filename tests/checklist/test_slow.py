@@ -9,8 +9,13 @@ import time
 from tests import factories
 from tests import figures as figs
 from tests.checklist.live import make_group
-from tests.helpers import resume
+from tests.helpers import Browser, resume
 from tests.servers import Member, Page, Server, raw_socket, rss_kib
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(server_env,
@@ -21,30 +26,33 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
         alice, bob, carl = (Member(server, n) for n in ("alice", "bob", "carl"))
         for m in (alice, bob, carl):
             m.join(group)
-        cursor = alice.cursor(group)
-        stalled = raw_socket(server, carl, group, receive_buffer=4096)  # then never reads
         assert server.process is not None
-        rss_before = rss_kib(server.process.pid)
-        count, body = 3000, "x" * 1900
+        count, body, rate = 3000, "x" * 1900, 300  # 1.9 KB messages at 300 per second
 
-        async def scenario() -> float:
+        async def run(label: str) -> tuple[float, float]:
+            """Bob's p99 delivery latency and total time while alice posts `count` messages."""
+            cursor = alice.cursor(group)
             watcher = await Page(bob, group).open(cursor)
             sender = await Page(alice, group).open(cursor)
             await asyncio.sleep(0.3)
             sent_at: dict[str, float] = {}
             began = time.monotonic()
             for i in range(count):
-                text = f"{i:05d}{body}"
-                sent_at[text[:5]] = time.monotonic()
+                text = f"{label}{i:05d}{body}"
+                sent_at[text] = time.monotonic()
                 await sender.say(text)
-                if i % 100 == 0:
-                    await asyncio.sleep(0)
+                await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.monotonic()))
             await watcher.wait_for(count, lambda e: e[0] > cursor, timeout=90)
+            latencies = [watcher.arrivals[t] - sent for t, sent in sent_at.items()]
             await sender.close()
             await watcher.close()
-            return time.monotonic() - began
+            return _p99(latencies), time.monotonic() - began
 
-        seconds = asyncio.run(scenario())
+        baseline_p99, _ = asyncio.run(run("base"))
+        stalled = raw_socket(server, carl, group, receive_buffer=4096,  # then never reads
+                             after=carl.cursor(group))
+        rss_before = rss_kib(server.process.pid)
+        stalled_p99, seconds = asyncio.run(run("stall"))
         deadline = time.monotonic() + 30
         while "slow consumer" not in server.log():
             assert time.monotonic() < deadline, "the stalled socket was never dropped"
@@ -52,9 +60,12 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
         evicted_after = round(time.monotonic() - deadline + 30, 1)
         rss_growth = rss_kib(server.process.pid) - rss_before
         assert rss_growth < 20 * 1024, rss_growth
+        assert stalled_p99 < max(0.5, 2 * baseline_p99), (baseline_p99, stalled_p99)
         figs.FIGURES["slow_consumer"].update({
-            "messages": count, "message_bytes": 1905, "fast_page_received_all": True,
-            "fast_page_seconds_for_all": round(seconds, 1),
+            "messages": count, "message_bytes": 1910, "send_rate_per_s": rate,
+            "fast_page_p99_ms_without_stalled": round(baseline_p99 * 1000, 1),
+            "fast_page_p99_ms_with_stalled": round(stalled_p99 * 1000, 1),
+            "fast_page_received_all": True, "fast_page_seconds_for_all": round(seconds, 1),
             "seconds_after_last_send_until_dropped": evicted_after,
             "server_rss_growth_kib": rss_growth, "queue_bound_items": 256,
             "send_timeout_seconds": 10})
@@ -129,3 +140,20 @@ def test_slow3_a_thousand_connect_cycles_leave_nothing_behind(client, alice, lou
     figs.FIGURES["slow_consumer"]["churn_leftover_subscriptions"] = 0
     figs.FIGURES["slow_consumer"]["churn_cycle_ms_median"] = round(
         statistics.median(durations) * 1000, 2)
+
+
+def test_slow2_the_home_stream_sends_a_heartbeat_so_idle_links_stay_open(client_with):
+    with client_with(sse_ping_seconds=1) as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        client.cookies = alice.cookies
+        pings, began = [], time.monotonic()
+        with client.stream("GET", "/updates") as stream:
+            for line in stream.iter_lines():
+                if line.startswith(":"):
+                    pings.append(time.monotonic() - began)
+                if len(pings) == 3:
+                    break
+    gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+    assert all(0.5 < gap < 2.0 for gap in gaps), gaps
+    figs.FIGURES["slow_consumer"]["sse_heartbeat"] = "comment every 15 s (1 s in the test)"
