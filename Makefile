@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install system-packages lint format browser clean
+.PHONY: run test install system-packages bench lint format browser clean
 
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
 	SECRET_KEY="$$(cat .secret_key)" $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --timeout-graceful-shutdown 20
@@ -29,6 +29,10 @@ system-packages:  ## Debian's chromium, postgresql and redis-server for the test
 
 browser: install system-packages
 	$(BIN)/pytest tests/browser
+
+bench: install  ## the fan-out benchmark: DiscussIt against a bare relay (about 10 minutes)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check discussit

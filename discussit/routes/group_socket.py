@@ -336,15 +336,19 @@ async def group_socket(ws: WebSocket) -> None:
             await ws.close(closecodes.POLICY, "not a member")
             return
         member = membership.Member(viewer.id, viewer.user.username)
-        if await presence.connect(group_id, viewer.id):
-            await live.publish_presence(broker, group_id, member, online=True)
+        counted = False
         try:
+            # Counting and uncounting are shielded from cancellation (shutdown): a count taken
+            # must be given back, or the user would look online (and use a socket) forever.
+            with anyio.CancelScope(shield=True):
+                came_online = await presence.connect(group_id, viewer.id)
+                counted = True
+            if came_online:
+                await live.publish_presence(broker, group_id, member, online=True)
             await GroupConnection(ws, viewer, group_id, sub).run()
         finally:
-            # Finish the bookkeeping even when the connection's task is being cancelled
-            # (shutdown): otherwise the user would look online forever. Redis calls time out.
             with anyio.CancelScope(shield=True):
-                if await presence.disconnect(group_id, viewer.id):
+                if counted and await presence.disconnect(group_id, viewer.id):
                     await live.publish_presence(broker, group_id, member, online=False)
     finally:
         sub.close()

@@ -1,0 +1,87 @@
+"""Turn a benchmark run into bench/results/latest.md (ratios to the relay) and latest.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _row(relay: dict, app: dict) -> str:  # type: ignore[type-arg]
+    ratio = app["p99_ms"] / relay["p99_ms"] if relay["p99_ms"] else float("nan")
+    return (f"| {app['n']} | {app['delivered']}/{app['expected']} | "
+            f"{relay['p50_ms']:.1f} / {app['p50_ms']:.1f} | {relay['p99_ms']:.1f} / "
+            f"{app['p99_ms']:.1f} | **{ratio:.2f}x** | {relay['deliveries_per_s']:.0f} / "
+            f"{app['deliveries_per_s']:.0f} | {relay['cpu_us_per_delivery']:.1f} / "
+            f"{app['cpu_us_per_delivery']:.1f} | {relay['connect_cpu_ms_per_socket']:.2f} / "
+            f"{app['connect_cpu_ms_per_socket']:.2f} | {relay['rss_kib_per_socket']:.1f} / "
+            f"{app['rss_kib_per_socket']:.1f} |")
+
+
+def write(results: dict) -> str:  # type: ignore[type-arg]
+    relay_rows, app_rows = results["rate"]["relay"], results["rate"]["discussit"]
+    lines = [
+        "# Fan-out benchmark (latest run)",
+        "",
+        "One group, N members; 2 senders, 10 messages/s in total; every receiver records every "
+        "message. Each cell is relay / DiscussIt, measured in the same run on this machine "
+        "(server pinned to core 1, generator to core 0).",
+        "",
+        "| N | delivered | p50 ms | p99 ms | p99 ratio | deliveries/s | CPU µs/delivery | "
+        "connect CPU ms/socket | RSS KiB/socket |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(_row(r, a) for r, a in zip(relay_rows, app_rows, strict=True)),
+        "",
+    ]
+    flat_r, flat_a = results["flat_out"]["relay"], results["flat_out"]["discussit"]
+    lines += [
+        f"As fast as possible at N = {flat_a['n']}: relay {flat_r['deliveries_per_s']:.0f} "
+        f"deliveries/s, DiscussIt {flat_a['deliveries_per_s']:.0f} "
+        f"(**{flat_a['deliveries_per_s'] / flat_r['deliveries_per_s']:.2f}x**); CPU per delivery "
+        f"relay {flat_r['cpu_us_per_delivery']:.1f} µs, DiscussIt "
+        f"{flat_a['cpu_us_per_delivery']:.1f} µs "
+        f"(**{flat_a['cpu_us_per_delivery'] / flat_r['cpu_us_per_delivery']:.2f}x**).",
+        "",
+    ]
+    pages = results.get("pages") or {}
+    if pages:
+        g_small, g_big = pages["group_page_ms_100"], pages["group_page_ms_100000"]
+        h_small, h_big = pages["home_page_ms_10_groups"], pages["home_page_ms_1000_groups"]
+        lines += [
+            "| page | small | large | ratio |",
+            "|---|---|---|---|",
+            f"| group page, 100 vs 100,000 messages | {g_small:.1f} ms | {g_big:.1f} ms | "
+            f"**{g_big / g_small:.2f}x** |",
+            f"| home page, 10 vs 1,000 groups | {h_small:.1f} ms | {h_big:.1f} ms | "
+            f"**{h_big / h_small:.2f}x** |",
+            f"| catch-up of 500 missed messages | | {pages['catch_up_500_ms']:.0f} ms | |",
+            "",
+        ]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(lines)
+    (RESULTS / "latest.md").write_text(text)
+    _plot(relay_rows, app_rows)
+    return text
+
+
+def _plot(relay_rows: list, app_rows: list) -> None:  # type: ignore[type-arg]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["n"] for r in app_rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for rows, name, style in ((relay_rows, "relay", "--"), (app_rows, "DiscussIt", "-")):
+        for key, marker in (("p50_ms", "o"), ("p95_ms", "s"), ("p99_ms", "^")):
+            left.plot(sizes, [r[key] for r in rows], style, marker=marker,
+                      label=f"{name} {key[:3]}")
+        right.plot(sizes, [r["deliveries_per_s"] for r in rows], style, marker="o", label=name)
+    left.set(xscale="log", yscale="log", xlabel="members N", ylabel="delivery latency (ms)",
+             title="Latency at 10 messages/s")
+    right.set(xscale="log", yscale="log", xlabel="members N", ylabel="deliveries per second",
+              title="Deliveries per second at 10 messages/s")
+    left.legend(fontsize=7)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "latest.png", dpi=110)

@@ -1,0 +1,320 @@
+"""Run the fan-out benchmark: `make bench` (or `python -m bench [--quick]`).
+
+One group of N members. N receivers open the group's WebSocket as the page does (htmx 4 wire
+format, session cookie, Origin, permessage-deflate offered as browsers do); S senders post at a
+set rate (or as fast as they can); every receiver records when each message (a nonce in its
+text) arrives. The same generator then drives the bare relay (bench/relay.py) in the same run,
+so every figure is a ratio. Server and generator are pinned to different cores; loopback only;
+every phase has a time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+import itsdangerous
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+NONCE = re.compile(r"bn(\d+)x(\d+)e")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Target:
+    """A server under test: DiscussIt itself, or the bare relay."""
+
+    name: str
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    group: str = "room"
+    cookies: list[str] = field(default_factory=list)
+    folder: Path = RESULTS / "tmp"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        app = "bench.relay:app" if self.name == "relay" else "discussit.app:create_app"
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
+                   "--port", str(self.port), "--ws", "websockets-sansio",
+                   "--ws-max-size", "65536", "--log-level", "warning", "--no-access-log"]
+        if self.name != "relay":
+            command.insert(4, "--factory")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["taskset", "-c", "1", *command], cwd=ROOT,
+            env={"PATH": os.environ.get("PATH", ""), **self.env},
+            stdout=(self.folder / f"{self.name}.log").open("wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.url + ("/healthz" if self.name != "relay" else "/"), timeout=1)
+                return
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and self.process.poll() is None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) -> None:
+    """Users, sessions and memberships straight into the app's database (no 2,000 Argon2
+    hashes), with session cookies signed exactly as Starlette's SessionMiddleware signs them."""
+    from sqlmodel import Session, create_engine
+
+    from discussit import migrate
+    from discussit.db import sync_url
+    from discussit.models import AuthSession, Group, Membership, Message, User
+
+    url = target.env["DATABASE_URL"]
+    migrate.upgrade(url)
+    engine = create_engine(sync_url(url))
+    signer = itsdangerous.TimestampSigner(target.env["SECRET_KEY"])
+    group_id = uuid.uuid4()
+    with Session(engine) as session:
+        session.add(Group(id=group_id, name=f"Bench {group_id.hex[:6]}", last_seq=history))
+        for g in range(groups - 1):
+            session.add(Group(name=f"Extra {group_id.hex[:6]} {g}"))
+        session.commit()
+        users = [User(username=f"b{group_id.hex[:6]}{i}", username_key=f"b{group_id.hex[:6]}{i}",
+                      password_hash="!") for i in range(members)]
+        session.add_all(users)
+        session.commit()
+        cookies = []
+        for user in users:
+            token = secrets.token_urlsafe(32)
+            session.add(AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                                    user_id=user.id))
+            session.add(Membership(group_id=group_id, user_id=user.id))
+            data = base64.b64encode(json.dumps({"sid": token, "csrf": "bench"}).encode())
+            cookies.append("discussit_session=" + signer.sign(data).decode())
+        for seq in range(1, history + 1):
+            session.add(Message(group_id=group_id, seq=seq, author_id=users[0].id,
+                                body=f"history {seq}"))
+        session.commit()
+    engine.dispose()
+    target.group, target.cookies = str(group_id), cookies
+
+
+@dataclass
+class Receiver:
+    ws: ClientConnection
+    arrivals: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    async def read(self) -> None:
+        try:
+            async for frame in self.ws:
+                now = time.perf_counter()
+                text = frame if isinstance(frame, str) else frame.decode()
+                for sender, i in NONCE.findall(text):
+                    self.arrivals.setdefault((int(sender), int(i)), now)
+        except Exception:
+            pass
+
+
+async def open_socket(target: Target, cookie: str, cursor: int) -> ClientConnection:
+    ws = await connect(f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
+                       origin=target.url,  # type: ignore[arg-type]
+                       additional_headers={"Cookie": cookie}, compression="deflate",
+                       max_size=2**20, open_timeout=30, ping_interval=None)
+    if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format)
+        await ws.send(json.dumps({"type": "resume", "after": str(cursor),
+                                  "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
+    return ws
+
+
+def frame(sender: int, i: int) -> str:
+    """What the composer form sends (htmx 4 hx-ws:send): form values plus `headers`."""
+    return json.dumps({"csrf_token": "bench", "client_message_id": str(uuid.uuid4()),
+                       "text": f"hello bn{sender}x{i}e",
+                       "headers": {"HX-Request": "true", "HX-Source": "form#composer"}})
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+async def fan_out(target: Target, n: int, senders: int, messages: int,
+                  rate: float | None) -> dict[str, float]:
+    """One measurement: n receivers, `senders` of them sending `messages` each."""
+    assert target.process is not None
+    pid = target.process.pid
+    cursor = 0
+    if target.name != "relay":
+        seed_app(target, n)
+        cursor = 0
+    rss_before = rss_kib(pid)
+    cpu_before = cpu_seconds(pid)
+    began = time.perf_counter()
+    sockets: list[ClientConnection] = []
+    receivers: list[Receiver] = []
+    readers = []
+    for start in range(0, n, 100):  # connect in batches, as pages open; read from the start
+        batch = await asyncio.gather(*(open_socket(target, target.cookies[i] if target.cookies
+                                                   else "", cursor)
+                                       for i in range(start, min(n, start + 100))))
+        sockets += batch
+        for ws in batch:
+            receivers.append(Receiver(ws))
+            readers.append(asyncio.create_task(receivers[-1].read()))
+    connect_seconds = time.perf_counter() - began
+    await asyncio.sleep(2.0)  # let presence updates of the connects settle
+    connect_cpu = cpu_seconds(pid) - cpu_before
+    rss_after = rss_kib(pid)
+    sent_at: dict[tuple[int, int], float] = {}
+    cpu_before = cpu_seconds(pid)
+    began = time.perf_counter()
+
+    async def send(s: int) -> None:
+        ws = sockets[s]
+        for i in range(messages):
+            sent_at[(s, i)] = time.perf_counter()
+            await ws.send(frame(s, i))
+            if rate is not None:
+                due = began + (i + 1) * senders / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+    await asyncio.gather(*(send(s) for s in range(senders)))
+    expected = senders * messages * n
+    deadline = time.perf_counter() + 60
+    while sum(len(r.arrivals) for r in receivers) < expected and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    last = max((t for r in receivers for t in r.arrivals.values()), default=began)
+    cpu = cpu_seconds(pid) - cpu_before
+    latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
+    delivered = len(latencies)
+    for ws in sockets:
+        await ws.close()
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return {
+        "n": n, "delivered": delivered, "expected": expected,
+        "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000, "max_ms": max(latencies, default=0) * 1000,
+        "deliveries_per_s": delivered / max(last - began, 1e-9),
+        "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
+        "connect_seconds": connect_seconds, "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
+        "rss_kib_per_socket": (rss_after - rss_before) / n,
+    }
+
+
+async def page_costs(target: Target) -> dict[str, float]:
+    """Group page with 100 vs 100,000 messages; home with 10 vs 1,000 groups; catch-up of 500."""
+    def timed(url: str, cookie: str, repeat: int = 20) -> float:
+        with httpx.Client(headers={"Cookie": cookie}, timeout=30) as client:
+            client.get(url)
+            samples = []
+            for _ in range(repeat):
+                began = time.perf_counter()
+                assert client.get(url).status_code == 200
+                samples.append(time.perf_counter() - began)
+        return statistics.median(samples) * 1000
+
+    out: dict[str, float] = {}
+    for history in (100, 100_000):
+        seed_app(target, 1, history=history)
+        out[f"group_page_ms_{history}"] = timed(f"{target.url}/groups/{target.group}/",
+                                                target.cookies[0])
+    for count in (10, 1000):
+        seed_app(target, 1, groups=count)
+        out[f"home_page_ms_{count}_groups"] = timed(f"{target.url}/", target.cookies[0])
+    seed_app(target, 1, history=1000)
+    ws = await open_socket(target, target.cookies[0], 500)
+    began = time.perf_counter()
+    seen = 0
+    while seen < 500:
+        seen += len(re.findall(r'id="entry-\d+"', str(await asyncio.wait_for(ws.recv(), 30))))
+    out["catch_up_500_ms"] = (time.perf_counter() - began) * 1000
+    await ws.close()
+    return out
+
+
+def run(quick: bool) -> dict[str, object]:
+    os.sched_setaffinity(0, {0})  # the generator on core 0, servers on core 1
+    sizes = [10, 100, 500] if quick else [10, 100, 500, 1000, 2000]
+    folder = RESULTS / "tmp"
+    results: dict[str, object] = {"sizes": sizes, "rate": {}, "flat_out": {}, "pages": {}}
+    for name in ("relay", "discussit"):
+        db = folder / f"bench-{secrets.token_hex(4)}.db"
+        target = Target(name, env={
+            "SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": f"sqlite:///{db}",
+            "SEED_DEMO_GROUPS": "false", "RATE_LIMIT_MESSAGES": "1000000/10",
+            "SOCKETS_PER_USER": "1000"})
+        target.start()
+        try:
+            rows = []
+            for n in sizes:
+                rows.append(asyncio.run(fan_out(target, n, senders=2, messages=25, rate=10)))
+                print(name, "rate", rows[-1], flush=True)
+            results["rate"][name] = rows  # type: ignore[index]
+            flat_n = 1000 if not quick else 500
+            flat = asyncio.run(fan_out(target, flat_n, senders=2, messages=50, rate=None))
+            print(name, "flat out", flat, flush=True)
+            results["flat_out"][name] = flat  # type: ignore[index]
+            if name == "discussit":
+                results["pages"] = asyncio.run(page_costs(target))
+                print("pages", results["pages"], flush=True)
+        finally:
+            target.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="N up to 500 (a few minutes)")
+    args = parser.parse_args()
+    from bench.report import write
+
+    results = run(args.quick)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
+    print(write(results))
+
+
+if __name__ == "__main__":
+    main()
