@@ -78,8 +78,9 @@ class Target:
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
                    "--port", str(self.port), "--ws", "websockets-sansio",
                    "--ws-max-size", "65536", "--log-level", "warning", "--no-access-log"]
-        if self.name != "relay":
+        if self.name != "relay":  # DiscussIt with its Procfile's WebSocket flags
             command.insert(4, "--factory")
+            command += ["--ws-per-message-deflate", "false"]
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             ["taskset", "-c", "1", *command], cwd=ROOT,

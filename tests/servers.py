@@ -80,6 +80,8 @@ class Server:
                 "websockets-sansio",
                 "--ws-max-size",
                 "65536",
+                "--ws-per-message-deflate",
+                "false",
                 "--ws-ping-interval",
                 "20",
                 "--ws-ping-timeout",

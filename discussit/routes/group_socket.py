@@ -44,6 +44,8 @@ MAX_FRAME = 16 * 1024
 MAX_BAD_FRAMES = 5  # frames no page of ours would send, before the socket is closed (1008)
 MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is closed (1013)
 SEND_TIMEOUT = 10  # seconds one frame may wait for a client that stopped reading
+GAP_WAIT = 1.0  # seconds to wait for an entry published out of order before reading the DB
+MAX_PENDING = 64  # entries held while waiting for an earlier one
 
 
 class GroupConnection:
@@ -65,6 +67,7 @@ class GroupConnection:
         self.message_limit = Limit.parse(self.settings.messages_per_user)
         self.bad_frames = 0
         self.throttled = 0
+        self.pending: dict[int, Item] = {}  # entries that arrived ahead of an earlier one
         self.tasks: anyio.abc.TaskGroup | None = None
 
     async def run(self) -> None:
@@ -82,7 +85,7 @@ class GroupConnection:
             if self.closed:
                 return
             try:
-                with anyio.fail_after(SEND_TIMEOUT):
+                async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
                     await self.ws.send_text(html)
             except (WebSocketDisconnect, WebSocketDisconnected):
                 self.closed = True  # the client went away; the reader sees the disconnect
@@ -122,7 +125,16 @@ class GroupConnection:
     async def writer(self) -> None:
         await self.resumed.wait()
         while not self.closed:
-            await self.handle(await self.sub.get())
+            if not self.pending:
+                await self.handle(await self.sub.get())
+                continue
+            try:  # an entry is missing: wait a moment for it, then ask the database
+                async with asyncio.timeout(GAP_WAIT):
+                    item = await self.sub.get()
+            except TimeoutError:
+                await self.catch_up()
+                continue
+            await self.handle(item)
 
     async def handle(self, item: Item) -> None:
         kind = item["type"]
@@ -132,12 +144,16 @@ class GroupConnection:
             if seq <= self.last_sent:
                 return  # already sent by a catch-up
             if seq > self.last_sent + 1:
-                await self.catch_up()  # an earlier entry is still on its way: read the database
+                # Concurrent senders commit in seq order but may publish out of order: hold this
+                # one until the earlier entry arrives (usually within milliseconds). Only a gap
+                # that stays open, or grows, costs a database read.
+                self.pending[seq] = item
+                if len(self.pending) > MAX_PENDING:
+                    await self.catch_up()
                 return
-            await self.send(item["html"])
-            self.last_sent = seq
-            if item["kind"] == timeline.LEFT and item["user_id"] == self.viewer.id:
-                await self.check_still_member()
+            await self.deliver(item)
+            while self.last_sent + 1 in self.pending and not self.closed:
+                await self.deliver(self.pending.pop(self.last_sent + 1))
         elif kind == "presence":
             await self.send(item["html"])
         elif kind == RESYNC["type"]:
@@ -145,6 +161,13 @@ class GroupConnection:
         elif kind == "logout" and item["session_key"] == self.viewer.session_key:
             await self.notice("live/_logged_out.html")
             await self.close(closecodes.POLICY, "logged out")
+
+    async def deliver(self, item: Item) -> None:
+        """Send the next entry in order."""
+        await self.send(item["html"])
+        self.last_sent = item["seq"]
+        if item["kind"] == timeline.LEFT and item["user_id"] == self.viewer.id:
+            await self.check_still_member()
 
     async def catch_up(self) -> None:
         """Send every entry after the last one sent, from the database, then the member list."""
@@ -172,6 +195,9 @@ class GroupConnection:
         for entry in entries:
             await self.send(live.entry_html(entry))
             self.last_sent = entry.seq
+        self.pending = {s: i for s, i in self.pending.items() if s > self.last_sent}
+        while self.last_sent + 1 in self.pending and not self.closed:
+            await self.deliver(self.pending.pop(self.last_sent + 1))
         if members is not None:
             presence: Presence = self.ws.state.presence
             await self.send(
