@@ -60,7 +60,7 @@ class Subscription:
 
 
 class Broker:
-    def __init__(self, queue_size: int = 256) -> None:
+    def __init__(self, queue_size: int = 1024) -> None:
         self.queue_size = queue_size
         self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
 

@@ -7,6 +7,7 @@ recipient) plus the few fields connections need to order, dedupe and authorise t
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from collections.abc import Iterable
 
 from discussit.broker import LOBBY, Broker, group_channel, user_channel
@@ -15,8 +16,12 @@ from discussit.templating import render
 from discussit.timeline import Entry
 
 
+@lru_cache(maxsize=4096)
 def entry_html(entry: Entry) -> str:
-    """An entry appended to open group pages, moving their resume cursor along."""
+    """An entry appended to open group pages, moving their resume cursor along.
+
+    Cached: entries never change, so when many pages catch up on the same entries (after a
+    Redis reconnect, or a burst that overflowed their queues) each is still rendered once."""
     return render("live/_entry.html", entry=entry)
 
 

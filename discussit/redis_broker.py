@@ -24,7 +24,7 @@ PREFIX = "discussit:"
 
 
 class RedisBroker(Broker):
-    def __init__(self, url: str, queue_size: int = 256) -> None:
+    def __init__(self, url: str, queue_size: int = 1024) -> None:
         super().__init__(queue_size)
         self.url = url
         self.client: redis.Redis | None = None

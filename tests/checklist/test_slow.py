@@ -67,7 +67,7 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
             "fast_page_p99_ms_with_stalled": round(stalled_p99 * 1000, 1),
             "fast_page_received_all": True, "fast_page_seconds_for_all": round(seconds, 1),
             "seconds_after_last_send_until_dropped": evicted_after,
-            "server_rss_growth_kib": rss_growth, "queue_bound_items": 256,
+            "server_rss_growth_kib": rss_growth, "queue_bound_items": 1024,
             "send_timeout_seconds": 10})
         stalled.close()
         for m in (alice, bob, carl):
