@@ -7,8 +7,8 @@ recipient) plus the few fields connections need to order, dedupe and authorise t
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 
 from discussit.broker import LOBBY, Broker, group_channel, user_channel
 from discussit.membership import Member
