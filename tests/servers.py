@@ -116,6 +116,13 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def create_group(self, name: str, description: str = "") -> str:
+        """Create a group with the staff command; returns its id."""
+        out = self.command("create-group", name, "--description", description)
+        found = re.search(r"\(([0-9a-f-]{36})\)", out)
+        assert found, out
+        return found.group(1)
+
     def command(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "discussit", *args],

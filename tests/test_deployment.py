@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
 import time
@@ -30,11 +29,6 @@ def record(name: str, figures: dict[str, object]) -> None:
     FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
-def make_group(server: Server, name: str) -> str:
-    out = server.command("create-group", name)
-    return re.search(r"\(([0-9a-f-]{36})\)", out).group(1)
-
-
 def stored(database_url: str, group_id: str, after: int) -> list[tuple[int, str]]:
     engine = create_engine(sync_url(database_url))
     with engine.connect() as connection:
@@ -57,7 +51,7 @@ def test_dlv6_members_on_two_processes_see_the_same_messages_in_the_same_order(
     a = Server(server_env, tmp_path / "a.log").start()
     b = Server(server_env, tmp_path / "b.log").start()
     try:
-        group = make_group(a, "Lounge")
+        group = a.create_group("Lounge")
         members = [Member(a, "ana"), Member(a, "ben"), Member(b, "cyd"), Member(b, "dee")]
         for member in members:
             member.join(group)
@@ -128,7 +122,7 @@ def test_dlv5_a_redis_outage_under_traffic_loses_and_duplicates_nothing(
     b = Server(env, tmp_path / "b.log").start()
     figures: dict[str, object] = {}
     try:
-        group = make_group(a, "Outage")
+        group = a.create_group("Outage")
         ana, cyd, dee = Member(a, "ana"), Member(b, "cyd"), Member(b, "dee")
         for member in (ana, cyd, dee):
             member.join(group)
@@ -207,7 +201,7 @@ def test_shut1_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace
     server_env, tmp_path
 ):
     server = Server(server_env, tmp_path / "s.log", graceful=10).start()
-    group = make_group(server, "Shutdown")
+    group = server.create_group("Shutdown")
     members = [Member(server, f"user{i}") for i in range(3)]
     for member in members:
         member.join(group)

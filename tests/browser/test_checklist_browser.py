@@ -92,8 +92,7 @@ class _EvilPage(http.server.BaseHTTPRequestHandler):
 def test_wso2_a_cross_site_page_cannot_use_the_victims_socket(live_server, new_context):
     base = live_server.url
     group_name = unique("Hijack")
-    out = live_server.command("create-group", group_name)
-    group = out.split("(")[1].rstrip(")\n")
+    group = live_server.create_group(group_name)
     context = new_context()
     victim = context.new_page()
     sign_up(victim, base, unique("vic"))

@@ -4,7 +4,6 @@ shows what it missed, once each, then keeps chatting live."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
@@ -29,8 +28,7 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     if os.environ.get("TEST_REDIS_URL"):
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
     first = Server(env, tmp_path / "first.log", graceful=10).start()
-    out = first.command("create-group", "Deploys")
-    group = re.search(r"\(([0-9a-f-]{36})\)", out).group(1)
+    group = first.create_group("Deploys")
     page = new_context().new_page()
     sign_up(page, first.url, "hana")
     row(page, "Deploys").locator("button:has-text('Join')").click()

@@ -12,7 +12,6 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from tests import factories
-from tests.checklist.live import make_group
 from tests.helpers import Browser, drain, receive_text, receive_until, resume, say
 from tests.servers import Member, Page, Server
 
@@ -92,7 +91,7 @@ def test_az5_leaving_closes_open_pages_at_once_and_they_get_nothing_later(
         server_env, tmp_path, figures):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
-        group = make_group(server, "Revoke")
+        group = server.create_group("Revoke")
         alice, bob = _live_members(server, group, ["alice", "bob"])
         cursor = alice.cursor(group)
 
@@ -137,7 +136,7 @@ def test_az6_logout_closes_that_logins_pages_and_the_cookie_is_dead(server_env, 
                                                                     figures):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
-        group = make_group(server, "Logout")
+        group = server.create_group("Logout")
         (alice,) = _live_members(server, group, ["alice"])
         cursor = alice.cursor(group)
         cookie = alice.cookie_header()

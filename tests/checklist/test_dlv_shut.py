@@ -88,8 +88,7 @@ def test_shut3_before_redis_is_up_health_is_503_and_sockets_are_told_to_retry(se
     try:
         assert httpx.get(server.url + "/healthz").status_code == 503
         alice = Member(server, "alice")
-        out = server.command("create-group", "Early")
-        group = out.split("(")[1].rstrip(")\n")
+        group = server.create_group("Early")
         alice.join(group)
 
         async def close_code() -> int | None:

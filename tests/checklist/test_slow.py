@@ -8,7 +8,6 @@ import time
 
 from tests import factories
 from tests import figures as figs
-from tests.checklist.live import make_group
 from tests.helpers import Browser, resume
 from tests.servers import Member, Page, Server, raw_socket, rss_kib
 
@@ -22,7 +21,7 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
                                                                              tmp_path):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
-        group = make_group(server, "Slow")
+        group = server.create_group("Slow")
         alice, bob, carl = (Member(server, n) for n in ("alice", "bob", "carl"))
         for m in (alice, bob, carl):
             m.join(group)
@@ -81,7 +80,7 @@ def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
     server = Server(server_env, tmp_path / "s.log",
                     extra_args=("--ws-ping-interval", "1", "--ws-ping-timeout", "1")).start()
     try:
-        group = make_group(server, "Dead")
+        group = server.create_group("Dead")
         alice, dead = Member(server, "alice"), Member(server, "deadpeer")
         for m in (alice, dead):
             m.join(group)

@@ -11,7 +11,6 @@ from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 
 from tests import figures as figs
-from tests.checklist.live import make_group
 from tests.helpers import drain, receive_text, receive_until, resume, say
 from tests.servers import Member, Page, Server
 
@@ -41,7 +40,7 @@ def test_val1_content_rules_count_and_accept_exactly_the_limit(client, alice, lo
 
 def _live(server_env, tmp_path, name: str):  # type: ignore[no-untyped-def]
     server = Server(server_env, tmp_path / f"{name}.log").start()
-    group = make_group(server, name)
+    group = server.create_group(name)
     members = [Member(server, n) for n in ("alice", "bob")]
     for m in members:
         m.join(group)

@@ -8,7 +8,6 @@ import asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.checklist.live import make_group
 from tests.servers import Member, Server
 
 ORIGINS = ["https://evil.example", None, "null", "http://127.0.0.1.evil.example",
@@ -19,7 +18,7 @@ ORIGINS = ["https://evil.example", None, "null", "http://127.0.0.1.evil.example"
 def test_wso1_cross_site_handshakes_get_403_before_accept(server_env, tmp_path, figures):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
-        group = make_group(server, "Origins")
+        group = server.create_group("Origins")
         alice = Member(server, "alice")
         alice.join(group)
 
