@@ -20,11 +20,13 @@ from discussit.csrf import CSRFMiddleware
 from discussit.db import Database, make_engine
 from discussit.headers import SecurityHeadersMiddleware, security_headers
 from discussit.migrate import prepare_schema
+from discussit.presence_updates import PresenceUpdates
 from discussit.ratelimit import make_limiter
 from discussit.routes import routes
 from discussit.routes._pages import is_htmx, page
 from discussit.settings import Settings
 from discussit.templating import render
+from discussit.wire import KeepServerSend
 
 log = logging.getLogger("discussit")
 
@@ -136,11 +138,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await broker.start()
         presence = make_presence(broker)
         await presence.start()
+        presence_updates = PresenceUpdates(broker)
         limiter = make_limiter(getattr(broker, "client", None))
         try:
             yield {"settings": settings, "db": db, "broker": broker, "presence": presence,
-                   "limiter": limiter}
+                   "presence_updates": presence_updates, "limiter": limiter}
         finally:
+            await presence_updates.stop()
             await presence.stop()
             await broker.stop()
             await engine.dispose()
@@ -149,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=settings.debug,
         routes=routes,
         middleware=[
+            Middleware(KeepServerSend),
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             Middleware(
                 SessionMiddleware,

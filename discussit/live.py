@@ -74,18 +74,6 @@ async def publish_group_created(broker: Broker, group_id: uuid.UUID) -> None:
     await broker.publish(LOBBY, {"type": "directory", "group_id": str(group_id)})
 
 
-async def publish_presence(
-    broker: Broker, group_id: uuid.UUID, member: Member, online: bool
-) -> None:
-    await broker.publish(
-        group_channel(group_id),
-        {
-            "type": "presence",
-            "html": render("members/_member.html", member=member, is_online=online, oob=True),
-        },
-    )
-
-
 async def publish_logout(broker: Broker, user_id: int, session_key: str) -> None:
     """Close the live connections of one ended login."""
     await broker.publish(user_channel(user_id), {"type": "logout", "session_key": session_key})

@@ -27,12 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
-from discussit import access, closecodes, live, membership, origins, timeline
+from discussit import access, closecodes, live, membership, origins, timeline, wire
 from discussit.auth import Viewer, csrf_token, current_viewer
 from discussit.broker import RESYNC, Broker, Item, Subscription, group_channel, user_channel
 from discussit.db import Database
 from discussit.models import utcnow
 from discussit.presence import Presence
+from discussit.presence_updates import PresenceUpdates
 from discussit.ratelimit import Limit, MemoryLimiter
 from discussit.settings import Settings
 from discussit.templating import render
@@ -71,13 +72,20 @@ class GroupConnection:
         self.pending: dict[int, Item] = {}  # entries that arrived ahead of an earlier one
         self.outbox: list[str] = []  # fragments for the next frame
         self.tasks: anyio.abc.TaskGroup | None = None
+        self.server_send = wire.server_send(ws.scope, ws._send)
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
             self.tasks = tasks
             tasks.start_soon(self.writer)
-            tasks.start_soon(self.expire)
-            await self.reader()
+            # A timer, not a sleeping task: one task fewer per open page.
+            ends_in = max(0.0, (self.viewer.expires_at - utcnow()).total_seconds())
+            timer = asyncio.get_running_loop().call_later(
+                ends_in, tasks.start_soon, self.expire)
+            try:
+                await self.reader()
+            finally:
+                timer.cancel()
             tasks.cancel_scope.cancel()
 
     # -- sending -------------------------------------------------------------------------------
@@ -94,16 +102,17 @@ class GroupConnection:
     async def flush(self) -> None:
         if not self.outbox:
             return
-        html = "".join(self.outbox)
+        message = {"type": "websocket.send", "text": "".join(self.outbox)}
         self.outbox.clear()
         async with self.send_lock:
             if self.closed:
                 return
             try:
-                async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
-                    await self.ws.send_text(html)
-            except (WebSocketDisconnect, WebSocketDisconnected):
-                self.closed = True  # the client went away; the reader sees the disconnect
+                if wire.can_send_now(self.server_send):  # nothing to wait for: no timer
+                    await self.server_send(message)
+                else:
+                    async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
+                        await self.server_send(message)
             except TimeoutError:
                 # The client stopped reading: drop it (its queue is bounded, so it never slowed
                 # anyone else). 1013 lets htmx reconnect later and catch up from the database.
@@ -114,6 +123,8 @@ class GroupConnection:
                     await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
                 assert self.tasks is not None
                 self.tasks.cancel_scope.cancel()
+            except (OSError, WebSocketDisconnect, WebSocketDisconnected):  # (TimeoutError: above)
+                self.closed = True  # the client went away; the reader sees the disconnect
 
     async def close(self, code: int, reason: str = "") -> None:
         async with self.send_lock:
@@ -130,7 +141,6 @@ class GroupConnection:
 
     async def expire(self) -> None:
         """The session ends on the server at its expiry; so does every socket it opened."""
-        await anyio.sleep(max(0.0, (self.viewer.expires_at - utcnow()).total_seconds()))
         log.info("socket closed: session expired user=%s", self.viewer.id)
         await self.notice("live/_logged_out.html")
         await self.close(closecodes.POLICY, "session expired")
@@ -360,6 +370,7 @@ async def group_socket(ws: WebSocket) -> None:
         return
     broker: Broker = ws.state.broker
     presence: Presence = ws.state.presence
+    presence_updates: PresenceUpdates = ws.state.presence_updates
     if not broker.ready():
         # Live updates cannot flow yet (Redis not reachable): htmx retries 1013 with backoff.
         await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
@@ -394,12 +405,12 @@ async def group_socket(ws: WebSocket) -> None:
                 came_online = await presence.connect(group_id, viewer.id)
                 counted = True
             if came_online:
-                await live.publish_presence(broker, group_id, member, online=True)
+                await presence_updates.changed(group_id, member, online=True)
             await GroupConnection(ws, viewer, group_id, sub).run()
         finally:
             with anyio.CancelScope(shield=True):
                 if counted and await presence.disconnect(group_id, viewer.id):
-                    await live.publish_presence(broker, group_id, member, online=False)
+                    await presence_updates.changed(group_id, member, online=False)
     finally:
         sub.close()
 

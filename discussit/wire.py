@@ -1,0 +1,39 @@
+"""Sending WebSocket frames straight to the server, past the middleware stack.
+
+Every frame a group page receives would otherwise pass through each middleware's send wrapper
+(sessions, exception handling), which act only on HTTP response starts. With many recipients
+per message those wrappers cost as much as the send itself, so live updates use the server's
+own ASGI `send`, kept in the scope by `KeepServerSend` (the outermost middleware).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+SCOPE_KEY = "discussit.server_send"
+
+
+class KeepServerSend:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SCOPE_KEY] = send
+        await self.app(scope, receive, send)
+
+
+def server_send(scope: Scope, fallback: Send) -> Send:
+    return scope.get(SCOPE_KEY, fallback)
+
+
+def can_send_now(send: Send) -> bool | None:
+    """Will `send` complete without waiting? uvicorn's WebSocket protocol waits only while its
+    transport is paused (the client's receive buffer is full). None when this server does not
+    say (another ASGI server): then every send must be treated as one that may wait."""
+    writable = getattr(getattr(send, "__self__", None), "writable", None)
+    if not isinstance(writable, asyncio.Event):
+        return None
+    return writable.is_set()
