@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,8 +55,21 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers in this process take turns here, in order,
+        # instead of in SQLite's busy handler, which sleeps for milliseconds at a time.
+        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session for one short write transaction (posting, joining, leaving)."""
+        if self._write_turn is None:  # PostgreSQL: the group's row lock orders writers
+            async with self._sessions() as session:
+                yield session
+            return
+        async with self._write_turn, self._sessions() as session:
             yield session

@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import literal, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,27 +92,42 @@ async def post_message(
     """Store a message by `author` (always the logged-in user). Commits; raises NotAMember.
 
     Returns None when `client_message_id` was already used by this author: a retried send is
-    stored (and so broadcast) once.
+    stored (and so broadcast) once. Two statements and the commit: the seq (which locks the
+    group until commit, so a leave cannot interleave), then one insert that stores the row only
+    if the author is a member and the id is new.
     """
     assert author.id is not None
-    if client_message_id is not None and await _already_sent(session, author.id,
-                                                             client_message_id):
-        return None
-    seq = await next_seq(session, group_id)  # lock first, then check: a leave cannot interleave
-    if not await is_member(session, group_id, author.id):
+    seq = await next_seq(session, group_id)
+    created_at = utcnow()
+    table = Message.__table__
+    values = {"group_id": group_id, "seq": seq, "author_id": author.id, "body": body,
+              "client_message_id": client_message_id, "created_at": created_at}
+    is_member_now = (
+        select(Membership.user_id)
+        .where(Membership.group_id == group_id, Membership.user_id == author.id)
+        .exists()
+    )
+    row = select(*(literal(v, table.c[k].type).label(k) for k, v in values.items()))
+    stored = await session.exec(
+        _insert(session)(table)
+        .from_select(list(values), row.where(is_member_now))
+        .on_conflict_do_nothing(index_elements=["author_id", "client_message_id"])
+        .returning(table.c.id)
+    )
+    if stored.first() is None:
         await session.rollback()
-        raise NotAMember
-    message = Message(group_id=group_id, seq=seq, author_id=author.id, body=body,
-                      client_message_id=client_message_id)
-    session.add(message)
-    try:
-        await session.commit()
-    except IntegrityError:  # the same retry, committed a moment ago by another connection
-        await session.rollback()
-        if client_message_id is not None:
+        if client_message_id is not None and await _already_sent(session, author.id,
+                                                                 client_message_id):
             return None
-        raise
-    return Entry(MESSAGE, seq, group_id, author.id, author.username, message.created_at, body)
+        raise NotAMember
+    await session.commit()
+    return Entry(MESSAGE, seq, group_id, author.id, author.username, created_at, body)
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """INSERT with ON CONFLICT for this database (SQLite and PostgreSQL spell it the same)."""
+    assert session.bind is not None
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 async def _already_sent(session: AsyncSession, author_id: int, client_message_id: str) -> bool:

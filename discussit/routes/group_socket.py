@@ -326,7 +326,7 @@ class GroupConnection:
             return
         self.throttled = 0
         try:
-            async with self.db.session() as session:
+            async with self.db.writing() as session:
                 entry = await timeline.post_message(session, self.group_id, self.viewer.user,
                                                     text, client_message_id)
         except timeline.NotAMember:

@@ -41,7 +41,7 @@ async def create(request: Request) -> Response:
         response.headers["Retry-After"] = str(decision.retry_after)
         return response
     client_message_id = timeline.clean_client_message_id(form.get("client_message_id"))
-    async with db.session() as session:
+    async with db.writing() as session:
         try:  # checked again inside the insert's transaction: a leave may have just happened
             entry = await timeline.post_message(session, group_id, viewer.user, text,
                                                 client_message_id)
