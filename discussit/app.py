@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -123,6 +124,17 @@ def _configure_logging(debug: bool) -> None:
     log.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+def _tune_garbage_collector() -> None:
+    """With thousands of open pages, a full garbage collection scans every live object and
+    pauses all of them for 100 ms or more. Objects made at start-up are frozen (never scanned
+    again; once per process) and young collections run after 50,000 allocations, not 700.
+    Cycles are still collected; the bench (bench/) measured p99 at N=1,000 with and without."""
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _configure_logging(settings.debug)
@@ -140,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await presence.start()
         presence_updates = PresenceUpdates(broker)
         limiter = make_limiter(getattr(broker, "client", None))
+        _tune_garbage_collector()
         try:
             yield {"settings": settings, "db": db, "broker": broker, "presence": presence,
                    "presence_updates": presence_updates, "limiter": limiter}
