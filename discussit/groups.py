@@ -36,18 +36,56 @@ def _count(group_id: object):  # type: ignore[no-untyped-def]
     )
 
 
+DIRECTORY_PAGE = 50  # groups per home page
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPage:
+    """One page of the directory, by name: the groups after `after`, and the next page's key."""
+
+    rows: list[GroupRow]
+    after: str | None  # this page's key (None: the first page)
+    next_after: str | None  # None: this is the last page
+
+
+def clean_after(raw: str | None) -> str | None:
+    """A page key from a link (a group name); anything longer than a name is not one."""
+    if not raw or len(raw) > 60:
+        return None
+    return raw
+
+
 async def directory(
     session: AsyncSession, viewer_id: int, group_id: uuid.UUID | None = None
 ) -> list[GroupRow]:
-    """Every group (or just one) with its member count and whether the viewer belongs: one query."""
-    mine = exists().where(col(Membership.group_id) == Group.id, Membership.user_id == viewer_id)
-    query = select(Group.id, Group.name, Group.description, _count(Group.id), mine).order_by(
-        col(Group.name)
-    )
+    """One group's row as the viewer sees it (member count, whether they belong): one query."""
+    query = _rows(viewer_id)
     if group_id is not None:
         query = query.where(col(Group.id) == group_id)
     rows = await session.exec(query)
     return [GroupRow(gid, name, desc, int(n), bool(m)) for gid, name, desc, n, m in rows]
+
+
+async def directory_page(
+    session: AsyncSession, viewer_id: int, after: str | None = None, size: int = DIRECTORY_PAGE
+) -> DirectoryPage:
+    """`size` groups by name after `after`: one query on the name index, whatever the number
+    of groups (the page key is the last name shown, so pages stay put as groups are added)."""
+    query = _rows(viewer_id).limit(size + 1)
+    if after is not None:
+        query = query.where(col(Group.name) > after)
+    rows = [GroupRow(gid, name, desc, int(n), bool(m))
+            for gid, name, desc, n, m in await session.exec(query)]
+    more = len(rows) > size
+    rows = rows[:size]
+    return DirectoryPage(rows, after, rows[-1].name if more else None)
+
+
+def _rows(viewer_id: int):  # type: ignore[no-untyped-def]
+    mine = exists().where(col(Membership.group_id) == Group.id, Membership.user_id == viewer_id)
+    return select(Group.id, Group.name, Group.description, _count(Group.id), mine).order_by(
+        col(Group.name)
+    )
 
 
 async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:

@@ -195,6 +195,31 @@ def test_the_home_page_costs_the_same_queries_whatever_the_number_of_groups(clie
     assert cost() == few <= 3
 
 
+def test_the_home_page_shows_groups_a_page_at_a_time(client, alice):
+    factories.many_groups(client, 120)
+    names = []
+    url = "/"
+    for size, links in ((50, ["More groups"]), (50, ["First groups", "More groups"]),
+                        (20, ["First groups"])):
+        page = html(alice.get(url))
+        rows = [r.text(strip=True) for r in page.css(".group__name")]
+        assert len(rows) == size
+        names += rows
+        pager = {a.text(strip=True): a.attributes["href"] for a in page.css(".pager a")}
+        assert list(pager) == links
+        url = pager.get("More groups", "")
+    assert names == [f"Group {i:04d}" for i in range(120)]  # each once, in order
+    assert pager["First groups"] == "/"
+
+
+def test_a_page_key_that_is_not_a_group_name_shows_the_first_page(client, alice):
+    factories.many_groups(client, 3)
+    for key in ("x" * 500, ""):
+        page = html(alice.get("/", params={"after": key}))
+        assert page.css_first(".group__name").text(strip=True) == "Group 0000"
+    assert "No more groups." in alice.get("/?after=zzz").text
+
+
 def test_only_staff_see_and_use_the_new_group_page(client, alice):
     assert alice.get("/groups/new").status_code == 403
     assert alice.post("/groups", {"name": "Sneaky"}).status_code == 403

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests import factories
 from tests.helpers import Browser, html
 
 
@@ -47,9 +48,9 @@ class Stream:
 
 
 @contextmanager
-def stream(browser: Browser, **headers: str) -> Iterator[Stream]:
+def stream(browser: Browser, path: str = "/updates", **headers: str) -> Iterator[Stream]:
     browser.client.cookies = browser.cookies
-    with browser.client.stream("GET", "/updates", headers=headers) as response:
+    with browser.client.stream("GET", path, headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         yield Stream(response)
@@ -71,14 +72,14 @@ def test_cross_site_requests_get_no_stream(alice, headers):
 
 def test_the_stream_starts_with_the_viewers_directory(alice, lounge):
     with stream(alice) as events:
-        first = events.wait_for('<ul id="groups"')
+        first = events.wait_for('<div id="groups"')
         assert 'hx-swap-oob="true"' in first
         assert f'id="group-{lounge}"' in first
 
 
 def test_member_counts_change_live_as_people_join_and_leave(alice, bob, lounge):
     with stream(alice) as events:
-        events.wait_for('<ul id="groups"')
+        events.wait_for('<div id="groups"')
         bob.join(lounge)
         count = events.wait_for(f'id="group-{lounge}-count"')
         assert "1 member<" in count and 'hx-swap-oob="true"' in count
@@ -88,7 +89,7 @@ def test_member_counts_change_live_as_people_join_and_leave(alice, bob, lounge):
 
 def test_a_users_other_tabs_swap_their_buttons(alice, lounge):
     with stream(alice) as events:
-        events.wait_for('<ul id="groups"')
+        events.wait_for('<div id="groups"')
         alice.join(lounge, headers={"HX-Request": "true"})
         row = events.wait_for(f'<li id="group-{lounge}"')
         buttons = [b.text(strip=True) for b in html_of(row).css("button, a.button")]
@@ -103,7 +104,7 @@ def test_a_users_other_tabs_swap_their_buttons(alice, lounge):
 
 def test_other_users_do_not_get_my_buttons(alice, bob, lounge):
     with stream(bob) as events:
-        events.wait_for('<ul id="groups"')
+        events.wait_for('<div id="groups"')
         alice.join(lounge)
         events.wait_for(f'id="group-{lounge}-count"')
         alice.leave(lounge)
@@ -113,7 +114,7 @@ def test_other_users_do_not_get_my_buttons(alice, bob, lounge):
 
 def test_logging_out_ends_the_stream(alice):
     with stream(alice) as events:
-        events.wait_for('<ul id="groups"')
+        events.wait_for('<div id="groups"')
         alice.log_out()
         assert "You have logged out" in events.wait_for("logged out")
         events.wait_for("event: close")
@@ -129,7 +130,18 @@ def test_a_new_group_appears_on_open_home_pages(client, alice, bob):
 
     factories.make_staff(client, "alice")
     with stream(bob) as events:
-        events.wait_for('<ul id="groups"')
+        events.wait_for('<div id="groups"')
         alice.post("/groups", {"name": "Fresh"})
-        listing = events.wait_for('<ul id="groups"')
+        listing = events.wait_for('<div id="groups"')
         assert ">Fresh<" in listing and ">Join<" in listing
+
+
+def test_a_later_directory_page_streams_that_same_page(client, alice):
+    factories.many_groups(client, 60)
+    page_two = html(alice.get("/?after=Group 0049"))
+    assert page_two.css_first(".group__name").text(strip=True) == "Group 0050"
+    assert "/updates?after=Group%200049" in page_two.css_first("#directory").attributes[
+        "hx-sse:connect"]
+    with stream(alice, "/updates?after=Group%200049") as events:
+        first = events.wait_for('<div id="groups"')
+        assert "Group 0050" in first and "Group 0059" in first and "Group 0049" not in first

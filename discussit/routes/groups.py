@@ -19,9 +19,10 @@ from discussit.templating import templates
 async def index(request: Request) -> Response:
     viewer = await auth.require_viewer(request)
     db: Database = request.state.db
+    after = groups.clean_after(request.query_params.get("after"))
     async with db.session() as session:
-        rows = await groups.directory(session, viewer.id)
-    return await page(request, "groups/index.html", groups=rows)
+        directory = await groups.directory_page(session, viewer.id, after)
+    return await page(request, "groups/index.html", directory=directory)
 
 
 async def render_group_page(

@@ -46,12 +46,13 @@ async def updates(request: Request) -> Response:
     broker: Broker = request.state.broker
     db: Database = request.state.db
     token = auth.csrf_token(request)
+    after = groups.clean_after(request.query_params.get("after"))  # the page's directory page
     sub = broker.subscribe(LOBBY, user_channel(viewer.id))
 
     async def directory_html() -> str:
         async with db.session() as session:
-            rows = await groups.directory(session, viewer.id)
-        return render("groups/_list.html", groups=rows, csrf_token=token, oob=True)
+            directory = await groups.directory_page(session, viewer.id, after)
+        return render("groups/_list.html", directory=directory, csrf_token=token, oob=True)
 
     async def group_html(group_id: uuid.UUID) -> str:
         async with db.session() as session:
