@@ -36,7 +36,7 @@ def _count(group_id: object):  # type: ignore[no-untyped-def]
     )
 
 
-DIRECTORY_PAGE = 50  # groups per home page
+DIRECTORY_PAGE = 30  # groups per home page
 
 
 @dataclass(frozen=True, slots=True)
