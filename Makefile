@@ -32,7 +32,7 @@ browser: install system-packages
 
 bench: install  ## the fan-out benchmark: DiscussIt against a bare relay (about 10 minutes)
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench
+	bash .ci/services.sh run $(BIN)/python -m bench  # PostgreSQL + Redis for the two-process figure
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check discussit

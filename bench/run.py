@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,16 +46,41 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def tree(pid: int) -> list[int]:
+    """The server and its worker processes (uvicorn --workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, IndexError):
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    total = 0.0
+    for p in tree(pid):
+        with suppress(OSError):
+            fields = _stat(p)
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    total = 0
+    for p in tree(pid):
+        with suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
 
 
 @dataclass
@@ -68,6 +94,8 @@ class Target:
     group: str = "room"
     cookies: list[str] = field(default_factory=list)
     folder: Path = RESULTS / "tmp"
+    workers: int = 1
+    cores: str = "1"  # the generator runs on core 0
 
     @property
     def url(self) -> str:
@@ -80,16 +108,18 @@ class Target:
                    "--ws-max-size", "65536", "--log-level", "warning", "--no-access-log"]
         if self.name != "relay":  # DiscussIt with its Procfile's WebSocket flags
             command.insert(4, "--factory")
-            command += ["--ws-per-message-deflate", "false"]
+            command += ["--ws-per-message-deflate", "false", "--workers", str(self.workers)]
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["taskset", "-c", "1", *command], cwd=ROOT,
+            ["taskset", "-c", self.cores, *command], cwd=ROOT,
             env={"PATH": os.environ.get("PATH", ""), **self.env},
             stdout=(self.folder / f"{self.name}.log").open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:
             try:
                 httpx.get(self.url + ("/healthz" if self.name != "relay" else "/"), timeout=1)
+                if len(tree(self.process.pid)) > self.workers:  # every worker is up
+                    time.sleep(1)
                 return
             except httpx.TransportError:
                 assert time.monotonic() < deadline and self.process.poll() is None
@@ -244,6 +274,57 @@ async def fan_out(target: Target, n: int, senders: int, messages: int,
     }
 
 
+async def hold(target: Target, n: int) -> dict[str, float]:
+    """n idle group pages held open by one process: memory per page, and all of them live."""
+    assert target.process is not None
+    pid = target.process.pid
+    if target.name != "relay":
+        seed_app(target, n)
+    rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
+    receivers: list[Receiver] = []
+    for start in range(0, n, 100):
+        batch = await asyncio.gather(*(open_socket(target, target.cookies[i] if target.cookies
+                                                   else "", 0)
+                                       for i in range(start, min(n, start + 100))))
+        receivers += [Receiver(ws) for ws in batch]
+    readers = [asyncio.create_task(r.read()) for r in receivers]
+    await asyncio.sleep(3.0)
+    rss_after, connect_cpu = rss_kib(pid), cpu_seconds(pid) - cpu_before
+    await receivers[0].ws.send(frame(0, 0))  # one message: does every page still get it?
+    deadline = time.perf_counter() + 30
+    while sum(len(r.arrivals) for r in receivers) < n and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    received = sum(len(r.arrivals) for r in receivers)
+    for r in receivers:
+        await r.ws.close()
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return {"n": n, "received": received, "rss_kib_per_socket": (rss_after - rss_before) / n,
+            "connect_cpu_ms_per_socket": connect_cpu / n * 1000}
+
+
+def two_processes(database_url: str, redis_url: str, n: int) -> dict[str, object]:
+    """Flat out at N on PostgreSQL + Redis: one process, then two (uvicorn --workers 2)."""
+    from discussit import migrate
+
+    migrate.upgrade(database_url)  # the Procfile's release step
+    out: dict[str, object] = {}
+    for workers in (1, 2):
+        target = Target("discussit", workers=workers, cores="1" if workers == 1 else "0,1",
+                        env={"SECRET_KEY": secrets.token_urlsafe(48),
+                             "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                             "WEB_CONCURRENCY": str(workers), "SEED_DEMO_GROUPS": "false",
+                             "RATE_LIMIT_MESSAGES": "1000000/10", "SOCKETS_PER_USER": "100000"})
+        target.start()
+        try:
+            out[str(workers)] = asyncio.run(fan_out(target, n, senders=2, messages=50, rate=None))
+            print("two processes", workers, out[str(workers)], flush=True)
+        finally:
+            target.stop()
+    return out
+
+
 async def page_costs(target: Target) -> dict[str, float]:
     """Group page with 100 vs 100,000 messages; home with 10 vs 1,000 groups; catch-up of 500."""
     def timed(url: str, cookie: str, repeat: int = 20) -> float:
@@ -278,8 +359,10 @@ async def page_costs(target: Target) -> dict[str, float]:
 def run(quick: bool) -> dict[str, object]:
     os.sched_setaffinity(0, {0})  # the generator on core 0, servers on core 1
     sizes = [10, 100, 500] if quick else [10, 100, 500, 1000, 2000]
+    held = 1000 if quick else 5000
     folder = RESULTS / "tmp"
-    results: dict[str, object] = {"sizes": sizes, "rate": {}, "flat_out": {}, "pages": {}}
+    results: dict[str, object] = {"sizes": sizes, "rate": {}, "flat_out": {}, "pages": {},
+                                  "hold": {}, "two_processes": {}}
     for name in ("relay", "discussit"):
         db = folder / f"bench-{secrets.token_hex(4)}.db"
         target = Target(name, env={
@@ -297,11 +380,16 @@ def run(quick: bool) -> dict[str, object]:
             flat = asyncio.run(fan_out(target, flat_n, senders=2, messages=50, rate=None))
             print(name, "flat out", flat, flush=True)
             results["flat_out"][name] = flat  # type: ignore[index]
+            results["hold"][name] = asyncio.run(hold(target, held))  # type: ignore[index]
+            print(name, "hold", results["hold"][name], flush=True)  # type: ignore[index]
             if name == "discussit":
                 results["pages"] = asyncio.run(page_costs(target))
                 print("pages", results["pages"], flush=True)
         finally:
             target.stop()
+    database_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    if database_url and redis_url and not quick:  # `make bench` starts both (.ci/services.sh)
+        results["two_processes"] = two_processes(database_url, redis_url, 1000)
     return results
 
 
