@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
 from discussit.db import Database
@@ -58,22 +59,28 @@ def csrf_token(conn: HTTPConnection) -> str:
     return token
 
 
-async def current_viewer(conn: HTTPConnection) -> Viewer | None:
+async def current_viewer(
+    conn: HTTPConnection, session: AsyncSession | None = None
+) -> Viewer | None:
+    """Who is logged in (one query, once per request); in `session` when the caller has one."""
     if "viewer" in conn.state._state:
         return conn.state.viewer  # type: ignore[no-any-return]
     viewer = None
     token = conn.session.get("sid")
     if isinstance(token, str):
         key = _token_hash(token)
-        db: Database = conn.state.db
         oldest = utcnow() - timedelta(seconds=conn.state.settings.session_max_age)
-        async with db.session() as session:
-            found = await session.exec(
-                select(User, AuthSession.created_at)
-                .join(AuthSession, col(AuthSession.user_id) == User.id)
-                .where(AuthSession.token_hash == key, col(AuthSession.created_at) > oldest)
-            )
-            row = found.first()
+        query = (
+            select(User, AuthSession.created_at)
+            .join(AuthSession, col(AuthSession.user_id) == User.id)
+            .where(AuthSession.token_hash == key, col(AuthSession.created_at) > oldest)
+        )
+        if session is None:
+            db: Database = conn.state.db
+            async with db.session() as own:
+                row = (await own.exec(query)).first()
+        else:
+            row = (await session.exec(query)).first()
         if row is not None:
             user, started = row
             expires = started + timedelta(seconds=conn.state.settings.session_max_age)

@@ -211,7 +211,7 @@ class GroupConnection:
             # A cursor past the group's last seq (a stale or forged page) would hide what comes
             # next: clamp it to what exists.
             self.last_sent = min(self.last_sent, upto)
-            entries = await timeline.entries_after(
+            entries = [] if self.last_sent == upto else await timeline.entries_after(
                 session, self.group_id, self.last_sent, upto, CATCH_UP_LIMIT + 1
             )
             members = None
@@ -355,6 +355,47 @@ class GroupConnection:
         )
 
 
+async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None:
+    """Login, readiness, the per-user cap and membership, in one database session. Refused:
+    the socket is closed (1008, or 1013 to retry later) and None returned. Subscribes before
+    checking membership, so a leave cannot slip in between unseen."""
+    settings: Settings = ws.state.settings
+    broker: Broker = ws.state.broker
+    presence: Presence = ws.state.presence
+    db: Database = ws.state.db
+    async with db.session() as session:
+        viewer = await current_viewer(ws, session)
+        if viewer is None:
+            await ws.close(closecodes.POLICY, "log in first")
+            return None
+        if not broker.ready():
+            # Live updates cannot flow yet (Redis not reachable): htmx retries 1013 with backoff.
+            await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
+            return None
+        if await presence.sockets(viewer.id) >= settings.sockets_per_user:
+            log.info("socket refused: too many open pages user=%s", viewer.id)
+            await ws.send_text(render("live/_too_many.html"))
+            await ws.close(closecodes.POLICY, "too many open pages")
+            return None
+        try:
+            group_id = access.parse_group_id(ws.path_params["group_id"])
+        except access.NoSuchGroup:
+            await ws.close(closecodes.POLICY, "no such group")
+            return None
+        sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
+        try:
+            await access.require_member(ws, session, group_id)
+        except (access.NoSuchGroup, access.NotAMemberOf):
+            sub.close()
+            log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
+            await ws.close(closecodes.POLICY, "not a member")
+            return None
+        except BaseException:
+            sub.close()
+            raise
+    return viewer, group_id, sub
+
+
 async def group_socket(ws: WebSocket) -> None:
     settings: Settings = ws.state.settings
     if not origins.allowed(ws, settings):
@@ -364,38 +405,13 @@ async def group_socket(ws: WebSocket) -> None:
     # Accept, then close with 1008 on refusal: htmx does not retry that (a refused handshake,
     # which the browser sees as 1006, it would retry forever).
     await ws.accept()
-    viewer = await current_viewer(ws)
-    if viewer is None:
-        await ws.close(closecodes.POLICY, "log in first")
+    admitted = await _admit(ws)
+    if admitted is None:
         return
-    broker: Broker = ws.state.broker
+    viewer, group_id, sub = admitted
     presence: Presence = ws.state.presence
     presence_updates: PresenceUpdates = ws.state.presence_updates
-    if not broker.ready():
-        # Live updates cannot flow yet (Redis not reachable): htmx retries 1013 with backoff.
-        await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
-        return
-    if await presence.sockets(viewer.id) >= settings.sockets_per_user:
-        log.info("socket refused: too many open pages user=%s", viewer.id)
-        await ws.send_text(render("live/_too_many.html"))
-        await ws.close(closecodes.POLICY, "too many open pages")
-        return
     try:
-        group_id = access.parse_group_id(ws.path_params["group_id"])
-    except access.NoSuchGroup:
-        await ws.close(closecodes.POLICY, "no such group")
-        return
-    # Subscribe before checking membership, so a leave cannot slip in between unseen.
-    sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
-    try:
-        db: Database = ws.state.db
-        try:
-            async with db.session() as session:
-                await access.require_member(ws, session, group_id)
-        except (access.NoSuchGroup, access.NotAMemberOf):
-            log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
-            await ws.close(closecodes.POLICY, "not a member")
-            return
         member = membership.Member(viewer.id, viewer.user.username)
         counted = False
         try:
