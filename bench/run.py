@@ -282,12 +282,14 @@ async def hold(target: Target, n: int) -> dict[str, float]:
         seed_app(target, n)
     rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
     receivers: list[Receiver] = []
-    for start in range(0, n, 100):
+    readers = []
+    for start in range(0, n, 100):  # pages read from the start, as browsers do
         batch = await asyncio.gather(*(open_socket(target, target.cookies[i] if target.cookies
                                                    else "", 0)
                                        for i in range(start, min(n, start + 100))))
-        receivers += [Receiver(ws) for ws in batch]
-    readers = [asyncio.create_task(r.read()) for r in receivers]
+        for ws in batch:
+            receivers.append(Receiver(ws))
+            readers.append(asyncio.create_task(receivers[-1].read()))
     await asyncio.sleep(3.0)
     rss_after, connect_cpu = rss_kib(pid), cpu_seconds(pid) - cpu_before
     await receivers[0].ws.send(frame(0, 0))  # one message: does every page still get it?
