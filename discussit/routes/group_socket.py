@@ -363,36 +363,39 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
     broker: Broker = ws.state.broker
     presence: Presence = ws.state.presence
     db: Database = ws.state.db
-    async with db.session() as session:
-        viewer = await current_viewer(ws, session)
-        if viewer is None:
-            await ws.close(closecodes.POLICY, "log in first")
-            return None
-        if not broker.ready():
-            # Live updates cannot flow yet (Redis not reachable): htmx retries 1013 with backoff.
-            await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
-            return None
-        if await presence.sockets(viewer.id) >= settings.sockets_per_user:
-            log.info("socket refused: too many open pages user=%s", viewer.id)
-            await ws.send_text(render("live/_too_many.html"))
-            await ws.close(closecodes.POLICY, "too many open pages")
-            return None
-        try:
-            group_id = access.parse_group_id(ws.path_params["group_id"])
-        except access.NoSuchGroup:
-            await ws.close(closecodes.POLICY, "no such group")
-            return None
-        sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
-        try:
-            await access.require_member(ws, session, group_id)
-        except (access.NoSuchGroup, access.NotAMemberOf):
+    sub: Subscription | None = None
+    try:
+        async with db.session() as session:
+            viewer = await current_viewer(ws, session)
+            if viewer is None:
+                await ws.close(closecodes.POLICY, "log in first")
+                return None
+            if not broker.ready():
+                # Live updates cannot flow yet (Redis not reachable): htmx retries 1013.
+                await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
+                return None
+            if await presence.sockets(viewer.id) >= settings.sockets_per_user:
+                log.info("socket refused: too many open pages user=%s", viewer.id)
+                await ws.send_text(render("live/_too_many.html"))
+                await ws.close(closecodes.POLICY, "too many open pages")
+                return None
+            try:
+                group_id = access.parse_group_id(ws.path_params["group_id"])
+            except access.NoSuchGroup:
+                await ws.close(closecodes.POLICY, "no such group")
+                return None
+            sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
+            try:
+                await access.require_member(ws, session, group_id)
+            except (access.NoSuchGroup, access.NotAMemberOf):
+                sub.close()
+                log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
+                await ws.close(closecodes.POLICY, "not a member")
+                return None
+    except BaseException:  # cancelled (the client left, or shutdown) at any await above
+        if sub is not None:
             sub.close()
-            log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
-            await ws.close(closecodes.POLICY, "not a member")
-            return None
-        except BaseException:
-            sub.close()
-            raise
+        raise
     return viewer, group_id, sub
 
 
