@@ -37,6 +37,7 @@ def _count(group_id: object):  # type: ignore[no-untyped-def]
 
 
 DIRECTORY_PAGE = 30  # groups per home page
+NAME_MAX = 60  # characters in a group name (the column's length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +51,20 @@ class DirectoryPage:
 
 def clean_after(raw: str | None) -> str | None:
     """A page key from a link (a group name); anything longer than a name is not one."""
-    if not raw or len(raw) > 60:
+    if not raw or len(raw) > NAME_MAX:
         return None
     return raw
 
 
-async def directory(
-    session: AsyncSession, viewer_id: int, group_id: uuid.UUID | None = None
-) -> list[GroupRow]:
+async def directory_row(
+    session: AsyncSession, viewer_id: int, group_id: uuid.UUID
+) -> GroupRow | None:
     """One group's row as the viewer sees it (member count, whether they belong): one query."""
-    query = _rows(viewer_id)
-    if group_id is not None:
-        query = query.where(col(Group.id) == group_id)
-    rows = await session.exec(query)
-    return [GroupRow(gid, name, desc, int(n), bool(m)) for gid, name, desc, n, m in rows]
+    found = (await session.exec(_rows(viewer_id).where(col(Group.id) == group_id))).first()
+    if found is None:
+        return None
+    gid, name, desc, n, m = found
+    return GroupRow(gid, name, desc, int(n), bool(m))
 
 
 async def directory_page(
@@ -98,8 +99,8 @@ async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
 
 async def create(session: AsyncSession, name: str, description: str = "") -> Group:
     name, description = " ".join(name.split()), description.strip()
-    if not 1 <= len(name) <= 60:
-        raise InvalidGroup("A group name has 1 to 60 characters.")
+    if not 1 <= len(name) <= NAME_MAX:
+        raise InvalidGroup(f"A group name has 1 to {NAME_MAX} characters.")
     if len(description) > 280:
         raise InvalidGroup("A description has at most 280 characters.")
     taken = await session.exec(select(Group.id).where(func.lower(Group.name) == name.lower()))

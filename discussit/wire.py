@@ -29,11 +29,10 @@ def server_send(scope: Scope, fallback: Send) -> Send:
     return scope.get(SCOPE_KEY, fallback)
 
 
-def can_send_now(send: Send) -> bool | None:
-    """Will `send` complete without waiting? uvicorn's WebSocket protocol waits only while its
-    transport is paused (the client's receive buffer is full). None when this server does not
-    say (another ASGI server): then every send must be treated as one that may wait."""
-    writable = getattr(getattr(send, "__self__", None), "writable", None)
-    if not isinstance(writable, asyncio.Event):
-        return None
-    return writable.is_set()
+def writable(send: Send) -> asyncio.Event | None:
+    """Set while `send` can complete without waiting: uvicorn's WebSocket protocol waits only
+    while its transport is paused (the client's receive buffer is full). None when this server
+    does not say (another ASGI server): then every send must be treated as one that may wait.
+    Looked up once per connection, not per frame."""
+    event = getattr(getattr(send, "__self__", None), "writable", None)
+    return event if isinstance(event, asyncio.Event) else None

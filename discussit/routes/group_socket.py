@@ -73,6 +73,7 @@ class GroupConnection:
         self.outbox: list[str] = []  # fragments for the next frame
         self.tasks: anyio.abc.TaskGroup | None = None
         self.server_send = wire.server_send(ws.scope, ws._send)
+        self.writable = wire.writable(self.server_send)
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
@@ -108,7 +109,7 @@ class GroupConnection:
             if self.closed:
                 return
             try:
-                if wire.can_send_now(self.server_send):  # nothing to wait for: no timer
+                if self.writable is not None and self.writable.is_set():  # no wait: no timer
                     await self.server_send(message)
                 else:
                     async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope

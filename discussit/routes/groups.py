@@ -116,8 +116,8 @@ async def _membership_response(
         return RedirectResponse(next_url, status_code=303)
     db: Database = request.state.db
     async with db.session() as session:
-        rows = await groups.directory(session, viewer.id, group_id)
-    return await page(request, "groups/_group.html", group=rows[0])
+        row = await groups.directory_row(session, viewer.id, group_id)
+    return await page(request, "groups/_group.html", group=row)
 
 
 async def _change_membership(request: Request, joining: bool) -> Response:

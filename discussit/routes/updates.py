@@ -56,10 +56,10 @@ async def updates(request: Request) -> Response:
 
     async def group_html(group_id: uuid.UUID) -> str:
         async with db.session() as session:
-            rows = await groups.directory(session, viewer.id, group_id)
-        if not rows:
+            row = await groups.directory_row(session, viewer.id, group_id)
+        if row is None:
             return ""
-        return render("groups/_group.html", group=rows[0], csrf_token=token, oob=True)
+        return render("groups/_group.html", group=row, csrf_token=token, oob=True)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
