@@ -16,11 +16,7 @@ from starlette.requests import HTTPConnection
 from discussit import groups
 from discussit.auth import Viewer, require_viewer
 from discussit.models import Group
-from discussit.timeline import is_member
-
-
-class NoSuchGroup(Exception):
-    """The group does not exist (or its id is malformed)."""
+from discussit.timeline import NoSuchGroup, is_member
 
 
 class NotAMemberOf(Exception):

@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from discussit import access, auth, seed
+from discussit import access, auth, seed, timeline
 from discussit.broker import make_broker, make_presence
 from discussit.csrf import CSRFMiddleware
 from discussit.db import Database, make_engine
@@ -26,7 +26,7 @@ from discussit.ratelimit import make_limiter
 from discussit.routes import routes
 from discussit.routes._pages import is_htmx, page
 from discussit.settings import Settings
-from discussit.templating import render
+from discussit.templating import compile_all, render
 from discussit.wire import KeepServerSend
 
 log = logging.getLogger("discussit")
@@ -144,6 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await prepare_schema(settings.database_url)
         engine = make_engine(settings.database_url)
         db = Database(engine)
+        await timeline.prepare(db)  # connects SQLite's writer and compiles the posting path
+        compile_all()
         if settings.seed_demo_groups and (made := await seed.demo_groups(db)):
             log.info("created %d demo groups", made)
         broker = make_broker(settings.redis_url)
@@ -160,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await presence_updates.stop()
             await presence.stop()
             await broker.stop()
-            await engine.dispose()
+            await db.close()
 
     return Starlette(
         debug=settings.debug,

@@ -22,11 +22,11 @@ from discussit.settings import database_url_from_env
 async def _with_db(work):  # type: ignore[no-untyped-def]
     url = database_url_from_env()
     await prepare_schema(url)
-    engine = make_engine(url)
+    db = Database(make_engine(url))
     try:
-        return await work(Database(engine))
+        return await work(db)
     finally:
-        await engine.dispose()
+        await db.close()
 
 
 async def create_group(name: str, description: str) -> str:

@@ -5,11 +5,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import col, delete, select
+from sqlalchemy import Connection, delete, insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from discussit.models import Membership, User
-from discussit.timeline import JOINED, LEFT, Entry, is_member, next_seq, record_event
+from discussit.db import Database, Outcome
+from discussit.models import Membership, User, utcnow
+from discussit.timeline import (
+    JOINED,
+    LEFT,
+    MEMBERSHIPS,
+    Entry,
+    is_member_now,
+    next_seq,
+    record_event,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,34 +28,48 @@ class Member:
     username: str
 
 
-async def join(session: AsyncSession, group_id: uuid.UUID, user: User) -> Entry | None:
-    """Make `user` a member and record "joined". None (and nothing written) if already one."""
-    assert user.id is not None
-    seq = await next_seq(session, group_id)  # serialises joins/leaves of this group
-    if await is_member(session, group_id, user.id):
-        await session.rollback()
-        return None
-    session.add(Membership(group_id=group_id, user_id=user.id))
-    entry = await record_event(session, group_id, seq, user, JOINED)
-    await session.commit()
-    return entry
+class Unchanged(Outcome):
+    """Already a member (joining), or not one (leaving): nothing to write."""
 
 
-async def leave(session: AsyncSession, group_id: uuid.UUID, user: User) -> Entry | None:
-    """End the membership and record "left". Returns None (and writes nothing) if not a member."""
+async def join(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+    """Make `user` a member and record "joined". None (and nothing written) if already one.
+    Raises NoSuchGroup."""
     assert user.id is not None
-    seq = await next_seq(session, group_id)
-    if not await is_member(session, group_id, user.id):
-        await session.rollback()
+    user_id = user.id
+
+    def write(conn: Connection) -> Entry:
+        seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
+        if is_member_now(conn, group_id, user_id):
+            raise Unchanged
+        conn.execute(insert(MEMBERSHIPS).values(group_id=group_id, user_id=user_id,
+                                                joined_at=utcnow()))
+        return record_event(conn, group_id, seq, user, JOINED)
+
+    try:
+        return await db.write(write)
+    except Unchanged:
         return None
-    await session.exec(
-        delete(Membership).where(
-            col(Membership.group_id) == group_id, col(Membership.user_id) == user.id
-        )
-    )
-    entry = await record_event(session, group_id, seq, user, LEFT)
-    await session.commit()
-    return entry
+
+
+async def leave(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+    """End the membership and record "left". None (and nothing written) if not a member.
+    Raises NoSuchGroup."""
+    assert user.id is not None
+    user_id = user.id
+
+    def write(conn: Connection) -> Entry:
+        seq = next_seq(conn, group_id)
+        if not is_member_now(conn, group_id, user_id):
+            raise Unchanged
+        conn.execute(delete(MEMBERSHIPS).where(MEMBERSHIPS.c.group_id == group_id,
+                                               MEMBERSHIPS.c.user_id == user_id))
+        return record_event(conn, group_id, seq, user, LEFT)
+
+    try:
+        return await db.write(write)
+    except Unchanged:
+        return None
 
 
 async def members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:

@@ -4,7 +4,8 @@ When many pages connect at once (a server restart makes every page reconnect), a
 arrival to every open page costs N x N frames. Changes are gathered per group instead: the
 first change after a quiet window goes out at once (so one person opening a page is seen
 immediately), later ones within the window go out together when it ends, each member's latest
-state only. Every member line is rendered once per process and sent to every page as is.
+state only. Each change is one small status element (not the member's whole line), rendered once
+per process and sent to every page as is.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class PresenceUpdates:
                             type(failure).__name__)
 
     async def _publish(self, group_id: uuid.UUID, changes: dict[int, tuple[Member, bool]]) -> None:
-        html = "".join(render("members/_member.html", member=member, is_online=online, oob=True)
+        html = "".join(render("members/_presence.html", user_id=member.user_id, is_online=online,
+                              oob=True)
                        for member, online in changes.values())
         await self.broker.publish(group_channel(group_id), {"type": "presence", "html": html})
 

@@ -43,3 +43,9 @@ templates = Jinja2Templates(env=environment)
 def render(name: str, **context: Any) -> str:
     """Render a fragment to a string (live updates, sockets, streams: no request needed)."""
     return environment.get_template(name).render(**context)
+
+
+def compile_all() -> None:
+    """Compile every template at start-up, not during the first request (or post) that uses it."""
+    for name in environment.list_templates(extensions=["html"]):
+        environment.get_template(name)

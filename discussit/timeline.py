@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import literal, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from discussit.db import Database, Outcome
 from discussit.models import Event, Group, Membership, Message, User, utcnow
 
 MESSAGE = "message"
@@ -19,8 +21,12 @@ JOINED = "joined"
 LEFT = "left"
 
 
-class NotAMember(Exception):
+class NotAMember(Outcome):
     """The user is not (or no longer) a member of the group."""
+
+
+class NoSuchGroup(Outcome):
+    """The group does not exist (or its id is malformed)."""
 
 
 class InvalidMessage(ValueError):
@@ -59,18 +65,79 @@ def clean_message_text(raw: object, max_length: int) -> str:
     return text
 
 
-async def next_seq(session: AsyncSession, group_id: uuid.UUID) -> int:
+GROUPS = Group.__table__  # type: ignore[attr-defined]
+MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
+MESSAGES = Message.__table__  # type: ignore[attr-defined]
+EVENTS = Event.__table__  # type: ignore[attr-defined]
+
+
+class AlreadySent(Outcome):
+    """This author already stored a message with this client id (a retried send)."""
+
+
+# The write path's statements are built once (and compiled once per connection by SQLAlchemy's
+# cache), not per message.
+_NEXT_SEQ = (
+    update(GROUPS)
+    .where(GROUPS.c.id == bindparam("group_id", type_=GROUPS.c.id.type))
+    .values(last_seq=GROUPS.c.last_seq + 1)
+    .returning(GROUPS.c.last_seq)
+)
+
+
+def _store_message_statement(insert):  # type: ignore[no-untyped-def]
+    """INSERT one message row only if its author is a member; a reused client id does nothing."""
+    params = {name: bindparam(name, type_=MESSAGES.c[name].type)
+              for name in ("group_id", "seq", "author_id", "body", "client_message_id",
+                           "created_at")}
+    member = (select(MEMBERSHIPS.c.user_id)
+              .where(MEMBERSHIPS.c.group_id == params["group_id"],
+                     MEMBERSHIPS.c.user_id == params["author_id"])
+              .exists())
+    row = select(*(param.label(name) for name, param in params.items())).where(member)
+    return (insert(MESSAGES)
+            .from_select(list(params), row)
+            .on_conflict_do_nothing(index_elements=["author_id", "client_message_id"])
+            .returning(MESSAGES.c.id))
+
+
+_STORE_MESSAGE = {"postgresql": _store_message_statement(postgresql.insert),
+                  "sqlite": _store_message_statement(sqlite.insert)}
+
+
+class _Rehearsed(Outcome):
+    pass
+
+
+async def prepare(db: Database) -> None:
+    """Compile the posting statements at start-up rather than during the first post (about
+    2 ms): run both for a group that does not exist, which changes nothing, then roll back."""
+    nowhere = uuid.UUID(int=0)
+
+    def rehearse(conn: Connection) -> None:
+        conn.execute(_NEXT_SEQ, {"group_id": nowhere})
+        conn.execute(_STORE_MESSAGE[conn.dialect.name], {
+            "group_id": nowhere, "seq": 0, "author_id": 0, "body": "",
+            "client_message_id": None, "created_at": utcnow()})
+        raise _Rehearsed
+
+    with suppress(_Rehearsed):
+        await db.write(rehearse)
+
+
+def next_seq(conn: Connection, group_id: uuid.UUID) -> int:
     """Allocate the group's next seq. The row update holds the group's lock until commit."""
-    result = await session.exec(
-        update(Group)
-        .where(col(Group.id) == group_id)
-        .values(last_seq=Group.last_seq + 1)
-        .returning(col(Group.last_seq))
-    )
-    seq = result.scalar_one_or_none()
+    seq = conn.execute(_NEXT_SEQ, {"group_id": group_id}).scalar_one_or_none()
     if seq is None:
-        raise NotAMember("no such group")
+        raise NoSuchGroup
     return int(seq)
+
+
+def is_member_now(conn: Connection, group_id: uuid.UUID, user_id: int) -> bool:
+    return conn.execute(
+        select(MEMBERSHIPS.c.user_id).where(
+            MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id)
+    ).first() is not None
 
 
 async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
@@ -83,60 +150,49 @@ async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) ->
 
 
 async def post_message(
-    session: AsyncSession,
+    db: Database,
     group_id: uuid.UUID,
     author: User,
     body: str,
     client_message_id: str | None = None,
 ) -> Entry | None:
-    """Store a message by `author` (always the logged-in user). Commits; raises NotAMember.
+    """Store a message by `author` (always the logged-in user); raises NotAMember.
 
     Returns None when `client_message_id` was already used by this author: a retried send is
-    stored (and so broadcast) once. Two statements and the commit: the seq (which locks the
+    stored (and so broadcast) once. One transaction of two statements: the seq (which locks the
     group until commit, so a leave cannot interleave), then one insert that stores the row only
     if the author is a member and the id is new.
     """
     assert author.id is not None
-    seq = await next_seq(session, group_id)
-    created_at = utcnow()
-    table = Message.__table__
-    values = {"group_id": group_id, "seq": seq, "author_id": author.id, "body": body,
-              "client_message_id": client_message_id, "created_at": created_at}
-    is_member_now = (
-        select(Membership.user_id)
-        .where(Membership.group_id == group_id, Membership.user_id == author.id)
-        .exists()
-    )
-    row = select(*(literal(v, table.c[k].type).label(k) for k, v in values.items()))
-    stored = await session.exec(
-        _insert(session)(table)
-        .from_select(list(values), row.where(is_member_now))
-        .on_conflict_do_nothing(index_elements=["author_id", "client_message_id"])
-        .returning(table.c.id)
-    )
-    if stored.first() is None:
-        await session.rollback()
-        if client_message_id is not None and await _already_sent(session, author.id,
-                                                                 client_message_id):
-            return None
-        raise NotAMember
-    await session.commit()
-    return Entry(MESSAGE, seq, group_id, author.id, author.username, created_at, body)
+    author_id, created_at = author.id, utcnow()
+
+    def store(conn: Connection) -> int:
+        try:
+            seq = next_seq(conn, group_id)
+        except NoSuchGroup:
+            raise NotAMember from None
+        stored = conn.execute(_STORE_MESSAGE[conn.dialect.name], {
+            "group_id": group_id, "seq": seq, "author_id": author_id, "body": body,
+            "client_message_id": client_message_id, "created_at": created_at}).first()
+        if stored is None:  # rolled back: the seq is not used
+            if client_message_id is not None and _already_sent(conn, author_id,
+                                                               client_message_id):
+                raise AlreadySent
+            raise NotAMember
+        return seq
+
+    try:
+        seq = await db.write(store)
+    except AlreadySent:
+        return None
+    return Entry(MESSAGE, seq, group_id, author_id, author.username, created_at, body)
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """INSERT with ON CONFLICT for this database (SQLite and PostgreSQL spell it the same)."""
-    assert session.bind is not None
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-
-
-async def _already_sent(session: AsyncSession, author_id: int, client_message_id: str) -> bool:
-    found = await session.exec(
-        select(Message.id).where(
-            Message.author_id == author_id, Message.client_message_id == client_message_id
-        )
-    )
-    return found.first() is not None
+def _already_sent(conn: Connection, author_id: int, client_message_id: str) -> bool:
+    return conn.execute(
+        select(MESSAGES.c.id).where(
+            MESSAGES.c.author_id == author_id, MESSAGES.c.client_message_id == client_message_id)
+    ).first() is not None
 
 
 def clean_client_message_id(raw: object) -> str | None:
@@ -146,14 +202,13 @@ def clean_client_message_id(raw: object) -> str | None:
     return None
 
 
-async def record_event(
-    session: AsyncSession, group_id: uuid.UUID, seq: int, user: User, kind: str
-) -> Entry:
-    """Add a join/leave event at `seq` (allocated by the caller's transaction); does not commit."""
+def record_event(conn: Connection, group_id: uuid.UUID, seq: int, user: User, kind: str) -> Entry:
+    """Add a join/leave event at `seq` (allocated in the same transaction)."""
     assert user.id is not None
-    event = Event(group_id=group_id, seq=seq, user_id=user.id, kind=kind, created_at=utcnow())
-    session.add(event)
-    return Entry(kind, seq, group_id, user.id, user.username, event.created_at)
+    created_at = utcnow()
+    conn.execute(insert(EVENTS).values(group_id=group_id, seq=seq, user_id=user.id, kind=kind,
+                                       created_at=created_at))
+    return Entry(kind, seq, group_id, user.id, user.username, created_at)
 
 
 async def _messages(session: AsyncSession, where: list, order: object, limit: int) -> list[Entry]:

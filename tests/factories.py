@@ -7,6 +7,7 @@ import uuid
 from sqlmodel import select
 
 from discussit import groups, membership, timeline
+from discussit.db import Database
 from discussit.models import User
 
 
@@ -14,10 +15,14 @@ def run(client, work):  # type: ignore[no-untyped-def]
     """Run `await work(session)` on the app's own event loop and database."""
 
     async def call():  # type: ignore[no-untyped-def]
-        async with client.app_state["db"].session() as session:
+        async with database(client).session() as session:
             return await work(session)
 
     return client.portal.call(call)
+
+
+def database(client) -> Database:  # type: ignore[no-untyped-def]
+    return client.app_state["db"]
 
 
 def user(client, name: str) -> User:
@@ -30,16 +35,16 @@ def user(client, name: str) -> User:
 def post_messages(client, group_id: uuid.UUID, author: str, count: int, prefix: str = "m") -> None:
     author_user = user(client, author)
 
-    async def post(session):  # type: ignore[no-untyped-def]
+    async def post() -> None:
         for i in range(count):
-            await timeline.post_message(session, group_id, author_user, f"{prefix}{i}")
+            await timeline.post_message(database(client), group_id, author_user, f"{prefix}{i}")
 
-    run(client, post)
+    client.portal.call(post)
 
 
 def add_member(client, group_id: uuid.UUID, name: str) -> None:
     member = user(client, name)
-    run(client, lambda session: membership.join(session, group_id, member))
+    client.portal.call(membership.join, database(client), group_id, member)
 
 
 def many_groups(client, count: int, prefix: str = "Group") -> None:

@@ -258,11 +258,11 @@ from discussit.models import User
 from discussit import timeline
 
 async def main(url, group, name, text):
-    engine = make_engine(url)
-    async with Database(engine).session() as session:
+    db = Database(make_engine(url))
+    async with db.session() as session:
         user = (await session.exec(select(User).where(User.username_key == name))).one()
-        await timeline.post_message(session, uuid.UUID(group), user, text)
-    await engine.dispose()
+    await timeline.post_message(db, uuid.UUID(group), user, text)
+    await db.close()
 
 asyncio.run(main(*sys.argv[1:]))
 """

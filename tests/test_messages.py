@@ -61,13 +61,12 @@ def test_dlv2_concurrent_posters_get_distinct_gap_free_sequence_numbers(client, 
     bob.join(lounge)
     users = [factories.user(client, "alice"), factories.user(client, "bob")]
 
-    async def burst(session_factory):  # type: ignore[no-untyped-def]
+    async def burst(db):  # type: ignore[no-untyped-def]
         async def post(i: int) -> int:
-            async with session_factory() as session:
-                entry = await timeline.post_message(session, lounge, users[i % 2], f"c{i}")
-                return entry.seq
+            entry = await timeline.post_message(db, lounge, users[i % 2], f"c{i}")
+            return entry.seq
 
         return await asyncio.gather(*(post(i) for i in range(40)))
 
-    got = client.portal.call(burst, client.app_state["db"].session)
+    got = client.portal.call(burst, client.app_state["db"])
     assert sorted(got) == list(range(3, 43))

@@ -32,11 +32,11 @@ def test_a_burst_of_arrivals_is_one_frame_after_the_first():
         return right_away, _drain(page.queue)
 
     right_away, later = asyncio.run(scenario())
-    assert len(right_away) == 1 and 'id="member-1"' in right_away[0]["html"]  # no waiting
+    assert len(right_away) == 1 and 'id="presence-1"' in right_away[0]["html"]  # no waiting
     assert len(later) == 1  # the other 99 changes, together
     html = later[0]["html"]
-    assert all(f'id="member-{uid}"' in html for uid in range(2, 101))
-    assert html.count('id="member-7"') == 1  # only the latest state of each person
+    assert all(f'id="presence-{uid}"' in html for uid in range(2, 101))
+    assert html.count('id="presence-7"') == 1  # only the latest state of each person
 
 
 def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_gathered():
@@ -59,4 +59,4 @@ def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_g
 
     first, after_quiet, held, at_stop = asyncio.run(scenario())
     assert [len(first), len(after_quiet), len(held), len(at_stop)] == [1, 1, 0, 1]
-    assert 'id="member-3"' in at_stop[0]["html"]
+    assert 'id="presence-3"' in at_stop[0]["html"]

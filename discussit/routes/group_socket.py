@@ -326,24 +326,25 @@ class GroupConnection:
                              "seconds, then send again.", text=kept)
             return
         self.throttled = 0
-        try:
-            async with self.db.writing() as session:
-                entry = await timeline.post_message(session, self.group_id, self.viewer.user,
+        # Persist, then publish, even if the page closes meanwhile: a stored message is sent.
+        with anyio.CancelScope(shield=True):
+            try:
+                entry = await timeline.post_message(self.db, self.group_id, self.viewer.user,
                                                     text, client_message_id)
-        except timeline.NotAMember:
-            await self.left()
-            return
-        except SQLAlchemyError as failure:  # nothing was stored, so nothing is published
-            log.warning("message not stored group=%s user=%s: %s", self.group_id,
-                        self.viewer.id, type(failure).__name__)
-            await self.error("Your message could not be saved. Please send it again.",
-                             text=kept)
-            return
-        if entry is None:
-            return  # a retry of a message already stored (and already broadcast)
-        log.debug("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,
-                  self.viewer.id)
-        await live.publish_entry(self.broker, entry)
+            except timeline.NotAMember:
+                entry = None
+                await self.left()
+            except SQLAlchemyError as failure:  # nothing was stored, so nothing is published
+                log.warning("message not stored group=%s user=%s: %s", self.group_id,
+                            self.viewer.id, type(failure).__name__)
+                await self.error("Your message could not be saved. Please send it again.",
+                                 text=kept)
+                return
+            if entry is None:
+                return  # a retry of a message already stored (and already broadcast)
+            log.debug("message posted group=%s seq=%s user=%s", self.group_id, entry.seq,
+                      self.viewer.id)
+            await live.publish_entry(self.broker, entry)
 
     async def error(self, problem: str, text: str = "") -> None:
         """Tell only this sender what went wrong, and give their text back to fix."""

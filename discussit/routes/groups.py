@@ -127,10 +127,7 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
     change = membership.join if joining else membership.leave
     db: Database = request.state.db
-    async with db.writing() as session:
-        if await groups.get(session, group_id) is None:
-            raise access.NoSuchGroup
-        entry = await change(session, group_id, viewer.user)
+    entry = await change(db, group_id, viewer.user)  # raises NoSuchGroup
     if entry is not None:
         await _after_membership_change(request, group_id, entry, is_member=joining)
     if not joining and next_url.startswith(f"/groups/{group_id}"):

@@ -41,18 +41,16 @@ async def create(request: Request) -> Response:
         response.headers["Retry-After"] = str(decision.retry_after)
         return response
     client_message_id = timeline.clean_client_message_id(form.get("client_message_id"))
-    async with db.writing() as session:
-        try:  # checked again inside the insert's transaction: a leave may have just happened
-            entry = await timeline.post_message(session, group_id, viewer.user, text,
-                                                client_message_id)
-        except timeline.NotAMember:
-            return await page(
-                request,
-                "errors/error.html",
-                status_code=403,
-                status=403,
-                reason="Join this group before posting in it.",
-            )
+    try:  # checked again inside the insert's transaction: a leave may have just happened
+        entry = await timeline.post_message(db, group_id, viewer.user, text, client_message_id)
+    except timeline.NotAMember:
+        return await page(
+            request,
+            "errors/error.html",
+            status_code=403,
+            status=403,
+            reason="Join this group before posting in it.",
+        )
     if entry is not None:  # None: a resubmitted form, already stored and broadcast
         await live.publish_entry(request.state.broker, entry)
     return RedirectResponse(f"/groups/{group_id}/#composer", status_code=303)

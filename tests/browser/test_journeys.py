@@ -77,7 +77,7 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
         expect(page.locator("h1")).to_have_text(group)
         expect(page.locator("#timeline .event")).to_have_count(2)
         expect(page.locator("#members .member__name")).to_have_text(sorted([alice_name, bob_name]))
-    expect(alice.locator("#members .member--online")).to_have_count(2)
+    expect(alice.locator("#members .presence--online")).to_have_count(2)
 
     # Alice sends with Enter, Bob with the Send button; both see both, in order, live.
     alice.fill("#composer-text", "Hello Bob <b>not bold</b>")

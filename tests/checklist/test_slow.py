@@ -92,8 +92,8 @@ def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
             await asyncio.sleep(0.3)
             raw = raw_socket(server, dead, group)  # answers no ping, like a vanished laptop
             began = time.monotonic()
-            online = f'id="member-{dead_id}" class="member member--online"'
-            offline = f'id="member-{dead_id}" class="member"'
+            online = f'id="presence-{dead_id}" class="presence presence--online"'
+            offline = f'id="presence-{dead_id}" class="presence"'
             while not any(online in f for f in watcher.frames):
                 await asyncio.sleep(0.05)
             while not any(offline in f for f in watcher.frames):
