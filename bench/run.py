@@ -24,17 +24,20 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2 as httpx
 import itsdangerous
-from websockets.asyncio.client import ClientConnection, connect
+
+from bench import wsclient
+from bench.wsclient import LeanSocket
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-NONCE = re.compile(r"bn(\d+)x(\d+)e")
+NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -172,29 +175,43 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
 
 @dataclass
 class Receiver:
-    ws: ClientConnection
+    """One open page: when each message (its nonce) arrived."""
+
     arrivals: dict[tuple[int, int], float] = field(default_factory=dict)
+    ws: LeanSocket | None = None
 
-    async def read(self) -> None:
-        try:
-            async for frame in self.ws:
-                now = time.perf_counter()
-                text = frame if isinstance(frame, str) else frame.decode()
-                for sender, i in NONCE.findall(text):
-                    self.arrivals.setdefault((int(sender), int(i)), now)
-        except Exception:
-            pass
+    def on_message(self, payload: bytes) -> None:
+        now = time.perf_counter()
+        for sender, i in NONCE.findall(payload):
+            self.arrivals.setdefault((int(sender), int(i)), now)
 
 
-async def open_socket(target: Target, cookie: str, cursor: int) -> ClientConnection:
-    ws = await connect(f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
-                       origin=target.url,  # type: ignore[arg-type]
-                       additional_headers={"Cookie": cookie}, compression="deflate",
-                       max_size=2**20, open_timeout=30, ping_interval=None)
+async def open_page(target: Target, cookie: str, cursor: int,
+                    on_message: Callable[[bytes], None]) -> LeanSocket:
+    ws = await wsclient.connect(f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
+                                on_message, origin=target.url, cookie=cookie)
     if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format)
-        await ws.send(json.dumps({"type": "resume", "after": str(cursor),
-                                  "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
+        ws.send_text(json.dumps({"type": "resume", "after": str(cursor),
+                                 "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
     return ws
+
+
+async def open_pages(target: Target, n: int, cursor: int, first: int = 0) -> list[Receiver]:
+    """n pages (members first, first + 1, ...), opened in batches of 100 as pages open; each
+    reads from its first frame."""
+    receivers = [Receiver() for _ in range(n)]
+    for start in range(0, n, 100):
+        batch = range(start, min(n, start + 100))
+        sockets = await asyncio.gather(*(
+            open_page(target, target.cookies[first + i] if target.cookies else "", cursor,
+                      receivers[i].on_message) for i in batch))
+        for i, ws in zip(batch, sockets, strict=True):
+            receivers[i].ws = ws
+    return receivers
+
+
+async def close_pages(receivers: list[Receiver]) -> None:
+    await asyncio.gather(*(r.ws.close() for r in receivers if r.ws is not None))
 
 
 def frame(sender: int, i: int) -> str:
@@ -221,33 +238,27 @@ async def fan_out(target: Target, n: int, senders: int, messages: int,
     rss_before = rss_kib(pid)
     cpu_before = cpu_seconds(pid)
     began = time.perf_counter()
-    sockets: list[ClientConnection] = []
-    receivers: list[Receiver] = []
-    readers = []
-    for start in range(0, n, 100):  # connect in batches, as pages open; read from the start
-        batch = await asyncio.gather(*(open_socket(target, target.cookies[i] if target.cookies
-                                                   else "", cursor)
-                                       for i in range(start, min(n, start + 100))))
-        sockets += batch
-        for ws in batch:
-            receivers.append(Receiver(ws))
-            readers.append(asyncio.create_task(receivers[-1].read()))
+    receivers = await open_pages(target, n, cursor)
     connect_seconds = time.perf_counter() - began
     await asyncio.sleep(2.0)  # let presence updates of the connects settle
     connect_cpu = cpu_seconds(pid) - cpu_before
     rss_after = rss_kib(pid)
     sent_at: dict[tuple[int, int], float] = {}
     cpu_before = cpu_seconds(pid)
+    generator_cpu_before = time.process_time()
     began = time.perf_counter()
 
     async def send(s: int) -> None:
-        ws = sockets[s]
+        ws = receivers[s].ws
+        assert ws is not None
         for i in range(messages):
             sent_at[(s, i)] = time.perf_counter()
-            await ws.send(frame(s, i))
+            ws.send_text(frame(s, i))
             if rate is not None:
                 due = began + (i + 1) * senders / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            else:
+                await asyncio.sleep(0)  # as fast as possible, but let receivers read
 
     await asyncio.gather(*(send(s) for s in range(senders)))
     expected = senders * messages * n
@@ -256,19 +267,17 @@ async def fan_out(target: Target, n: int, senders: int, messages: int,
         await asyncio.sleep(0.05)
     last = max((t for r in receivers for t in r.arrivals.values()), default=began)
     cpu = cpu_seconds(pid) - cpu_before
+    generator_cpu = time.process_time() - generator_cpu_before
     latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
     delivered = len(latencies)
-    for ws in sockets:
-        await ws.close()
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*readers, return_exceptions=True)
+    await close_pages(receivers)
     return {
         "n": n, "delivered": delivered, "expected": expected,
         "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000, "max_ms": max(latencies, default=0) * 1000,
         "deliveries_per_s": delivered / max(last - began, 1e-9),
         "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
+        "generator_cpu_us_per_delivery": generator_cpu / max(delivered, 1) * 1e6,
         "connect_seconds": connect_seconds, "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
         "rss_kib_per_socket": (rss_after - rss_before) / n,
     }
@@ -281,28 +290,23 @@ async def hold(target: Target, n: int) -> dict[str, float]:
     if target.name != "relay":
         seed_app(target, n)
     rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
-    receivers: list[Receiver] = []
-    readers = []
-    for start in range(0, n, 100):  # pages read from the start, as browsers do
-        batch = await asyncio.gather(*(open_socket(target, target.cookies[i] if target.cookies
-                                                   else "", 0)
-                                       for i in range(start, min(n, start + 100))))
-        for ws in batch:
-            receivers.append(Receiver(ws))
-            readers.append(asyncio.create_task(receivers[-1].read()))
+    # Pages read from the start, as browsers do. RSS is read at half way too: the second half's
+    # growth is what each further page costs, past the allocator's one-time growth.
+    receivers = await open_pages(target, n // 2, 0)
+    await asyncio.sleep(2.0)
+    rss_half = rss_kib(pid)
+    receivers += await open_pages(target, n - n // 2, 0, first=n // 2)
     await asyncio.sleep(3.0)
     rss_after, connect_cpu = rss_kib(pid), cpu_seconds(pid) - cpu_before
-    await receivers[0].ws.send(frame(0, 0))  # one message: does every page still get it?
+    assert receivers[0].ws is not None
+    receivers[0].ws.send_text(frame(0, 0))  # one message: does every page still get it?
     deadline = time.perf_counter() + 30
     while sum(len(r.arrivals) for r in receivers) < n and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     received = sum(len(r.arrivals) for r in receivers)
-    for r in receivers:
-        await r.ws.close()
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*readers, return_exceptions=True)
+    await close_pages(receivers)
     return {"n": n, "received": received, "rss_kib_per_socket": (rss_after - rss_before) / n,
+            "rss_kib_per_further_socket": (rss_after - rss_half) / (n - n // 2),
             "connect_cpu_ms_per_socket": connect_cpu / n * 1000}
 
 
@@ -348,11 +352,17 @@ async def page_costs(target: Target) -> dict[str, float]:
         seed_app(target, 1, groups=count)
         out[f"home_page_ms_{count}_groups"] = timed(f"{target.url}/", target.cookies[0])
     seed_app(target, 1, history=1000)
-    ws = await open_socket(target, target.cookies[0], 500)
+    seen, done = 0, asyncio.Event()
+
+    def count(payload: bytes) -> None:
+        nonlocal seen
+        seen += len(re.findall(rb'id="entry-\d+"', payload))
+        if seen >= 500:
+            done.set()
+
     began = time.perf_counter()
-    seen = 0
-    while seen < 500:
-        seen += len(re.findall(r'id="entry-\d+"', str(await asyncio.wait_for(ws.recv(), 30))))
+    ws = await open_page(target, target.cookies[0], 500, count)
+    await asyncio.wait_for(done.wait(), 30)
     out["catch_up_500_ms"] = (time.perf_counter() - began) * 1000
     await ws.close()
     return out

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from discussit.broker import MemoryBroker, group_channel
+from discussit.broker import MemoryBroker, Subscription, group_channel
 from discussit.membership import Member
 from discussit.presence_updates import PresenceUpdates
 
 
-def _drain(queue: asyncio.Queue) -> list[dict]:  # type: ignore[type-arg]
+def _drain(page: Subscription) -> list[dict]:  # type: ignore[type-arg]
     items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
+    while (item := page.get_nowait()) is not None:
+        items.append(item)
     return items
 
 
@@ -27,9 +27,9 @@ def test_a_burst_of_arrivals_is_one_frame_after_the_first():
         for uid in range(1, 101):  # 100 people open the group at once
             await updates.changed(group, Member(uid, f"user{uid}"), online=True)
         await updates.changed(group, Member(7, "user7"), online=False)  # and one closes it again
-        right_away = _drain(page.queue)
+        right_away = _drain(page)
         await asyncio.sleep(0.4)
-        return right_away, _drain(page.queue)
+        return right_away, _drain(page)
 
     right_away, later = asyncio.run(scenario())
     assert len(right_away) == 1 and 'id="presence-1"' in right_away[0]["html"]  # no waiting
@@ -47,14 +47,14 @@ def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_g
         updates = PresenceUpdates(broker, window=0.1)
         seen = []
         await updates.changed(group, Member(1, "ana"), online=True)
-        seen.append(_drain(page.queue))
+        seen.append(_drain(page))
         await asyncio.sleep(0.15)
         await updates.changed(group, Member(2, "bo"), online=True)
-        seen.append(_drain(page.queue))
+        seen.append(_drain(page))
         await updates.changed(group, Member(3, "cy"), online=True)  # within the window: held
-        seen.append(_drain(page.queue))
+        seen.append(_drain(page))
         await updates.stop()  # shutdown: nothing gathered is lost
-        seen.append(_drain(page.queue))
+        seen.append(_drain(page))
         return seen
 
     first, after_quiet, held, at_stop = asyncio.run(scenario())

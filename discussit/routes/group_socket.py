@@ -51,6 +51,11 @@ MAX_BATCH = 64  # queued items sent together in one frame when a page falls behi
 
 
 class GroupConnection:
+    # Thousands are open at once: slots instead of a dict per page.
+    __slots__ = ("ws", "viewer", "group_id", "sub", "settings", "db", "broker", "last_sent",
+                 "resumed", "send_lock", "closed", "limiter", "message_limit", "bad_frames",
+                 "throttled", "pending", "outbox", "tasks", "server_send", "writable")
+
     def __init__(
         self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID, sub: Subscription
     ) -> None:
@@ -62,7 +67,7 @@ class GroupConnection:
         self.db: Database = ws.state.db
         self.broker: Broker = ws.state.broker
         self.last_sent: int | None = None  # None until the client's resume frame
-        self.resumed = asyncio.Event()
+        self.resumed = False  # the writer starts after the client's resume frame
         self.send_lock = asyncio.Lock()
         self.closed = False
         self.limiter: MemoryLimiter = ws.state.limiter
@@ -78,7 +83,6 @@ class GroupConnection:
     async def run(self) -> None:
         async with anyio.create_task_group() as tasks:
             self.tasks = tasks
-            tasks.start_soon(self.writer)
             # A timer, not a sleeping task: one task fewer per open page.
             ends_in = max(0.0, (self.viewer.expires_at - utcnow()).total_seconds())
             timer = asyncio.get_running_loop().call_later(
@@ -149,7 +153,6 @@ class GroupConnection:
         self.tasks.cancel_scope.cancel()
 
     async def writer(self) -> None:
-        await self.resumed.wait()
         while not self.closed:
             if not self.pending:
                 item = await self.sub.get()
@@ -164,9 +167,7 @@ class GroupConnection:
             # Under load, whatever else is already queued goes out in the same frame: one send
             # per wake-up instead of one per item (adaptive batching; idle pages are unchanged).
             for _ in range(MAX_BATCH):
-                try:
-                    item = self.sub.queue.get_nowait()
-                except asyncio.QueueEmpty:
+                if (item := self.sub.get_nowait()) is None:
                     break
                 await self.handle(item)
             await self.flush()
@@ -295,7 +296,7 @@ class GroupConnection:
         await self.error(problem)
 
     async def resume(self, after: object) -> None:
-        if self.resumed.is_set():
+        if self.resumed:
             return  # one resume per socket: the first one set the cursor
         if isinstance(after, str) and after.isdigit() and len(after) < 19:
             after = int(after)
@@ -303,8 +304,10 @@ class GroupConnection:
             await self.bad_frame("Could not resume; reload the page.")
             return
         self.last_sent = after
+        self.resumed = True
         await self.catch_up()
-        self.resumed.set()
+        assert self.tasks is not None
+        self.tasks.start_soon(self.writer)
 
     async def post(self, raw: object, client_message_id: str | None) -> None:
         kept = raw if isinstance(raw, str) else ""
