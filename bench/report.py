@@ -13,6 +13,10 @@ def p99_met(relay: dict, app: dict) -> bool:  # type: ignore[type-arg]
     return app["delivered"] == app["expected"] and app["p99_ms"] <= budget
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "missed"
+
+
 def _row(relay: dict, app: dict) -> str:  # type: ignore[type-arg]
     ratio = app["p99_ms"] / relay["p99_ms"] if relay["p99_ms"] else float("nan")
     met = "met" if p99_met(relay, app) else "missed"
@@ -41,24 +45,32 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
         "",
     ]
     flat_r, flat_a = results["flat_out"]["relay"], results["flat_out"]["discussit"]
+    speed = flat_a["deliveries_per_s"] / flat_r["deliveries_per_s"]
+    cpu = flat_a["cpu_us_per_delivery"] / flat_r["cpu_us_per_delivery"]
     lines += [
         f"As fast as possible at N = {flat_a['n']}: relay {flat_r['deliveries_per_s']:.0f} "
         f"deliveries/s, DiscussIt {flat_a['deliveries_per_s']:.0f} "
-        f"(**{flat_a['deliveries_per_s'] / flat_r['deliveries_per_s']:.2f}x**); CPU per delivery "
+        f"(**{speed:.2f}x**, {_verdict(speed >= 0.6)}); CPU per delivery "
         f"relay {flat_r['cpu_us_per_delivery']:.1f} µs, DiscussIt "
-        f"{flat_a['cpu_us_per_delivery']:.1f} µs "
-        f"(**{flat_a['cpu_us_per_delivery'] / flat_r['cpu_us_per_delivery']:.2f}x**).",
+        f"{flat_a['cpu_us_per_delivery']:.1f} µs (**{cpu:.2f}x**, {_verdict(cpu <= 1.5)}). "
+        f"The generator spent {flat_r.get('generator_cpu_us_per_delivery', 0):.1f} / "
+        f"{flat_a.get('generator_cpu_us_per_delivery', 0):.1f} µs per delivery.",
         "",
     ]
     hold = results.get("hold") or {}
     if hold:
         hr, ha = hold["relay"], hold["discussit"]
+        # Per page = the growth past half way: the first pages also grow the database pool's
+        # connections (each with its page cache) and the heap's high-water mark, once.
+        held = ha["received"] == ha["n"] and ha["rss_kib_per_further_socket"] * 1.024 < 50
         lines += [
-            f"Idle group pages held by one process: relay {hr['received']}/{hr['n']} live, "
-            f"{hr['rss_kib_per_socket']:.1f} KiB each; DiscussIt {ha['received']}/{ha['n']} "
-            f"live, **{ha['rss_kib_per_socket']:.1f} KiB** each "
-            f"({ha['rss_kib_per_socket'] * 1.024:.1f} KB), connect CPU "
-            f"{ha['connect_cpu_ms_per_socket']:.2f} ms per page.",
+            f"Idle group pages held by one process (a fresh server): relay "
+            f"{hr['received']}/{hr['n']} live, {hr['rss_kib_per_socket']:.1f} KiB each "
+            f"({hr.get('rss_kib_per_further_socket', 0):.1f} per page past half way); DiscussIt "
+            f"{ha['received']}/{ha['n']} live, **{ha['rss_kib_per_further_socket']:.1f} KiB** "
+            f"({ha['rss_kib_per_further_socket'] * 1.024:.1f} KB) per page past half way "
+            f"({ha['rss_kib_per_socket']:.1f} KiB each counting from the first page), "
+            f"connect CPU {ha['connect_cpu_ms_per_socket']:.2f} ms per page ({_verdict(held)}).",
             "",
         ]
     two = results.get("two_processes") or {}
@@ -68,7 +80,8 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
             f"PostgreSQL + Redis, flat out at N = {one['n']}: one process "
             f"{one['deliveries_per_s']:.0f} deliveries/s, two processes "
             f"{both['deliveries_per_s']:.0f} "
-            f"(**{both['deliveries_per_s'] / one['deliveries_per_s']:.2f}x**; delivered "
+            f"(**{both['deliveries_per_s'] / one['deliveries_per_s']:.2f}x**, "
+            f"{_verdict(both['deliveries_per_s'] >= 1.6 * one['deliveries_per_s'])}; delivered "
             f"{both['delivered']}/{both['expected']}). This machine has 2 cores: the one process "
             "runs on core 1, the two share cores 0 and 1 with the load generator, PostgreSQL and "
             "Redis.",
