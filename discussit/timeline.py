@@ -133,20 +133,18 @@ def next_seq(conn: Connection, group_id: uuid.UUID) -> int:
     return int(seq)
 
 
+def _membership(group_id: uuid.UUID, user_id: int):  # type: ignore[no-untyped-def]
+    return select(MEMBERSHIPS.c.user_id).where(
+        MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id)
+
+
 def is_member_now(conn: Connection, group_id: uuid.UUID, user_id: int) -> bool:
-    return conn.execute(
-        select(MEMBERSHIPS.c.user_id).where(
-            MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id)
-    ).first() is not None
+    """Inside a write transaction (Database.write)."""
+    return conn.execute(_membership(group_id, user_id)).first() is not None
 
 
 async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
-    found = await session.exec(
-        select(Membership.user_id).where(
-            Membership.group_id == group_id, Membership.user_id == user_id
-        )
-    )
-    return found.first() is not None
+    return (await session.exec(_membership(group_id, user_id))).first() is not None
 
 
 async def post_message(
