@@ -3,15 +3,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install system-packages bench lint format browser clean
+.PHONY: run test check install system-packages bench lint types imports format browser clean settings-table
 
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
 	SECRET_KEY="$$(cat .secret_key)" $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --timeout-graceful-shutdown 20
 
-test: install system-packages  ## set up and run every test twice: embedded default, then PostgreSQL + Redis
-	$(BIN)/ruff check .
+test: install system-packages check  ## the full gate: `make check`, then every test on the embedded default, then on PostgreSQL + Redis
 	$(BIN)/pytest -m "not services"
 	bash .ci/services.sh run $(BIN)/pytest
+
+check: lint types imports  ## under a minute, no browser or services: format, lint, types, import layers, fast tests
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser and not services and not slow"
 
 install: $(VENV)/.installed
 
@@ -34,11 +36,21 @@ bench: install  ## the fan-out benchmark: DiscussIt against a bare relay (about 
 	$(BIN)/pip install --quiet -e '.[bench]'
 	bash .ci/services.sh run $(BIN)/python -m bench  # PostgreSQL + Redis for the two-process figure
 
-lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check discussit
+lint: install  ## ruff: formatting and lint rules
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
-format: install
-	$(BIN)/ruff format discussit && $(BIN)/ruff check --fix .
+types: install  ## mypy on discussit/
+	$(BIN)/mypy
+
+imports: install  ## import-linter: dependencies point one way (pyproject.toml [tool.importlinter])
+	$(BIN)/lint-imports
+
+format: install  ## fix formatting and what ruff can fix
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+settings-table: install  ## print the README's settings table from discussit/settings.py
+	$(BIN)/discussit settings-table
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache test-artifacts

@@ -20,13 +20,15 @@ def _verdict(met: bool) -> str:
 def _row(relay: dict, app: dict) -> str:  # type: ignore[type-arg]
     ratio = app["p99_ms"] / relay["p99_ms"] if relay["p99_ms"] else float("nan")
     met = "met" if p99_met(relay, app) else "missed"
-    return (f"| {app['n']} | {app['delivered']}/{app['expected']} | "
-            f"{relay['p50_ms']:.1f} / {app['p50_ms']:.1f} | {relay['p99_ms']:.1f} / "
-            f"{app['p99_ms']:.1f} | **{ratio:.2f}x** ({met}) | {relay['deliveries_per_s']:.0f} / "
-            f"{app['deliveries_per_s']:.0f} | {relay['cpu_us_per_delivery']:.1f} / "
-            f"{app['cpu_us_per_delivery']:.1f} | {relay['connect_cpu_ms_per_socket']:.2f} / "
-            f"{app['connect_cpu_ms_per_socket']:.2f} | {relay['rss_kib_per_socket']:.1f} / "
-            f"{app['rss_kib_per_socket']:.1f} |")
+    return (
+        f"| {app['n']} | {app['delivered']}/{app['expected']} | "
+        f"{relay['p50_ms']:.1f} / {app['p50_ms']:.1f} | {relay['p99_ms']:.1f} / "
+        f"{app['p99_ms']:.1f} | **{ratio:.2f}x** ({met}) | {relay['deliveries_per_s']:.0f} / "
+        f"{app['deliveries_per_s']:.0f} | {relay['cpu_us_per_delivery']:.1f} / "
+        f"{app['cpu_us_per_delivery']:.1f} | {relay['connect_cpu_ms_per_socket']:.2f} / "
+        f"{app['connect_cpu_ms_per_socket']:.2f} | {relay['rss_kib_per_socket']:.1f} / "
+        f"{app['rss_kib_per_socket']:.1f} |"
+    )
 
 
 def write(results: dict) -> str:  # type: ignore[type-arg]
@@ -118,13 +120,24 @@ def _plot(relay_rows: list, app_rows: list) -> None:  # type: ignore[type-arg]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for rows, name, style in ((relay_rows, "relay", "--"), (app_rows, "DiscussIt", "-")):
         for key, marker in (("p50_ms", "o"), ("p95_ms", "s"), ("p99_ms", "^")):
-            left.plot(sizes, [r[key] for r in rows], style, marker=marker,
-                      label=f"{name} {key[:3]}")
+            left.plot(
+                sizes, [r[key] for r in rows], style, marker=marker, label=f"{name} {key[:3]}"
+            )
         right.plot(sizes, [r["deliveries_per_s"] for r in rows], style, marker="o", label=name)
-    left.set(xscale="log", yscale="log", xlabel="members N", ylabel="delivery latency (ms)",
-             title="Latency at 10 messages/s")
-    right.set(xscale="log", yscale="log", xlabel="members N", ylabel="deliveries per second",
-              title="Deliveries per second at 10 messages/s")
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="members N",
+        ylabel="delivery latency (ms)",
+        title="Latency at 10 messages/s",
+    )
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="members N",
+        ylabel="deliveries per second",
+        title="Deliveries per second at 10 messages/s",
+    )
     left.legend(fontsize=7)
     right.legend(fontsize=8)
     fig.tight_layout()

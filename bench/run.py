@@ -106,17 +106,34 @@ class Target:
 
     def start(self) -> None:
         app = "bench.relay:app" if self.name == "relay" else "discussit.app:create_app"
-        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
-                   "--port", str(self.port), "--ws", "websockets-sansio",
-                   "--ws-max-size", "65536", "--log-level", "warning", "--no-access-log"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ws",
+            "websockets-sansio",
+            "--ws-max-size",
+            "65536",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
         if self.name != "relay":  # DiscussIt with its Procfile's WebSocket flags
             command.insert(4, "--factory")
             command += ["--ws-per-message-deflate", "false", "--workers", str(self.workers)]
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ["taskset", "-c", self.cores, *command], cwd=ROOT,
+            ["taskset", "-c", self.cores, *command],
+            cwd=ROOT,
             env={"PATH": os.environ.get("PATH", ""), **self.env},
-            stdout=(self.folder / f"{self.name}.log").open("wb"), stderr=subprocess.STDOUT)
+            stdout=(self.folder / f"{self.name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -139,8 +156,8 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
     hashes), with session cookies signed exactly as Starlette's SessionMiddleware signs them."""
     from sqlmodel import Session, create_engine
 
-    from discussit import migrate
-    from discussit.db import sync_url
+    from discussit.core import migrate
+    from discussit.core.db import sync_url
     from discussit.models import AuthSession, Group, Membership, Message, User
 
     url = target.env["DATABASE_URL"]
@@ -153,21 +170,29 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
         for g in range(groups - 1):
             session.add(Group(name=f"Extra {group_id.hex[:6]} {g}"))
         session.commit()
-        users = [User(username=f"b{group_id.hex[:6]}{i}", username_key=f"b{group_id.hex[:6]}{i}",
-                      password_hash="!") for i in range(members)]
+        users = [
+            User(
+                username=f"b{group_id.hex[:6]}{i}",
+                username_key=f"b{group_id.hex[:6]}{i}",
+                password_hash="!",
+            )
+            for i in range(members)
+        ]
         session.add_all(users)
         session.commit()
         cookies = []
         for user in users:
             token = secrets.token_urlsafe(32)
-            session.add(AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                                    user_id=user.id))
+            session.add(
+                AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id)
+            )
             session.add(Membership(group_id=group_id, user_id=user.id))
             data = base64.b64encode(json.dumps({"sid": token, "csrf": "bench"}).encode())
             cookies.append("discussit_session=" + signer.sign(data).decode())
         for seq in range(1, history + 1):
-            session.add(Message(group_id=group_id, seq=seq, author_id=users[0].id,
-                                body=f"history {seq}"))
+            session.add(
+                Message(group_id=group_id, seq=seq, author_id=users[0].id, body=f"history {seq}")
+            )
         session.commit()
     engine.dispose()
     target.group, target.cookies = str(group_id), cookies
@@ -186,13 +211,25 @@ class Receiver:
             self.arrivals.setdefault((int(sender), int(i)), now)
 
 
-async def open_page(target: Target, cookie: str, cursor: int,
-                    on_message: Callable[[bytes], None]) -> LeanSocket:
-    ws = await wsclient.connect(f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
-                                on_message, origin=target.url, cookie=cookie)
+async def open_page(
+    target: Target, cookie: str, cursor: int, on_message: Callable[[bytes], None]
+) -> LeanSocket:
+    ws = await wsclient.connect(
+        f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
+        on_message,
+        origin=target.url,
+        cookie=cookie,
+    )
     if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format)
-        ws.send_text(json.dumps({"type": "resume", "after": str(cursor),
-                                 "headers": {"HX-Request": "true", "HX-Source": "form#resume"}}))
+        ws.send_text(
+            json.dumps(
+                {
+                    "type": "resume",
+                    "after": str(cursor),
+                    "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
+                }
+            )
+        )
     return ws
 
 
@@ -202,9 +239,17 @@ async def open_pages(target: Target, n: int, cursor: int, first: int = 0) -> lis
     receivers = [Receiver() for _ in range(n)]
     for start in range(0, n, 100):
         batch = range(start, min(n, start + 100))
-        sockets = await asyncio.gather(*(
-            open_page(target, target.cookies[first + i] if target.cookies else "", cursor,
-                      receivers[i].on_message) for i in batch))
+        sockets = await asyncio.gather(
+            *(
+                open_page(
+                    target,
+                    target.cookies[first + i] if target.cookies else "",
+                    cursor,
+                    receivers[i].on_message,
+                )
+                for i in batch
+            )
+        )
         for i, ws in zip(batch, sockets, strict=True):
             receivers[i].ws = ws
     return receivers
@@ -216,9 +261,14 @@ async def close_pages(receivers: list[Receiver]) -> None:
 
 def frame(sender: int, i: int) -> str:
     """What the composer form sends (htmx 4 hx-ws:send): form values plus `headers`."""
-    return json.dumps({"csrf_token": "bench", "client_message_id": str(uuid.uuid4()),
-                       "text": f"hello bn{sender}x{i}e",
-                       "headers": {"HX-Request": "true", "HX-Source": "form#composer"}})
+    return json.dumps(
+        {
+            "csrf_token": "bench",
+            "client_message_id": str(uuid.uuid4()),
+            "text": f"hello bn{sender}x{i}e",
+            "headers": {"HX-Request": "true", "HX-Source": "form#composer"},
+        }
+    )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -226,8 +276,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 
 
-async def fan_out(target: Target, n: int, senders: int, messages: int,
-                  rate: float | None) -> dict[str, float]:
+async def fan_out(
+    target: Target, n: int, senders: int, messages: int, rate: float | None
+) -> dict[str, float]:
     """One measurement: n receivers, `senders` of them sending `messages` each."""
     assert target.process is not None
     pid = target.process.pid
@@ -272,13 +323,18 @@ async def fan_out(target: Target, n: int, senders: int, messages: int,
     delivered = len(latencies)
     await close_pages(receivers)
     return {
-        "n": n, "delivered": delivered, "expected": expected,
-        "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000, "max_ms": max(latencies, default=0) * 1000,
+        "n": n,
+        "delivered": delivered,
+        "expected": expected,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies, default=0) * 1000,
         "deliveries_per_s": delivered / max(last - began, 1e-9),
         "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
         "generator_cpu_us_per_delivery": generator_cpu / max(delivered, 1) * 1e6,
-        "connect_seconds": connect_seconds, "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
+        "connect_seconds": connect_seconds,
+        "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
         "rss_kib_per_socket": (rss_after - rss_before) / n,
     }
 
@@ -305,23 +361,36 @@ async def hold(target: Target, n: int) -> dict[str, float]:
         await asyncio.sleep(0.05)
     received = sum(len(r.arrivals) for r in receivers)
     await close_pages(receivers)
-    return {"n": n, "received": received, "rss_kib_per_socket": (rss_after - rss_before) / n,
-            "rss_kib_per_further_socket": (rss_after - rss_half) / (n - n // 2),
-            "connect_cpu_ms_per_socket": connect_cpu / n * 1000}
+    return {
+        "n": n,
+        "received": received,
+        "rss_kib_per_socket": (rss_after - rss_before) / n,
+        "rss_kib_per_further_socket": (rss_after - rss_half) / (n - n // 2),
+        "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
+    }
 
 
 def two_processes(database_url: str, redis_url: str, n: int) -> dict[str, object]:
     """Flat out at N on PostgreSQL + Redis: one process, then two (uvicorn --workers 2)."""
-    from discussit import migrate
+    from discussit.core import migrate
 
     migrate.upgrade(database_url)  # the Procfile's release step
     out: dict[str, object] = {}
     for workers in (1, 2):
-        target = Target("discussit", workers=workers, cores="1" if workers == 1 else "0,1",
-                        env={"SECRET_KEY": secrets.token_urlsafe(48),
-                             "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                             "WEB_CONCURRENCY": str(workers), "SEED_DEMO_GROUPS": "false",
-                             "RATE_LIMIT_MESSAGES": "1000000/10", "SOCKETS_PER_USER": "100000"})
+        target = Target(
+            "discussit",
+            workers=workers,
+            cores="1" if workers == 1 else "0,1",
+            env={
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "WEB_CONCURRENCY": str(workers),
+                "SEED_DEMO_GROUPS": "false",
+                "RATE_LIMIT_MESSAGES": "1000000/10",
+                "SOCKETS_PER_USER": "100000",
+            },
+        )
         target.start()
         try:
             out[str(workers)] = asyncio.run(fan_out(target, n, senders=2, messages=50, rate=None))
@@ -333,6 +402,7 @@ def two_processes(database_url: str, redis_url: str, n: int) -> dict[str, object
 
 async def page_costs(target: Target) -> dict[str, float]:
     """Group page with 100 vs 100,000 messages; home with 10 vs 1,000 groups; catch-up of 500."""
+
     def timed(url: str, cookie: str, repeat: int = 20) -> float:
         with httpx.Client(headers={"Cookie": cookie}, timeout=30) as client:
             client.get(url)
@@ -346,8 +416,9 @@ async def page_costs(target: Target) -> dict[str, float]:
     out: dict[str, float] = {}
     for history in (100, 100_000):
         seed_app(target, 1, history=history)
-        out[f"group_page_ms_{history}"] = timed(f"{target.url}/groups/{target.group}/",
-                                                target.cookies[0])
+        out[f"group_page_ms_{history}"] = timed(
+            f"{target.url}/groups/{target.group}/", target.cookies[0]
+        )
     for count in (10, 1000):
         seed_app(target, 1, groups=count)
         out[f"home_page_ms_{count}_groups"] = timed(f"{target.url}/", target.cookies[0])
@@ -373,14 +444,26 @@ def run(quick: bool) -> dict[str, object]:
     sizes = [10, 100, 500] if quick else [10, 100, 500, 1000, 2000]
     held = 1000 if quick else 5000
     folder = RESULTS / "tmp"
-    results: dict[str, object] = {"sizes": sizes, "rate": {}, "flat_out": {}, "pages": {},
-                                  "hold": {}, "two_processes": {}}
+    results: dict[str, object] = {
+        "sizes": sizes,
+        "rate": {},
+        "flat_out": {},
+        "pages": {},
+        "hold": {},
+        "two_processes": {},
+    }
     for name in ("relay", "discussit"):
         db = folder / f"bench-{secrets.token_hex(4)}.db"
-        target = Target(name, env={
-            "SECRET_KEY": secrets.token_urlsafe(48), "DATABASE_URL": f"sqlite:///{db}",
-            "SEED_DEMO_GROUPS": "false", "RATE_LIMIT_MESSAGES": "1000000/10",
-            "SOCKETS_PER_USER": "1000"})
+        target = Target(
+            name,
+            env={
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "DATABASE_URL": f"sqlite:///{db}",
+                "SEED_DEMO_GROUPS": "false",
+                "RATE_LIMIT_MESSAGES": "1000000/10",
+                "SOCKETS_PER_USER": "1000",
+            },
+        )
         target.start()
         try:
             rows = []

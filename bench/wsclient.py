@@ -87,7 +87,7 @@ class LeanSocket(asyncio.Protocol):
                 at += 8
             if size - at < length:
                 break
-            payload = bytes(buffer[at: at + length])
+            payload = bytes(buffer[at : at + length])
             start = at + length
             self._frame(first, payload)
         if start:
@@ -134,8 +134,13 @@ class LeanSocket(asyncio.Protocol):
             header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
         mask = os.urandom(4)
         repeated = (mask * (length // 4 + 1))[:length]
-        masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
-            length, "big") if length else b""
+        masked = (
+            (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+                length, "big"
+            )
+            if length
+            else b""
+        )
         self.transport.write(header + mask + masked)
 
     def send_text(self, text: str) -> None:
@@ -152,18 +157,31 @@ class LeanSocket(asyncio.Protocol):
                 self.transport.close()
 
 
-async def connect(url: str, on_message: Callable[[bytes], None], *, origin: str,
-                  cookie: str = "", timeout: float = 30) -> LeanSocket:
+async def connect(
+    url: str,
+    on_message: Callable[[bytes], None],
+    *,
+    origin: str,
+    cookie: str = "",
+    timeout: float = 30,
+) -> LeanSocket:
     """Open `url` (ws://host:port/path) as a browser page would, offering permessage-deflate."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
-    _, socket = await asyncio.wait_for(loop.create_connection(
-        lambda: LeanSocket(on_message), parts.hostname, parts.port), timeout)
+    _, socket = await asyncio.wait_for(
+        loop.create_connection(lambda: LeanSocket(on_message), parts.hostname, parts.port), timeout
+    )
     key = base64.b64encode(os.urandom(16))
-    request = [f"GET {parts.path} HTTP/1.1", f"Host: {parts.netloc}", "Upgrade: websocket",
-               "Connection: Upgrade", f"Sec-WebSocket-Key: {key.decode()}",
-               "Sec-WebSocket-Version: 13", f"Origin: {origin}",
-               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"]
+    request = [
+        f"GET {parts.path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key.decode()}",
+        "Sec-WebSocket-Version: 13",
+        f"Origin: {origin}",
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
+    ]
     if cookie:
         request.append(f"Cookie: {cookie}")
     assert socket.transport is not None

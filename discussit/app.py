@@ -1,4 +1,4 @@
-"""create_app(settings) -> the Starlette app: routes, middleware, lifespan. Nothing else."""
+"""create_app(settings) -> the Starlette app: each feature's routes, middleware, lifespan."""
 
 from __future__ import annotations
 
@@ -6,98 +6,51 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
-from discussit import access, auth, seed, timeline
-from discussit.broker import make_broker, make_presence
-from discussit.csrf import CSRFMiddleware
-from discussit.db import Database, make_engine
-from discussit.headers import SecurityHeadersMiddleware, security_headers
-from discussit.migrate import prepare_schema
-from discussit.presence_updates import PresenceUpdates
-from discussit.ratelimit import make_limiter
-from discussit.routes import routes
-from discussit.routes._pages import is_htmx, page
+from discussit import errors
+from discussit.accounts import routes as accounts_routes
+from discussit.chat import routes as chat_routes
+from discussit.chat import socket as chat_socket
+from discussit.chat.posting import Posting
+from discussit.chat.presence import PresenceUpdates
+from discussit.core import health, templating, urls
+from discussit.core.db import Database, make_engine
+from discussit.core.migrate import prepare_schema
+from discussit.core.realtime.broker import Broker, MemoryBroker
+from discussit.core.realtime.presence import Presence
+from discussit.core.realtime.redis import RedisBroker, RedisPresence, make_client
+from discussit.core.realtime.wire import KeepServerSend
+from discussit.core.security.csrf import CSRFMiddleware
+from discussit.core.security.headers import SecurityHeadersMiddleware
+from discussit.core.security.ratelimit import make_limiter
+from discussit.groups import routes as groups_routes
+from discussit.groups import seed, stream
 from discussit.settings import Settings
-from discussit.templating import compile_all, render
-from discussit.wire import KeepServerSend
+from discussit.timeline import store
 
 log = logging.getLogger("discussit")
+
+ROUTES: list[BaseRoute] = [
+    *accounts_routes.routes,
+    *groups_routes.routes,
+    *chat_routes.routes,
+    *chat_socket.routes,
+    *stream.routes,
+    *health.routes,
+    Mount("/static", StaticFiles(directory=templating.STATIC_DIR), name="static"),
+]
+
 
 def session_cookie_name(settings: Settings) -> str:
     """Over HTTPS the cookie is a __Host- cookie: Secure, Path=/, no Domain, so no sibling
     subdomain can set or shadow it."""
     return "__Host-discussit" if settings.secure_cookies else "discussit_session"
-
-
-async def _login_required(request: Request, exc: Exception) -> Response:
-    if is_htmx(request):
-        current = request.headers.get("hx-current-url", "")
-        path = "/" + current.split("/", 3)[3] if current.count("/") >= 3 else "/"
-        return Response(status_code=401, headers={"HX-Redirect": auth.login_url(path)})
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(auth.login_url(target), status_code=303)
-
-
-_REASONS = {
-    400: "That request was not understood.",
-    403: "You are not allowed to see this page.",
-    404: "There is nothing here. The link may be wrong, or the page may have been removed.",
-    405: "That action is not available this way.",
-}
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    reason = exc.detail if exc.detail and exc.detail != _default_phrase(exc) else None
-    if is_htmx(request):  # htmx 4 swaps error bodies: send a small message, not a whole page
-        html = render("errors/_inline.html", reason=reason or _REASONS.get(exc.status_code, ""))
-        return HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
-    response = await page(
-        request,
-        "errors/error.html",
-        status_code=exc.status_code,
-        status=exc.status_code,
-        reason=reason or _REASONS.get(exc.status_code, "Something went wrong."),
-    )
-    response.headers.update(exc.headers or {})
-    return response
-
-
-def _default_phrase(exc: HTTPException) -> str:
-    return HTTPStatus(exc.status_code).phrase
-
-
-async def _no_such_group(request: Request, exc: Exception) -> Response:
-    return await _http_error(request, HTTPException(404))
-
-
-async def _not_a_member(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, access.NotAMemberOf)
-    if is_htmx(request):
-        return await _http_error(request, HTTPException(403, "Join this group first."))
-    return await page(request, "groups/forbidden.html", status_code=403, group=exc.group)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    html = render(
-        "errors/error.html",
-        status=500,
-        viewer=None,
-        csrf_token="",
-        reason="Something went wrong on our side. Please try again.",
-    )
-    settings: Settings = request.state.settings
-    log.error("server error on %s %s", request.method, request.url.path, exc_info=exc)
-    return HTMLResponse(html, status_code=500,
-                        headers=security_headers(hsts=settings.secure_cookies))
 
 
 class _ClientFaultsAreWarnings(logging.Filter):
@@ -138,35 +91,46 @@ def _tune_garbage_collector() -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _configure_logging(settings.debug)
+    urls.use_routes(ROUTES)
+    templating.use_overrides(settings.templates_dir)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         await prepare_schema(settings.database_url)
-        engine = make_engine(settings.database_url)
-        db = Database(engine)
-        await timeline.prepare(db)  # connects SQLite's writer and compiles the posting path
-        compile_all()
+        db = Database(make_engine(settings.database_url))
+        await store.prepare(db)  # connects SQLite's writer and compiles the posting path
+        templating.compile_all()
         if settings.seed_demo_groups and (made := await seed.demo_groups(db)):
             log.info("created %d demo groups", made)
-        broker = make_broker(settings.redis_url)
+        client = make_client(settings.redis_url) if settings.redis_url else None
+        broker: Broker = RedisBroker(client) if client is not None else MemoryBroker()
+        presence = RedisPresence(client) if client is not None else Presence()
         await broker.start()
-        presence = make_presence(broker)
         await presence.start()
         presence_updates = PresenceUpdates(broker)
-        limiter = make_limiter(getattr(broker, "client", None))
+        limiter = make_limiter(client)
         _tune_garbage_collector()
         try:
-            yield {"settings": settings, "db": db, "broker": broker, "presence": presence,
-                   "presence_updates": presence_updates, "limiter": limiter}
+            yield {
+                "settings": settings,
+                "db": db,
+                "broker": broker,
+                "presence": presence,
+                "presence_updates": presence_updates,
+                "limiter": limiter,
+                "posting": Posting(db, broker, limiter, settings),
+            }
         finally:
             await presence_updates.stop()
             await presence.stop()
             await broker.stop()
+            if client is not None:
+                await client.aclose()
             await db.close()
 
     return Starlette(
         debug=settings.debug,
-        routes=routes,
+        routes=ROUTES,
         middleware=[
             Middleware(KeepServerSend),
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
@@ -180,12 +144,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             Middleware(CSRFMiddleware, settings=settings),
         ],
-        exception_handlers={
-            auth.LoginRequired: _login_required,
-            access.NoSuchGroup: _no_such_group,
-            access.NotAMemberOf: _not_a_member,
-            HTTPException: _http_error,
-            500: _server_error,
-        },
+        exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )

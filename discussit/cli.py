@@ -2,6 +2,8 @@
 
 discussit create-group NAME [--description TEXT]
 discussit make-staff USERNAME [--revoke]
+discussit migrate
+discussit settings-table     (the README's settings table, made from discussit/settings.py)
 """
 
 from __future__ import annotations
@@ -10,13 +12,11 @@ import argparse
 import asyncio
 import sys
 
-from sqlmodel import select
-
-from discussit import groups
-from discussit.db import Database, make_engine
-from discussit.migrate import SchemaOutOfDate, prepare_schema, upgrade
-from discussit.models import User
-from discussit.settings import database_url_from_env
+from discussit.accounts.auth import find_user
+from discussit.core.db import Database, make_engine
+from discussit.core.migrate import SchemaOutOfDate, prepare_schema, upgrade
+from discussit.groups import directory
+from discussit.settings import database_url_from_env, readme_table
 
 
 async def _with_db(work):  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ async def _with_db(work):  # type: ignore[no-untyped-def]
 async def create_group(name: str, description: str) -> str:
     async def work(db: Database) -> str:
         async with db.session() as session:
-            group = await groups.create(session, name, description)
+            group = await directory.create(session, name, description)
             return f"Created group {group.name!r} ({group.id})"
 
     return await _with_db(work)
@@ -41,9 +41,7 @@ async def create_group(name: str, description: str) -> str:
 async def make_staff(username: str, staff: bool) -> str:
     async def work(db: Database) -> str:
         async with db.session() as session:
-            user = (
-                await session.exec(select(User).where(User.username_key == username.lower()))
-            ).first()
+            user = await find_user(session, username)
             if user is None:
                 raise LookupError(f"No user named {username!r}; they must sign up first.")
             user.is_staff = staff
@@ -64,16 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("username")
     staff.add_argument("--revoke", action="store_true")
     commands.add_parser("migrate", help="bring the database schema up to date (release step)")
+    commands.add_parser("settings-table", help="print the README's table of settings")
     args = parser.parse_args(argv)
     try:
-        if args.command == "migrate":
+        if args.command == "settings-table":
+            print(readme_table())
+        elif args.command == "migrate":
             upgrade(database_url_from_env())
             print("Database schema is up to date")
         elif args.command == "create-group":
             print(asyncio.run(create_group(args.name, args.description)))
         else:
             print(asyncio.run(make_staff(args.username, not args.revoke)))
-    except (groups.InvalidGroup, LookupError, SchemaOutOfDate) as problem:
+    except (directory.InvalidGroup, LookupError, SchemaOutOfDate) as problem:
         print(f"discussit: {problem}", file=sys.stderr)
         return 1
     return 0

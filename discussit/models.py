@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from discussit import limits
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -22,9 +24,9 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=30)
+    username: str = Field(max_length=limits.USERNAME_MAX)
     # Lower-cased username: "Alice" and "alice" are the same account.
-    username_key: str = Field(max_length=30, unique=True)
+    username_key: str = Field(max_length=limits.USERNAME_MAX, unique=True)
     password_hash: str = Field(max_length=200)
     is_staff: bool = False
     created_at: datetime = Field(default_factory=utcnow)
@@ -48,8 +50,8 @@ class Group(SQLModel, table=True):
     __tablename__ = "groups"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    name: str = Field(max_length=60, unique=True)
-    description: str = Field(default="", max_length=280)
+    name: str = Field(max_length=limits.GROUP_NAME_MAX, unique=True)
+    description: str = Field(default="", max_length=limits.GROUP_DESCRIPTION_MAX)
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -75,8 +77,8 @@ class Message(SQLModel, table=True):
     group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
     seq: int
     author_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
-    body: str = Field(max_length=2000)
-    client_message_id: str | None = Field(default=None, max_length=64)
+    body: str = Field(max_length=limits.MESSAGE_MAX)
+    client_message_id: str | None = Field(default=None, max_length=limits.CLIENT_MESSAGE_ID_MAX)
     created_at: datetime = Field(default_factory=utcnow)
 
 

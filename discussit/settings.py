@@ -1,98 +1,226 @@
-"""Settings: every environment variable DiscussIt reads is named here, and nowhere else."""
+"""Settings: every environment variable DiscussIt reads is in `VARIABLES`, and nowhere else.
+
+One table of (variable, field, parser, default, help) drives `Settings.from_env`, the README's
+settings table (`python -m discussit settings-table` prints it; a test compares) and the checks.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///discussit.db"
+WEAK_SECRETS = {"changeme", "secret", "secret-key", "dev", "development", "insecure", "password"}
 
 
 class SettingsError(RuntimeError):
     """The environment cannot start DiscussIt; the message says why and what to set."""
 
 
-def _bool(name: str, raw: str | None, default: bool) -> bool:
-    if raw is None or raw.strip() == "":
-        return default
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate limit: `count` events per `seconds`."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, raw: str) -> Rate:
+        """'10/180' means 10 per 180 seconds."""
+        count, _, seconds = raw.strip().partition("/")
+        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ValueError(f"looks like 10/180 (10 per 180 seconds), not {raw!r}")
+        return cls(int(count), int(seconds))
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds}"
+
+
+def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in {"1", "true", "yes", "on"}:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+    raise ValueError(f"must be true or false, not {raw!r}")
 
 
-def _origins(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return ()
+def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.replace(",", " ").split() if o.strip())
     for origin in origins:
         scheme, _, rest = origin.partition("://")
         if scheme not in {"http", "https"} or not rest or "/" in rest:
-            raise SettingsError(
-                f"ALLOWED_ORIGINS entries look like https://chat.example.com, not {origin!r}"
-            )
+            raise ValueError(f"entries look like https://chat.example.com, not {origin!r}")
     return origins
 
 
-def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+def _whole(what: str) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.strip().isdigit() or int(raw) < 1:
+            raise ValueError(f"must be a whole number of {what}, not {raw!r}")
+        return int(raw)
+
+    return parse
 
 
-WEAK_SECRETS = {"changeme", "secret", "secret-key", "dev", "development", "insecure", "password"}
-
-
-def _secret_key(raw: str | None, debug: bool) -> str:
-    if not raw and debug:
-        # Debug only: a throwaway key (sessions end when the process does). Never in production.
-        return secrets.token_urlsafe(48)
-    if not raw or len(raw) < 32 or raw.lower() in WEAK_SECRETS or len(set(raw)) < 10:
-        raise SettingsError(
-            "SECRET_KEY must be set to a random string of at least 32 characters, e.g. "
+def _secret(raw: str) -> str:
+    if len(raw) < 32 or raw.lower() in WEAK_SECRETS or len(set(raw)) < 10:
+        raise ValueError(
+            "must be a random string of at least 32 characters, e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     return raw
 
 
-def _workers(raw: str | None) -> int:
-    if not raw:
-        return 1
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"WEB_CONCURRENCY must be a whole number of processes, not {raw!r}")
-    return int(raw)
+def _directory(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"must be an existing folder, not {raw!r}")
+    return path
 
 
-_LIMITS = {
-    "RATE_LIMIT_LOGIN_PER_USER": "login_failures_per_user",
-    "RATE_LIMIT_LOGIN_PER_ADDRESS": "login_failures_per_address",
-    "RATE_LIMIT_SIGNUPS": "signups_per_address",
-    "RATE_LIMIT_MESSAGES": "messages_per_user",
-}
+def _text(raw: str) -> str:
+    return raw
 
 
-def _limits(env: Mapping[str, str]) -> dict[str, object]:
-    found: dict[str, object] = {}
-    for name, field_name in _LIMITS.items():
-        if env.get(name):
-            count, _, seconds = env[name].partition("/")
-            if not (count.isdigit() and seconds.isdigit() and int(count) and int(seconds)):
-                raise SettingsError(f"{name} looks like 10/180 (10 per 180 seconds), "
-                                    f"not {env[name]!r}")
-            found[field_name] = env[name]
-    if env.get("SOCKETS_PER_USER"):
-        if not env["SOCKETS_PER_USER"].isdigit() or int(env["SOCKETS_PER_USER"]) < 1:
-            raise SettingsError("SOCKETS_PER_USER must be a whole number of open pages")
-        found["sockets_per_user"] = int(env["SOCKETS_PER_USER"])
-    return found
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    field: str | None  # the Settings field it sets (None: read by uvicorn, not by this code)
+    parse: Callable[[str], object]
+    default: str  # as the README shows it
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "PORT",
+        None,
+        _whole("port"),
+        "`8000` (`make run`)",
+        "Port to serve on (the Procfile's `web` line passes it to uvicorn).",
+    ),
+    Variable(
+        "SECRET_KEY",
+        "secret_key",
+        _secret,
+        "none: required",
+        "Signs session cookies. At least 32 random characters; a missing or weak one stops "
+        "start-up (with `DEBUG=true` a throwaway one is made). `make run` makes one in "
+        "`.secret_key` (git-ignored).",
+    ),
+    Variable(
+        "DATABASE_URL",
+        "database_url",
+        _text,
+        f"`{DEFAULT_DATABASE_URL}`",
+        "The default is a SQLite file next to the app, which migrates itself on start. For "
+        "PostgreSQL, `postgres://…` or `postgresql://…` as PaaS providers hand out "
+        "(psycopg 3); its schema is made only by migrations: `discussit migrate`, the "
+        "release step.",
+    ),
+    Variable(
+        "REDIS_URL",
+        "redis_url",
+        _text,
+        "unset",
+        "`redis://…`: live updates, presence and rate limits go through Redis, so several "
+        "processes serve one group. Unset: the in-process broker (one process).",
+    ),
+    Variable(
+        "WEB_CONCURRENCY",
+        "workers",
+        _whole("processes"),
+        "`1`",
+        "uvicorn worker processes (PaaS buildpacks set it). More than 1 needs `REDIS_URL` "
+        "and PostgreSQL, or start-up stops with a message.",
+    ),
+    Variable(
+        "ALLOWED_ORIGINS",
+        "allowed_origins",
+        _origins,
+        "the app's own origin",
+        "Space- or comma-separated exact origins (`https://chat.example.com`) allowed to "
+        "open the WebSocket and SSE stream and to post forms. Unset: whatever scheme, host "
+        "and port the app is served on.",
+    ),
+    Variable(
+        "SECURE_COOKIES",
+        "secure_cookies",
+        _bool,
+        "`false`",
+        "`true` behind HTTPS: the session cookie gets `Secure` and the `__Host-` prefix, "
+        "and responses carry HSTS.",
+    ),
+    Variable(
+        "DEBUG",
+        "debug",
+        _bool,
+        "`false`",
+        "Starlette debug tracebacks. Never in production. Strict: `true`/`false`/`1`/`0`.",
+    ),
+    Variable(
+        "SEED_DEMO_GROUPS",
+        "seed_demo_groups",
+        _bool,
+        "`true`",
+        "On first start (no groups at all) create General, Random and Help.",
+    ),
+    Variable(
+        "TEMPLATES_DIR",
+        "templates_dir",
+        _directory,
+        "unset",
+        "A folder of template overrides, searched before the built-in `templates/`: a file "
+        "there with a built-in's path (`messages/_message.html`) replaces it.",
+    ),
+    Variable(
+        "RATE_LIMIT_LOGIN_PER_USER",
+        "login_failures_per_user",
+        Rate.parse,
+        "`10/180`",
+        "Failed logins per username (any case) per window, as `count/seconds`; past it "
+        "even the right password gets 429 until the window ends.",
+    ),
+    Variable(
+        "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "login_failures_per_address",
+        Rate.parse,
+        "`50/180`",
+        "Failed logins per client address (the router's `X-Forwarded-For` only "
+        "from trusted proxies).",
+    ),
+    Variable(
+        "RATE_LIMIT_SIGNUPS",
+        "signups_per_address",
+        Rate.parse,
+        "`20/3600`",
+        "Sign-up attempts per client address.",
+    ),
+    Variable(
+        "RATE_LIMIT_MESSAGES",
+        "messages_per_user",
+        Rate.parse,
+        "`30/10`",
+        "Messages per user, across all their sockets and processes (shared through Redis "
+        "when `REDIS_URL` is set).",
+    ),
+    Variable(
+        "SOCKETS_PER_USER",
+        "sockets_per_user",
+        _whole("open pages"),
+        "`10`",
+        "Open group pages per user; more are refused with a notice.",
+    ),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
-    secret_key: str
+    secret_key: str = field(repr=False)  # never in logs or tracebacks
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     # Exact scheme://host[:port] values allowed to open the WebSocket and SSE stream.
@@ -102,46 +230,66 @@ class Settings:
     debug: bool = False
     workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
-    # Rate limits, "count/seconds" (env RATE_LIMIT_*): failed logins per username and per address,
-    # sign-ups per address, messages per user (all sockets, all processes), open sockets per user.
-    login_failures_per_user: str = "10/180"
-    login_failures_per_address: str = "50/180"
-    signups_per_address: str = "20/3600"
-    messages_per_user: str = "30/10"
+    templates_dir: Path | None = None
+    login_failures_per_user: Rate = Rate(10, 180)
+    login_failures_per_address: Rate = Rate(50, 180)
+    signups_per_address: Rate = Rate(20, 3600)
+    messages_per_user: Rate = Rate(30, 10)
     sockets_per_user: int = 10
-    # SSE heartbeat (a comment line): under common 55 s proxy idle cuts, and frequent enough to
-    # notice a dead peer when a write fails.
+    # Not from the environment (tests shorten them): the SSE heartbeat (a comment line, under
+    # common 55 s proxy idle cuts) and how long a login lasts on the server.
     sse_ping_seconds: int = 15
-    page_size: int = 50
-    message_max_length: int = 2000
     session_max_age: int = 14 * 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        debug = _bool("DEBUG", env.get("DEBUG"), False)
-        database_url = database_url_from_env(env)
-        redis_url = env.get("REDIS_URL") or None
-        workers = _workers(env.get("WEB_CONCURRENCY"))
-        if workers > 1 and not redis_url:
+        values: dict[str, object] = {}
+        for variable in VARIABLES:
+            raw = env.get(variable.name)
+            if variable.field is None or raw is None or raw.strip() == "":
+                continue
+            try:
+                values[variable.field] = variable.parse(raw)
+            except ValueError as problem:
+                raise SettingsError(f"{variable.name} {problem}") from None
+        if "secret_key" not in values:
+            if not values.get("debug"):
+                raise SettingsError(
+                    "SECRET_KEY must be set to a random string of at least 32 "
+                    "characters, e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'"
+                )
+            # Debug only: a throwaway key (sessions end when the process does).
+            values["secret_key"] = secrets.token_urlsafe(48)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Combinations that cannot work, refused at start-up with what to change."""
+        if self.workers > 1 and not self.redis_url:
             raise SettingsError(
-                f"WEB_CONCURRENCY={workers} runs several processes, but without REDIS_URL each "
-                "would see only its own connections and split every group. Set REDIS_URL, or "
+                f"WEB_CONCURRENCY={self.workers} runs several processes, but without REDIS_URL "
+                "each would see only its own connections and split every group. Set REDIS_URL, "
+                "or WEB_CONCURRENCY=1."
+            )
+        if self.workers > 1 and self.database_url.startswith("sqlite"):
+            raise SettingsError(
+                f"WEB_CONCURRENCY={self.workers} runs several processes, which cannot share the "
+                "embedded SQLite file safely. Set DATABASE_URL to PostgreSQL, or "
                 "WEB_CONCURRENCY=1."
             )
-        if workers > 1 and database_url.startswith("sqlite"):
-            raise SettingsError(
-                f"WEB_CONCURRENCY={workers} runs several processes, which cannot share the "
-                "embedded SQLite file safely. Set DATABASE_URL to PostgreSQL, or WEB_CONCURRENCY=1."
-            )
-        return cls(
-            secret_key=_secret_key(env.get("SECRET_KEY"), debug),
-            database_url=database_url,
-            redis_url=redis_url,
-            workers=workers,
-            allowed_origins=_origins(env.get("ALLOWED_ORIGINS")),
-            secure_cookies=_bool("SECURE_COOKIES", env.get("SECURE_COOKIES"), False),
-            debug=debug,
-            seed_demo_groups=_bool("SEED_DEMO_GROUPS", env.get("SEED_DEMO_GROUPS"), True),
-            **_limits(env),
-        )
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The database alone (the staff commands need nothing else)."""
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def readme_table() -> str:
+    """The README's settings table, made from `VARIABLES`."""
+    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{v.name}` | {v.default} | {v.help} |" for v in VARIABLES]
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
 from discussit import models  # noqa: F401  (the tables)
-from discussit.db import sync_url
+from discussit.core.db import sync_url
 
 config = context.config
 target_metadata = SQLModel.metadata

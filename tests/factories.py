@@ -6,9 +6,11 @@ import uuid
 
 from sqlmodel import select
 
-from discussit import groups, membership, timeline
-from discussit.db import Database
+from discussit.core.db import Database
+from discussit.groups import directory, membership
 from discussit.models import User
+from discussit.timeline.entries import Entry
+from discussit.timeline.store import store_message
 
 
 def run(client, work):  # type: ignore[no-untyped-def]
@@ -37,9 +39,17 @@ def post_messages(client, group_id: uuid.UUID, author: str, count: int, prefix: 
 
     async def post() -> None:
         for i in range(count):
-            await timeline.post_message(database(client), group_id, author_user, f"{prefix}{i}")
+            await store(database(client), group_id, author_user, f"{prefix}{i}")
 
     client.portal.call(post)
+
+
+async def store(
+    db: Database, group_id: uuid.UUID, author: User, text: str, client_message_id: str | None = None
+) -> Entry:
+    """Store a message as the posting path does (no login check: set-up, not a page)."""
+    assert author.id is not None
+    return await store_message(db, group_id, author.id, author.username, text, client_message_id)
 
 
 def add_member(client, group_id: uuid.UUID, name: str) -> None:
@@ -50,7 +60,7 @@ def add_member(client, group_id: uuid.UUID, name: str) -> None:
 def many_groups(client, count: int, prefix: str = "Group") -> None:
     async def create(session):  # type: ignore[no-untyped-def]
         for i in range(count):
-            await groups.create(session, f"{prefix} {i:04d}", "generated")
+            await directory.create(session, f"{prefix} {i:04d}", "generated")
 
     run(client, create)
 

@@ -253,15 +253,15 @@ class Page:
 POST_DIRECTLY = """
 import asyncio, sys, uuid
 from sqlmodel import select
-from discussit.db import Database, make_engine
+from discussit.core.db import Database, make_engine
 from discussit.models import User
-from discussit import timeline
+from discussit.timeline.store import store_message
 
 async def main(url, group, name, text):
     db = Database(make_engine(url))
     async with db.session() as session:
         user = (await session.exec(select(User).where(User.username_key == name))).one()
-    await timeline.post_message(db, uuid.UUID(group), user, text)
+    await store_message(db, uuid.UUID(group), user.id, user.username, text)
     await db.close()
 
 asyncio.run(main(*sys.argv[1:]))
@@ -293,8 +293,9 @@ def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-def raw_socket(server: Server, member: Member, group_id: str,
-               receive_buffer: int | None = None, after: int = 0) -> socket.socket:
+def raw_socket(
+    server: Server, member: Member, group_id: str, receive_buffer: int | None = None, after: int = 0
+) -> socket.socket:
     """A group page's socket driven by hand: it completes the handshake and sends the resume
     frame, then does only what the test does (e.g. never reads, never answers pings)."""
     import base64
@@ -308,7 +309,8 @@ def raw_socket(server: Server, member: Member, group_id: str,
         f"GET /groups/{group_id}/ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
         f"Sec-WebSocket-Version: 13\r\nOrigin: {server.url}\r\n"
-        f"Cookie: {member.cookie_header()}\r\n\r\n".encode())
+        f"Cookie: {member.cookie_header()}\r\n\r\n".encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from discussit.app import create_app
@@ -13,6 +14,8 @@ from discussit.cli import main
 from tests.helpers import Browser, html
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def test_create_group_from_the_command_line(settings, monkeypatch, capsys):

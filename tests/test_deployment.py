@@ -14,12 +14,14 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from discussit.db import sync_url
+from discussit.core.db import sync_url
 from tests import figures as figs
 from tests.servers import Member, Page, Server, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "test-artifacts" / "deployment-figures.json"
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def record(name: str, figures: dict[str, object]) -> None:
@@ -242,9 +244,12 @@ def test_shut1_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace
     assert codes == [1012] * len(pages)  # "service restart": htmx reconnects on it
     assert any(line.startswith("data:") for line in stream_lines)  # the stream was live, then ended
     assert "Traceback" not in server.log()
-    figs.FIGURES["shutdown"] = {"close_codes": codes, "seconds_to_exit": round(seconds, 2),
-                                "graceful_limit_seconds": server.graceful,
-                                "sse_streams_ended": 1}
+    figs.FIGURES["shutdown"] = {
+        "close_codes": codes,
+        "seconds_to_exit": round(seconds, 2),
+        "graceful_limit_seconds": server.graceful,
+        "sse_streams_ended": 1,
+    }
     backend = "postgres_redis" if "REDIS_URL" in server_env else "sqlite_memory"
     record(
         f"shutdown_{backend}",

@@ -15,8 +15,11 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def _web_line() -> str:

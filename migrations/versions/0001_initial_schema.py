@@ -8,7 +8,7 @@ Create Date: 2026-11-23 21:39:34.857312
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.*)
+import sqlmodel
 from alembic import op
 
 revision: str = "0001"

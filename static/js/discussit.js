@@ -17,6 +17,8 @@
     });
   }
 
+  var sent = 0; // sends from this page so far
+
   function start() {
     decorate(document);
     var timeline = document.getElementById("timeline");
@@ -35,10 +37,17 @@
       var form = event.target;
       if (form.id !== "composer") return;
       form.querySelector("[name=text]").value = "";
+      // The next send gets the next id: the page's own id plus a count. No secure-context-only
+      // API (crypto.randomUUID is missing on plain HTTP away from localhost), so every send is
+      // stored once, whatever the context.
       var id = form.querySelector("[name=client_message_id]");
-      if (id && window.crypto && crypto.randomUUID) id.value = crypto.randomUUID();
-      var error = form.querySelector(".composer__error");
-      if (error) error.textContent = "";
+      if (id && id.dataset.base) {
+        sent += 1;
+        id.value = id.dataset.base + "-" + sent;
+      }
+      form.querySelectorAll(".composer__error, .composer__status").forEach(function (el) {
+        el.textContent = "";
+      });
     });
   }
 

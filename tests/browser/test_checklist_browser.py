@@ -15,9 +15,14 @@ from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
 
-XSS = ["<script>window.__pwned=1</script>", "<img src=x onerror=window.__pwned=1>",
-       '"><svg onload=window.__pwned=1>', "${window.__pwned=1}", "{{7*7}}",
-       '<button hx-post="/logout" hx-trigger="load">x</button>']
+XSS = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=window.__pwned=1>",
+    '"><svg onload=window.__pwned=1>',
+    "${window.__pwned=1}",
+    "{{7*7}}",
+    '<button hx-post="/logout" hx-trigger="load">x</button>',
+]
 
 
 def _watch(page):  # type: ignore[no-untyped-def]
@@ -30,8 +35,9 @@ def _watch(page):  # type: ignore[no-untyped-def]
     return seen
 
 
-def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(live_server,
-                                                                           new_context):
+def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(
+    live_server, new_context
+):
     base = live_server.url
     group = unique("Strict")
     live_server.command("create-group", group)
@@ -40,7 +46,8 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(live
     for page in (alice, bob):
         page.add_init_script(
             "document.addEventListener('securitypolicyviolation', e => console.log("
-            "'Content Security Policy violation ' + e.violatedDirective))")
+            "'Content Security Policy violation ' + e.violatedDirective))"
+        )
     sign_up(alice, base, unique("ann"))
     sign_up(bob, base, unique("ben"))
     for page in (alice, bob):
@@ -54,8 +61,12 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(live
     expect(bob.locator("#timeline .message__body")).to_have_count(len(XSS))
     for page in (alice, bob):
         assert page.evaluate("window.__pwned") is None
-        assert page.locator("#timeline script, #timeline [onerror], #timeline svg, "
-                            "#timeline [hx-post]").count() == 0
+        assert (
+            page.locator(
+                "#timeline script, #timeline [onerror], #timeline svg, #timeline [hx-post]"
+            ).count()
+            == 0
+        )
         expect(page.locator(".topbar__user")).to_be_visible()  # the hx-post logout never fired
     row_page = bob
     row_page.goto(base + "/")
@@ -76,10 +87,12 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(live
 class _EvilPage(http.server.BaseHTTPRequestHandler):
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802
-        body = (f"<script>let got=0; let ws=new WebSocket('{self.target}');"
-                "ws.onmessage=()=>{got++; document.title='got '+got};"
-                "ws.onclose=e=>{document.title='closed '+e.code+' got '+got};</script>")
+    def do_GET(self) -> None:
+        body = (
+            f"<script>let got=0; let ws=new WebSocket('{self.target}');"
+            "ws.onmessage=()=>{got++; document.title='got '+got};"
+            "ws.onclose=e=>{document.title='closed '+e.code+' got '+got};</script>"
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()

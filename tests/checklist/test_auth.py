@@ -16,6 +16,7 @@ from sqlalchemy import update
 from starlette.websockets import WebSocketDisconnect
 
 from discussit.models import AuthSession, utcnow
+from discussit.settings import Rate
 from tests import factories
 from tests.helpers import PASSWORD, Browser, receive_text
 
@@ -25,9 +26,11 @@ def _body_without_token(response) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r'name="username" value="[^"]*"', "", text)  # the name typed is echoed back
 
 
+@pytest.mark.slow
 def test_auth1_wrong_password_and_unknown_user_look_and_take_the_same(client_with, figures):
-    with client_with(login_failures_per_user="1000/180",
-                     login_failures_per_address="1000/180") as client:
+    with client_with(
+        login_failures_per_user=Rate(1000, 180), login_failures_per_address=Rate(1000, 180)
+    ) as client:
         Browser(client).sign_up("alice")
         times = {"wrong": [], "unknown": []}
         bodies = {}
@@ -36,8 +39,9 @@ def test_auth1_wrong_password_and_unknown_user_look_and_take_the_same(client_wit
                 visitor = Browser(client)
                 token = visitor.csrf()
                 began = time.perf_counter()
-                response = visitor.post("/login", {"username": name, "password": "guess-123x",
-                                                   "csrf_token": token})
+                response = visitor.post(
+                    "/login", {"username": name, "password": "guess-123x", "csrf_token": token}
+                )
                 times[case].append(time.perf_counter() - began)
                 bodies[case] = (response.status_code, _body_without_token(response))
     assert bodies["wrong"] == bodies["unknown"]  # same status, same page
@@ -63,14 +67,18 @@ def test_auth3_login_makes_a_new_session_and_only_local_next_is_honoured(client,
     visitor = Browser(client)
     visitor.get("/login")
     planted = visitor.cookies.get("discussit_session")
-    response = visitor.post("/login?next=//evil.example", {"username": "alice",
-                                                           "password": PASSWORD})
+    response = visitor.post(
+        "/login?next=//evil.example", {"username": "alice", "password": PASSWORD}
+    )
     assert response.headers["location"] == "/"
     assert visitor.cookies.get("discussit_session") != planted
     data = json.loads(base64.b64decode(visitor.cookies["discussit_session"].split(".")[0] + "=="))
     assert set(data) == {"sid", "csrf"}  # nothing from before login survives
-    for target, expected in [("https://evil.example", "/"), ("/\\evil.example", "/"),
-                             ("/groups/x/?a=1", "/groups/x/?a=1")]:
+    for target, expected in [
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/groups/x/?a=1", "/groups/x/?a=1"),
+    ]:
         b = Browser(client)
         from urllib.parse import quote
 
@@ -89,8 +97,9 @@ def _anonymous_everywhere(client, cookies, group_id) -> None:  # type: ignore[no
     assert closed.value.code == 1008
 
 
-def test_auth4_replayed_tampered_foreign_and_expired_cookies_are_anonymous(client, alice,
-                                                                         lounge, settings):
+def test_auth4_replayed_tampered_foreign_and_expired_cookies_are_anonymous(
+    client, alice, lounge, settings
+):
     alice.join(lounge)
     copied = httpx2.Cookies(alice.cookies)
     alice.log_out()
@@ -102,8 +111,11 @@ def test_auth4_replayed_tampered_foreign_and_expired_cookies_are_anonymous(clien
     _anonymous_everywhere(client, httpx2.Cookies({"discussit_session": tampered}), lounge)
 
     data = json.loads(base64.b64decode(value.split(".")[0] + "=="))
-    foreign = itsdangerous.TimestampSigner("another-key-" + "x" * 40).sign(
-        base64.b64encode(json.dumps(data).encode())).decode()
+    foreign = (
+        itsdangerous.TimestampSigner("another-key-" + "x" * 40)
+        .sign(base64.b64encode(json.dumps(data).encode()))
+        .decode()
+    )
     _anonymous_everywhere(client, httpx2.Cookies({"discussit_session": foreign}), lounge)
 
     async def age(session):  # type: ignore[no-untyped-def]
@@ -115,13 +127,19 @@ def test_auth4_replayed_tampered_foreign_and_expired_cookies_are_anonymous(clien
     _anonymous_everywhere(client, httpx2.Cookies(alice.cookies), lounge)
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("short1!", "at least 8"), ("password123", "too common"), ("12345678901", "more than digits"),
-    ("zed-zed-zed-alice", "username in your password"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short1!", "at least 8"),
+        ("password123", "too common"),
+        ("12345678901", "more than digits"),
+        ("zed-zed-zed-alice", "username in your password"),
+    ],
+)
 def test_auth5_weak_passwords_are_refused(browser, password, problem):
-    response = browser.post("/signup", {"username": "alice", "password": password,
-                                        "password2": password})
+    response = browser.post(
+        "/signup", {"username": "alice", "password": password, "password2": password}
+    )
     assert response.status_code == 400 and problem in response.text
 
 

@@ -32,10 +32,12 @@ def test_az1_pages_refuse_non_members_anonymous_and_bad_ids(client, mallory, see
     anonymous = Browser(client)
     cells = 0
     for who, path, expected in [
-        (mallory, f"/groups/{g1}/", 403), (anonymous, f"/groups/{g1}/", 303),
+        (mallory, f"/groups/{g1}/", 403),
+        (anonymous, f"/groups/{g1}/", 303),
         (mallory, f"/groups/{g1}/history?before=99", 403),
         (anonymous, f"/groups/{g1}/history?before=99", 303),
-        (mallory, "/groups/not-a-uuid/", 404), (mallory, "/groups/" + "x" * 10_000 + "/", 404),
+        (mallory, "/groups/not-a-uuid/", 404),
+        (mallory, "/groups/" + "x" * 10_000 + "/", 404),
         (mallory, f"/groups/{uuid.uuid4()}/", 404),
     ]:
         response = who.get(path, follow_redirects=False)
@@ -67,12 +69,23 @@ def test_az3_non_member_and_anonymous_sockets_get_no_frame(client, mallory, seed
 
 
 def test_az4_forged_fields_are_ignored_and_a_socket_posts_only_into_its_own_group(
-        client, alice, mallory, seeded):
+    client, alice, mallory, seeded
+):
     g1, g2 = seeded
     with mallory.socket(g2) as ws:
         resume(ws, 100)
-        say(ws, "into g1?", group_id=str(g1), author="alice", author_id=1, user_id=1, seq=1,
-            id=1, created_at="1999-01-01T00:00:00Z", is_admin=True)
+        say(
+            ws,
+            "into g1?",
+            group_id=str(g1),
+            author="alice",
+            author_id=1,
+            user_id=1,
+            seq=1,
+            id=1,
+            created_at="1999-01-01T00:00:00Z",
+            is_admin=True,
+        )
         frame = receive_until(ws, "into g1")[-1]
         assert ">mallory</strong>" in frame and "1999" not in frame
     history = alice.get(f"/groups/{g1}/").text
@@ -87,8 +100,10 @@ def _live_members(server: Server, group: str, names: list[str]) -> list[Member]:
     return members
 
 
+@pytest.mark.slow
 def test_az5_leaving_closes_open_pages_at_once_and_they_get_nothing_later(
-        server_env, tmp_path, figures):
+    server_env, tmp_path, figures
+):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
         group = server.create_group("Revoke")
@@ -99,11 +114,13 @@ def test_az5_leaving_closes_open_pages_at_once_and_they_get_nothing_later(
             mine = await Page(alice, group).open(cursor)
             theirs = await Page(bob, group).open(cursor)
             await asyncio.sleep(0.3)
-            token = re.search(r'name="csrf_token" value="([^"]+)"',
-                              alice.http.get("/").text).group(1)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', alice.http.get("/").text).group(
+                1
+            )
             began = time.monotonic()
-            alice.http.post(f"/groups/{group}/membership/delete",
-                            data={"csrf_token": token, "next": "/"})
+            alice.http.post(
+                f"/groups/{group}/membership/delete", data={"csrf_token": token, "next": "/"}
+            )
             await asyncio.wait_for(mine._reader, 5)
             latency = time.monotonic() - began
             before = len(mine.entries)
@@ -132,8 +149,8 @@ def test_az5_leaving_closes_open_pages_at_once_and_they_get_nothing_later(
         server.terminate()
 
 
-def test_az6_logout_closes_that_logins_pages_and_the_cookie_is_dead(server_env, tmp_path,
-                                                                    figures):
+@pytest.mark.slow
+def test_az6_logout_closes_that_logins_pages_and_the_cookie_is_dead(server_env, tmp_path, figures):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
         group = server.create_group("Logout")
@@ -144,8 +161,9 @@ def test_az6_logout_closes_that_logins_pages_and_the_cookie_is_dead(server_env, 
         async def scenario() -> tuple[float, int | None, int | None]:
             pages = [await Page(alice, group).open(cursor) for _ in range(2)]
             await asyncio.sleep(0.3)
-            token = re.search(r'name="csrf_token" value="([^"]+)"',
-                              alice.http.get("/").text).group(1)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', alice.http.get("/").text).group(
+                1
+            )
             began = time.monotonic()
             alice.http.post("/logout", data={"csrf_token": token})
             await asyncio.wait_for(asyncio.gather(*(p._reader for p in pages)), 5)
@@ -166,11 +184,12 @@ def test_az6_logout_closes_that_logins_pages_and_the_cookie_is_dead(server_env, 
         server.terminate()
 
 
+@pytest.mark.slow
 def test_az6_an_expiring_session_closes_its_sockets(client_with, make_group):
     with client_with(session_max_age=2) as client:
         alice = Browser(client)
         alice.sign_up("alice")
-        from discussit import groups
+        from discussit.groups import directory as groups
 
         async def create(session):  # type: ignore[no-untyped-def]
             return (await groups.create(session, "Short")).id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.routing import Mount, Route
 
-from discussit.routes import routes
+from discussit.app import ROUTES as routes
 from tests.helpers import PASSWORD, Browser
 
 
@@ -75,8 +75,10 @@ def test_val5_oversized_form_bodies_are_refused(alice, size):
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("path", ["/logout", "/groups/{g}/membership",
-                                  "/groups/{g}/membership/delete", "/groups/{g}/messages"])
+@pytest.mark.parametrize(
+    "path",
+    ["/logout", "/groups/{g}/membership", "/groups/{g}/membership/delete", "/groups/{g}/messages"],
+)
 def test_csrf2_state_changes_are_never_gets(alice, lounge, path):
     alice.join(lounge)
     response = alice.get(path.format(g=lounge), follow_redirects=False)

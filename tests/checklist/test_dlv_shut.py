@@ -10,17 +10,18 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from discussit import timeline
+from discussit.chat import posting
 from tests import figures as figs
 from tests.helpers import drain, receive_until, resume, say
 from tests.servers import Member, Server, free_port, wait_for_port
 
 
-def test_dlv1_a_failed_insert_publishes_nothing_and_the_sender_can_retry(client, alice, bob,
-                                                                         lounge, monkeypatch):
+def test_dlv1_a_failed_insert_publishes_nothing_and_the_sender_can_retry(
+    client, alice, bob, lounge, monkeypatch
+):
     alice.join(lounge)
     bob.join(lounge)
-    real = timeline.post_message
+    real = posting.store_message
 
     async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT", {}, Exception("database is gone"))
@@ -30,12 +31,12 @@ def test_dlv1_a_failed_insert_publishes_nothing_and_the_sender_can_retry(client,
         resume(b, 2)
         drain(a)
         drain(b)
-        monkeypatch.setattr(timeline, "post_message", broken)
+        monkeypatch.setattr(posting, "store_message", broken)
         say(a, "lost?")
         error = receive_until(a, 'id="composer"')[-1]
         assert "could not be saved" in error and 'value="lost?"' in error  # text kept to resend
         assert drain(b) == []  # nothing was published
-        monkeypatch.setattr(timeline, "post_message", real)
+        monkeypatch.setattr(posting, "store_message", real)
         say(a, "lost?")
         receive_until(b, "lost?")
     assert alice.get(f"/groups/{lounge}/").text.count("lost?</p>") == 1
@@ -55,8 +56,10 @@ def test_dlv7_a_retried_send_is_stored_and_broadcast_once(client, alice, bob, lo
     assert sum("only once" in f for f in frames) == 1
     # the same for a form resubmitted without JavaScript
     for _ in range(2):
-        alice.post(f"/groups/{lounge}/messages",
-                   {"text": "form once", "client_message_id": "6f1c2d4e-form-0001"})
+        alice.post(
+            f"/groups/{lounge}/messages",
+            {"text": "form once", "client_message_id": "6f1c2d4e-form-0001"},
+        )
     page = alice.get(f"/groups/{lounge}/").text
     assert page.count("only once</p>") == 1 and page.count("form once</p>") == 1
     figs.FIGURES["delivery"]["retried_sends_stored"] = "1 of 3 (socket), 1 of 2 (form)"
@@ -75,8 +78,7 @@ def test_dlv7_leaving_when_not_a_member_records_nothing(alice, lounge):
 
 
 @pytest.mark.services
-def test_shut3_before_redis_is_up_health_is_503_and_sockets_are_told_to_retry(server_env,
-                                                                              tmp_path):
+def test_shut3_before_redis_is_up_health_is_503_and_sockets_are_told_to_retry(server_env, tmp_path):
     import asyncio
 
     from websockets.asyncio.client import connect
@@ -92,17 +94,30 @@ def test_shut3_before_redis_is_up_health_is_503_and_sockets_are_told_to_retry(se
         alice.join(group)
 
         async def close_code() -> int | None:
-            async with connect(f"ws://127.0.0.1:{server.port}/groups/{group}/ws",
-                               origin=server.url,  # type: ignore[arg-type]
-                               additional_headers={"Cookie": alice.cookie_header()}) as ws:
+            async with connect(
+                f"ws://127.0.0.1:{server.port}/groups/{group}/ws",
+                origin=server.url,  # type: ignore[arg-type]
+                additional_headers={"Cookie": alice.cookie_header()},
+            ) as ws:
                 with contextlib.suppress(Exception):  # the server closes; recv raises
                     await asyncio.wait_for(ws.recv(), 5)
                 return ws.close_code
 
         assert asyncio.run(close_code()) == 1013
         redis_server = subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         wait_for_port(redis_port, redis_server)
         import time
 

@@ -12,7 +12,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from discussit.app import create_app
-from discussit.headers import CSP
+from discussit.core.security.headers import CSP
+from discussit.settings import Rate
 from tests import factories
 from tests import figures as figs
 from tests.helpers import Browser, drain, html, receive_until, resume, say
@@ -39,7 +40,7 @@ def test_hdr1_hdr2_every_html_response_carries_the_security_headers(settings, fi
         alice, mallory = Browser(client), Browser(client)
         alice.sign_up("alice")
         mallory.sign_up("mallory")
-        from discussit import groups
+        from discussit.groups import directory as groups
 
         group = factories.run(client, lambda s: groups.create(s, "Headers")).id
         alice.join(group)
@@ -69,14 +70,17 @@ def test_hdr1_hdr2_every_html_response_carries_the_security_headers(settings, fi
     assert "secret internal detail" not in responses["500"].text  # CFG-2: no traceback leaks
     assert "Traceback" not in responses["500"].text
     assert responses["200 home"].headers["cache-control"] == "no-store"  # HDR-3
-    figs.FIGURES["headers"] = {"responses_checked": len(responses), "missing_required": missing,
-                               "statuses": sorted({n.split()[0] for n in responses})}
+    figs.FIGURES["headers"] = {
+        "responses_checked": len(responses),
+        "missing_required": missing,
+        "statuses": sorted({n.split()[0] for n in responses}),
+    }
 
 
 def client_with_limits(settings):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    return TestClient(create_app(replace(settings, signups_per_address="1/3600")))
+    return TestClient(create_app(replace(settings, signups_per_address=Rate(1, 3600))))
 
 
 def test_hdr2_hsts_is_sent_over_https(client_with):
@@ -86,11 +90,14 @@ def test_hdr2_hsts_is_sent_over_https(client_with):
 
 
 def test_cfg1_no_secrets_in_tracked_files():
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert ".env" not in files and ".secret_key" not in files
-    pattern = re.compile(r"SECRET_KEY\s*=\s*['\"]?[A-Za-z0-9_\-]{24,}|redis://[^@\s/]+:[^@\s/]+@"
-                         r"|postgres(ql)?://[^@\s/]+:[^@\s/]+@[a-z]")
+    pattern = re.compile(
+        r"SECRET_KEY\s*=\s*['\"]?[A-Za-z0-9_\-]{24,}|redis://[^@\s/]+:[^@\s/]+@"
+        r"|postgres(ql)?://[^@\s/]+:[^@\s/]+@[a-z]"
+    )
     offenders = []
     for name in files:
         path = ROOT / name
@@ -103,27 +110,38 @@ def test_cfg1_no_secrets_in_tracked_files():
     assert ".env" in ignored and ".secret_key" in ignored
 
 
-def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(server_env,
-                                                                           tmp_path):
+@pytest.mark.slow
+def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(server_env, tmp_path):
     env = {**server_env, "RATE_LIMIT_SIGNUPS": "2/3600"}
     counts = {}
     for label, trusted in (("untrusted", "10.9.9.9"), ("trusted", "127.0.0.1")):
-        server = Server(env, tmp_path / f"{label}.log",
-                        extra_args=("--forwarded-allow-ips", trusted)).start()
+        server = Server(
+            env, tmp_path / f"{label}.log", extra_args=("--forwarded-allow-ips", trusted)
+        ).start()
         statuses = []
         try:
             for i in range(3):
                 member_http = Member.__new__(Member)
                 import httpx2 as httpx
 
-                client = httpx.Client(base_url=server.url, timeout=10,
-                                      headers={"X-Forwarded-For": f"198.51.100.{i + 1}"})
+                client = httpx.Client(
+                    base_url=server.url,
+                    timeout=10,
+                    headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+                )
                 page = client.get("/signup").text
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-                statuses.append(client.post("/signup", data={
-                    "csrf_token": token, "username": f"{label}{i}",
-                    "password": "violet-lantern-93", "password2": "violet-lantern-93"}
-                ).status_code)
+                statuses.append(
+                    client.post(
+                        "/signup",
+                        data={
+                            "csrf_token": token,
+                            "username": f"{label}{i}",
+                            "password": "violet-lantern-93",
+                            "password2": "violet-lantern-93",
+                        },
+                    ).status_code
+                )
                 client.close()
                 del member_http
         finally:
@@ -133,10 +151,18 @@ def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(serve
     assert counts["trusted"] == [303, 303, 303]  # the router's header names the real client
 
 
-PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
-            "${alert(1)}", "`+alert(1)+`", "</script><script>alert(1)</script>", "{{7*7}}",
-            '<button hx-post="/logout" hx-trigger="load">x</button>', "a\u2028b",
-            "\u202egnp.exe"]
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "${alert(1)}",
+    "`+alert(1)+`",
+    "</script><script>alert(1)</script>",
+    "{{7*7}}",
+    '<button hx-post="/logout" hx-trigger="load">x</button>',
+    "a\u2028b",
+    "\u202egnp.exe",
+]
 
 
 def _safe(fragment: str, payload: str) -> None:
@@ -169,8 +195,14 @@ def test_xss1_hostile_text_is_inert_in_every_context(client, alice, bob, lounge,
     _safe(older.text, payload)  # the Load older fragment
     contexts += 1
     figs.add("xss", "payload_contexts", contexts)
-    figs.FIGURES["xss"]["contexts"] = ["page", "ws fragment", "catch-up", "older page",
-                                       "sse (group names)", "browser"]
+    figs.FIGURES["xss"]["contexts"] = [
+        "page",
+        "ws fragment",
+        "catch-up",
+        "older page",
+        "sse (group names)",
+        "browser",
+    ]
     figs.FIGURES["xss"]["executed"] = 0
 
 

@@ -7,6 +7,7 @@ import time
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from discussit.settings import Rate
 from tests import factories
 from tests import figures as figs
 from tests.helpers import PASSWORD, Browser, drain, receive_text, receive_until, resume, say
@@ -20,8 +21,9 @@ class Clock:
         return self.now
 
 
+@pytest.mark.slow
 def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_with):
-    with client_with(login_failures_per_user="10/180") as client:
+    with client_with(login_failures_per_user=Rate(10, 180)) as client:
         clock = Clock()
         client.app_state["limiter"].clock = clock
         Browser(client).sign_up("alice")
@@ -31,8 +33,11 @@ def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_w
         throttled = Browser(client).log_in("alice", PASSWORD)
         assert throttled.status_code == 429
         assert 0 < int(throttled.headers["Retry-After"]) <= 180
-        spoofed = Browser(client).post("/login", {"username": "alice", "password": PASSWORD},
-                                       headers={"X-Forwarded-For": "203.0.113.9"})
+        spoofed = Browser(client).post(
+            "/login",
+            {"username": "alice", "password": PASSWORD},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
         assert spoofed.status_code == 429  # a client's own header does not reset anything
         clock.now += 181
         assert Browser(client).log_in("alice", PASSWORD).status_code == 303
@@ -41,14 +46,14 @@ def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_w
 
 
 def test_rl1_sign_up_floods_from_one_address_are_throttled(client_with):
-    with client_with(signups_per_address="5/3600") as client:
+    with client_with(signups_per_address=Rate(5, 3600)) as client:
         made = [Browser(client).sign_up(f"user{i}").status_code for i in range(7)]
     assert made == [303] * 5 + [429] * 2
     figs.FIGURES["rate_limits"]["signups_limit"] = "5 per hour per address (test); 20 default"
 
 
 def _alice_in_a_new_group(client, name: str):  # type: ignore[no-untyped-def]
-    from discussit import groups
+    from discussit.groups import directory as groups
 
     alice = Browser(client)
     alice.sign_up("alice")
@@ -57,8 +62,9 @@ def _alice_in_a_new_group(client, name: str):  # type: ignore[no-untyped-def]
     return alice, group
 
 
+@pytest.mark.slow
 def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_with):
-    with client_with(messages_per_user="10/10") as client:
+    with client_with(messages_per_user=Rate(10, 10)) as client:
         alice, group = _alice_in_a_new_group(client, "Flood")
         errors = 0
         with alice.socket(group) as a, alice.socket(group) as b, alice.socket(group) as c:
@@ -72,12 +78,16 @@ def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_wit
                     errors += "sending messages too fast" in frame
         stored = alice.get(f"/groups/{group}/").text.count('class="message"')
     assert stored == 10 and errors == 5  # each refused message was told to its sender
-    figs.FIGURES["rate_limits"]["messages"] = {"limit": "10 per 10 s per user (test)",
-                                               "sent": 15, "stored": stored, "refused_told": errors}
+    figs.FIGURES["rate_limits"]["messages"] = {
+        "limit": "10 per 10 s per user (test)",
+        "sent": 15,
+        "stored": stored,
+        "refused_told": errors,
+    }
 
 
 def test_rl2_sustained_flooding_closes_the_socket(client_with):
-    with client_with(messages_per_user="3/60") as client:
+    with client_with(messages_per_user=Rate(3, 60)) as client:
         alice, group = _alice_in_a_new_group(client, "Flood")
         with alice.socket(group) as ws:
             resume(ws, 1)

@@ -6,10 +6,14 @@ import asyncio
 import statistics
 import time
 
+import pytest
+
 from tests import factories
 from tests import figures as figs
 from tests.helpers import Browser, resume
 from tests.servers import Member, Page, Server, raw_socket, rss_kib
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def _p99(values: list[float]) -> float:
@@ -17,8 +21,7 @@ def _p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(server_env,
-                                                                             tmp_path):
+def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(server_env, tmp_path):
     server = Server(server_env, tmp_path / "s.log").start()
     try:
         group = server.create_group("Slow")
@@ -48,8 +51,13 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
             return _p99(latencies), time.monotonic() - began
 
         baseline_p99, _ = asyncio.run(run("base"))
-        stalled = raw_socket(server, carl, group, receive_buffer=4096,  # then never reads
-                             after=carl.cursor(group))
+        stalled = raw_socket(
+            server,
+            carl,
+            group,
+            receive_buffer=4096,  # then never reads
+            after=carl.cursor(group),
+        )
         rss_before = rss_kib(server.process.pid)
         stalled_p99, seconds = asyncio.run(run("stall"))
         deadline = time.monotonic() + 30
@@ -60,14 +68,21 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
         rss_growth = rss_kib(server.process.pid) - rss_before
         assert rss_growth < 20 * 1024, rss_growth
         assert stalled_p99 < max(0.5, 2 * baseline_p99), (baseline_p99, stalled_p99)
-        figs.FIGURES["slow_consumer"].update({
-            "messages": count, "message_bytes": 1910, "send_rate_per_s": rate,
-            "fast_page_p99_ms_without_stalled": round(baseline_p99 * 1000, 1),
-            "fast_page_p99_ms_with_stalled": round(stalled_p99 * 1000, 1),
-            "fast_page_received_all": True, "fast_page_seconds_for_all": round(seconds, 1),
-            "seconds_after_last_send_until_dropped": evicted_after,
-            "server_rss_growth_kib": rss_growth, "queue_bound_items": 1024,
-            "send_timeout_seconds": 10})
+        figs.FIGURES["slow_consumer"].update(
+            {
+                "messages": count,
+                "message_bytes": 1910,
+                "send_rate_per_s": rate,
+                "fast_page_p99_ms_without_stalled": round(baseline_p99 * 1000, 1),
+                "fast_page_p99_ms_with_stalled": round(stalled_p99 * 1000, 1),
+                "fast_page_received_all": True,
+                "fast_page_seconds_for_all": round(seconds, 1),
+                "seconds_after_last_send_until_dropped": evicted_after,
+                "server_rss_growth_kib": rss_growth,
+                "queue_bound_items": 1024,
+                "send_timeout_seconds": 10,
+            }
+        )
         stalled.close()
         for m in (alice, bob, carl):
             m.close()
@@ -77,8 +92,11 @@ def test_slow1_a_client_that_stops_reading_is_dropped_without_slowing_anyone(ser
 
 
 def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
-    server = Server(server_env, tmp_path / "s.log",
-                    extra_args=("--ws-ping-interval", "1", "--ws-ping-timeout", "1")).start()
+    server = Server(
+        server_env,
+        tmp_path / "s.log",
+        extra_args=("--ws-ping-interval", "1", "--ws-ping-timeout", "1"),
+    ).start()
     try:
         group = server.create_group("Dead")
         alice, dead = Member(server, "alice"), Member(server, "deadpeer")
@@ -132,8 +150,9 @@ def test_slow3_a_thousand_connect_cycles_leave_nothing_behind(client, alice, lou
             resume(ws, 1)
         durations.append(time.perf_counter() - began)
     deadline = time.monotonic() + 5  # the last pages' bookkeeping ends just after they close
-    while ((client.portal.call(presence.sockets, user_id)
-            or broker.subscriber_count() != baseline) and time.monotonic() < deadline):
+    while (
+        client.portal.call(presence.sockets, user_id) or broker.subscriber_count() != baseline
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert broker.subscriber_count() == baseline
     assert client.portal.call(presence.sockets, user_id) == 0
@@ -141,7 +160,8 @@ def test_slow3_a_thousand_connect_cycles_leave_nothing_behind(client, alice, lou
     figs.FIGURES["slow_consumer"]["churn_cycles"] = 1000
     figs.FIGURES["slow_consumer"]["churn_leftover_subscriptions"] = 0
     figs.FIGURES["slow_consumer"]["churn_cycle_ms_median"] = round(
-        statistics.median(durations) * 1000, 2)
+        statistics.median(durations) * 1000, 2
+    )
 
 
 def test_slow2_the_home_stream_sends_a_heartbeat_so_idle_links_stay_open(client_with):

@@ -14,8 +14,23 @@ from tests import figures as figs
 from tests.helpers import drain, receive_text, receive_until, resume, say
 from tests.servers import Member, Page, Server
 
-BAD_TEXTS = ["", " ", "\t", "\n", "\u00a0", "\u200b", "\x00", "a\x01b", "x" * 2001, None, 7, [],
-             {"a": 1}]
+BAD_TEXTS = [
+    "",
+    " ",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u200b",
+    "\x00",
+    "a\x01b",
+    "x" * 2001,
+    None,
+    7,
+    [],
+    {"a": 1},
+]
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def test_val1_content_rules_count_and_accept_exactly_the_limit(client, alice, lounge, caplog):
@@ -101,7 +116,8 @@ def test_val3_invalid_utf8_closes_1007_and_binary_gets_an_error(server_env, tmp_
 
 
 def test_val4_five_bad_frames_close_the_socket_and_extra_fields_are_never_honoured(
-        client, alice, lounge):
+    client, alice, lounge
+):
     alice.join(lounge)
     with alice.socket(lounge) as ws:
         resume(ws, 1)

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.servers import Member, Server
 
-ORIGINS = ["https://evil.example", None, "null", "http://127.0.0.1.evil.example",
-           "https://127.0.0.1:{port}", "http://127.0.0.1:{other}",
-           "http://evil.example/http://127.0.0.1:{port}", "http://localhost:{port}"]
+ORIGINS = [
+    "https://evil.example",
+    None,
+    "null",
+    "http://127.0.0.1.evil.example",
+    "https://127.0.0.1:{port}",
+    "http://127.0.0.1:{other}",
+    "http://evil.example/http://127.0.0.1:{port}",
+    "http://localhost:{port}",
+]
+
+pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
 
 
 def test_wso1_cross_site_handshakes_get_403_before_accept(server_env, tmp_path, figures):
@@ -27,8 +37,11 @@ def test_wso1_cross_site_handshakes_get_403_before_accept(server_env, tmp_path, 
             if origin is not None:
                 headers["Origin"] = origin.format(port=server.port, other=server.port + 1)
             try:
-                async with connect(f"ws://127.0.0.1:{server.port}/groups/{group}/ws",
-                                   additional_headers=headers, open_timeout=5):
+                async with connect(
+                    f"ws://127.0.0.1:{server.port}/groups/{group}/ws",
+                    additional_headers=headers,
+                    open_timeout=5,
+                ):
                     return 101
             except InvalidStatus as refused:
                 return refused.response.status_code

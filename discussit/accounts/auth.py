@@ -1,0 +1,159 @@
+"""Who is logged in: server-side sessions behind a signed cookie, login, logout, and guards.
+
+The cookie (Starlette's SessionMiddleware, signed with itsdangerous) carries a random token and
+the CSRF token. The database keeps the token's SHA-256; logging out deletes that row, so a copied
+cookie stops working at once, on pages, the WebSocket and the SSE stream alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import ColumnElement, exists
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
+
+from discussit import limits
+from discussit.core.db import Database
+from discussit.core.security.csrf import csrf_token
+from discussit.core.urls import url_path
+from discussit.models import AuthSession, User, utcnow
+
+_USERNAME = re.compile(limits.USERNAME_PATTERN)
+
+
+_UNKNOWN = object()
+
+
+class LoginRequired(Exception):
+    """Raised by guards; the app answers with a redirect to the login page (and back)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The logged-in user of a request or socket, and which session they are using."""
+
+    user: User
+    session_key: str  # SHA-256 of the cookie token: identifies this login in the registry
+    expires_at: datetime  # the server ends the session then, whatever the cookie says
+
+    @property
+    def id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+
+def valid_username(username: str) -> bool:
+    return _USERNAME.fullmatch(username) is not None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def find_user(session: AsyncSession, username: str) -> User | None:
+    """The account with this username, in any case ("Alice" and "alice" are one account)."""
+    found = await session.exec(select(User).where(User.username_key == username.lower()))
+    return found.first()
+
+
+async def current_viewer(
+    conn: HTTPConnection, session: AsyncSession | None = None
+) -> Viewer | None:
+    """Who is logged in (one query, once per request); in `session` when the caller has one."""
+    known = getattr(conn.state, "viewer", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known if isinstance(known, Viewer) else None
+    viewer = None
+    token = conn.session.get("sid")
+    if isinstance(token, str):
+        key = _token_hash(token)
+        oldest = utcnow() - timedelta(seconds=conn.state.settings.session_max_age)
+        query = (
+            select(User, AuthSession.created_at)
+            .join(AuthSession, col(AuthSession.user_id) == User.id)
+            .where(AuthSession.token_hash == key, col(AuthSession.created_at) > oldest)
+        )
+        if session is None:
+            db: Database = conn.state.db
+            async with db.session() as own:
+                row = (await own.exec(query)).first()
+        else:
+            row = (await session.exec(query)).first()
+        if row is not None:
+            user, started = row
+            expires = started + timedelta(seconds=conn.state.settings.session_max_age)
+            viewer = Viewer(user, key, expires)
+    conn.state.viewer = viewer
+    return viewer
+
+
+async def require_viewer(conn: HTTPConnection) -> Viewer:
+    viewer = await current_viewer(conn)
+    if viewer is None:
+        raise LoginRequired
+    return viewer
+
+
+async def log_in(conn: HTTPConnection, user: User) -> Viewer:
+    """Start a new server-side session. Everything from before login is dropped (no fixation)."""
+    assert user.id is not None
+    token = secrets.token_urlsafe(32)
+    db: Database = conn.state.db
+    async with db.session() as session:
+        session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
+        await session.commit()
+    conn.session.clear()
+    conn.session["sid"] = token
+    csrf_token(conn)
+    viewer = Viewer(
+        user, _token_hash(token), utcnow() + timedelta(seconds=conn.state.settings.session_max_age)
+    )
+    conn.state.viewer = viewer
+    return viewer
+
+
+async def log_out(conn: HTTPConnection) -> str | None:
+    """End this browser's session on the server; returns its key so live connections can close."""
+    token = conn.session.get("sid")
+    conn.session.clear()
+    conn.state.viewer = None
+    if not isinstance(token, str):
+        return None
+    key = _token_hash(token)
+    db: Database = conn.state.db
+    async with db.session() as session:
+        await session.exec(delete(AuthSession).where(col(AuthSession.token_hash) == key))
+        await session.commit()
+    return key
+
+
+def session_alive(session_key: str, max_age: int) -> ColumnElement[bool]:
+    """A SQL condition: the login `session_key` has not ended (logged out, or past max_age)."""
+    oldest = utcnow() - timedelta(seconds=max_age)
+    return exists().where(
+        col(AuthSession.token_hash) == session_key, col(AuthSession.created_at) > oldest
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site relative paths are honoured as a place to return to after login."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ch in target for ch in "\\\r\n\t"):
+        return "/"
+    return target
+
+
+def login_url(path_and_query: str) -> str:
+    login = url_path("accounts:login")
+    if path_and_query in ("", "/"):
+        return login
+    return login + "?next=" + quote(path_and_query, safe="/")

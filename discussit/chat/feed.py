@@ -1,0 +1,143 @@
+"""The ordered feed of one open group page: every entry reaches the page once and in order.
+
+The feed keeps a cursor (the last seq sent), holds entries that arrive ahead of an earlier one
+(concurrent senders commit in seq order but may publish out of order), fills gaps that stay open
+from the database, and batches: under load whatever is already queued goes out in one frame.
+It knows nothing of sockets: it queues HTML through `queue`, sends through `flush`, and reads
+what it missed through `read`, so it is unit-tested with plain callables (tests/chat/test_feed.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from discussit import limits
+from discussit.core.realtime.broker import Subscription
+from discussit.core.realtime.items import EntryAppended
+from discussit.timeline.entries import Entry
+from discussit.timeline.live import entry_html
+
+GAP_WAIT = 1.0  # seconds to wait for an entry published out of order before reading the DB
+MAX_PENDING = 64  # entries held while waiting for an earlier one
+MAX_BATCH = 64  # items (or caught-up entries) sent together in one frame
+
+
+class Sequenced(Protocol):
+    """An entry as the feed sends it: from the database (Entry) or live (EntryAppended)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def user_id(self) -> int: ...
+
+
+class TooFarBehind(Exception):
+    """More was missed than a catch-up replays (limits.CATCH_UP_MAX): the page must reload."""
+
+
+# read(after) -> (the group's last seq, the entries after `after` up to it, oldest first, at
+# most CATCH_UP_MAX + 1). It may raise to refuse (the page's viewer left, or logged out).
+Read = Callable[[int], Awaitable[tuple[int, list[Entry]]]]
+
+
+class Feed:
+    # One per open page: slots instead of a dict.
+    __slots__ = ("queue", "flush", "read", "last_sent", "pending")
+
+    def __init__(
+        self, queue: Callable[[str], None], flush: Callable[[], Awaitable[None]], read: Read
+    ) -> None:
+        self.queue = queue
+        self.flush = flush
+        self.read = read
+        self.last_sent: int | None = None  # None until the page says where it is (resume)
+        self.pending: dict[int, EntryAppended] = {}  # entries that arrived ahead of an earlier one
+
+    @property
+    def started(self) -> bool:
+        return self.last_sent is not None
+
+    async def start(self, after: int) -> list[Sequenced]:
+        """The page has everything up to `after`: send what came since, then go live."""
+        self.last_sent = after
+        return await self.catch_up()
+
+    async def catch_up(self) -> list[Sequenced]:
+        """Send every entry after the cursor, from the database, then any held entries that now
+        follow. Returns what was sent. Raises TooFarBehind (nothing sent), or what `read` raises."""
+        assert self.last_sent is not None
+        upto, entries = await self.read(self.last_sent)
+        # A cursor past the group's last seq (a stale or forged page) would hide what comes next.
+        self.last_sent = min(self.last_sent, upto)
+        if len(entries) > limits.CATCH_UP_MAX:
+            raise TooFarBehind
+        for count, entry in enumerate(entries, 1):
+            self.queue(entry_html(entry))
+            self.last_sent = entry.seq
+            if count % MAX_BATCH == 0:
+                await self.flush()
+        self.pending = {s: i for s, i in self.pending.items() if s > self.last_sent}
+        sent: list[Sequenced] = [*entries, *self._release()]
+        await self.flush()
+        return sent
+
+    def take(self, item: EntryAppended) -> list[Sequenced] | None:
+        """A live entry: queued if it is the next one (with the held entries that follow it),
+        held if an earlier one is missing, dropped if already sent. Returns what was queued, or
+        None when too many are held: then catch up from the database now."""
+        assert self.last_sent is not None
+        if item.seq <= self.last_sent:
+            return []  # already sent by a catch-up
+        if item.seq > self.last_sent + 1:
+            self.pending[item.seq] = item  # usually the earlier one comes within milliseconds
+            return None if len(self.pending) > MAX_PENDING else []
+        self.queue(item.html)
+        self.last_sent = item.seq
+        return [item, *self._release()]
+
+    def _release(self) -> list[Sequenced]:
+        released: list[Sequenced] = []
+        assert self.last_sent is not None
+        while (item := self.pending.pop(self.last_sent + 1, None)) is not None:
+            self.queue(item.html)
+            self.last_sent = item.seq
+            released.append(item)
+        return released
+
+    async def next_item(self, sub: Subscription) -> Any:
+        """The next item from `sub`; None when a held gap stayed open for GAP_WAIT seconds (the
+        caller then catches up: only a gap that stays open costs a database read)."""
+        if not self.pending:
+            return await sub.get()
+        try:
+            async with asyncio.timeout(GAP_WAIT):
+                return await sub.get()
+        except TimeoutError:
+            return None
+
+    async def pump(
+        self,
+        sub: Subscription,
+        handle: Callable[[Any], Awaitable[None]],
+        on_gap: Callable[[], Awaitable[None]],
+        closed: Callable[[], bool],
+    ) -> None:
+        """The page's one writer loop: each item is handled, and under load whatever else is
+        already queued (up to MAX_BATCH) goes out in the same frame (adaptive batching; an idle
+        page sends each item at once)."""
+        while not closed():
+            item = await self.next_item(sub)
+            if item is None:
+                await on_gap()
+                continue
+            await handle(item)
+            for _ in range(MAX_BATCH):
+                if closed() or (item := sub.get_nowait()) is None:
+                    break
+                await handle(item)
+            if self.started:  # before the page says where it is, what is queued waits for it
+                await self.flush()

@@ -1,0 +1,124 @@
+"""Posting a message: the one use case every entry point calls (the form, the socket, and the
+bot API to come). Only how the outcome is shown differs per entry point.
+
+Order: the text policy, the sender's budget, then persist (membership and login checked inside
+the insert's transaction), then publish. A stored message is always published, even if the
+page that sent it closes meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+
+import anyio
+from sqlalchemy.exc import SQLAlchemyError
+
+from discussit import limits
+from discussit.accounts.auth import Viewer
+from discussit.core.db import Database
+from discussit.core.realtime.broker import Broker
+from discussit.core.security.ratelimit import MemoryLimiter
+from discussit.core.security.text import InvalidText, clean_message_text
+from discussit.settings import Settings
+from discussit.timeline.live import publish_entry
+from discussit.timeline.store import AlreadyStored, NotAMember, SessionEnded, store_message
+
+log = logging.getLogger("discussit.posting")
+
+
+class Reason(Enum):
+    INVALID = "invalid"  # the text breaks the text policy
+    TOO_FAST = "too fast"  # past the sender's message budget
+    NOT_A_MEMBER = "not a member"
+    LOGGED_OUT = "logged out"
+    NOT_SAVED = "not saved"  # the database refused: nothing stored, nothing published
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    seq: int
+    again: bool = False  # a retried send of a message already stored (and already broadcast)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Reason
+    problem: str  # in words for the sender
+    retry_after: int = 0  # seconds (TOO_FAST)
+
+
+def clean_client_message_id(raw: object) -> str | None:
+    """A page's id for one send (letters, digits, dashes), or None."""
+    if (
+        isinstance(raw, str)
+        and limits.CLIENT_MESSAGE_ID_MIN <= len(raw) <= limits.CLIENT_MESSAGE_ID_MAX
+        and raw.replace("-", "").isalnum()
+        and raw.isascii()
+    ):
+        return raw
+    return None
+
+
+class Posting:
+    """Made once per app (the lifespan); `post` is called by every entry point."""
+
+    def __init__(
+        self, db: Database, broker: Broker, limiter: MemoryLimiter, settings: Settings
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.limiter = limiter
+        self.settings = settings
+
+    async def post(
+        self, viewer: Viewer, group_id: uuid.UUID, raw_text: object, raw_client_id: object = None
+    ) -> Posted | Refused:
+        try:
+            text = clean_message_text(raw_text)
+        except InvalidText as problem:
+            return Refused(Reason.INVALID, str(problem))
+        # One budget per user across all their pages and processes (Redis when configured).
+        decision = await self.limiter.hit(
+            f"messages:user:{viewer.id}", self.settings.messages_per_user
+        )
+        if not decision.allowed:
+            return Refused(
+                Reason.TOO_FAST,
+                f"You are sending messages too fast. Wait "
+                f"{decision.retry_after} seconds, then send again.",
+                decision.retry_after,
+            )
+        client_id = clean_client_message_id(raw_client_id)
+        with anyio.CancelScope(shield=True):  # persist, then publish, whatever the page does
+            try:
+                entry = await store_message(
+                    self.db,
+                    group_id,
+                    viewer.id,
+                    viewer.user.username,
+                    text,
+                    client_id,
+                    session=(viewer.session_key, self.settings.session_max_age),
+                )
+            except AlreadyStored as stored:
+                return Posted(stored.seq, again=True)
+            except NotAMember:
+                return Refused(Reason.NOT_A_MEMBER, "Join this group before posting in it.")
+            except SessionEnded:
+                return Refused(Reason.LOGGED_OUT, "You have logged out. Log in again to post.")
+            except SQLAlchemyError as failure:
+                log.warning(
+                    "message not stored group=%s user=%s: %s",
+                    group_id,
+                    viewer.id,
+                    type(failure).__name__,
+                )
+                return Refused(
+                    Reason.NOT_SAVED, "Your message could not be saved. Please send it again."
+                )
+            log.debug("message posted group=%s seq=%s user=%s", group_id, entry.seq, viewer.id)
+            await publish_entry(self.broker, entry)
+        return Posted(entry.seq)

@@ -1,0 +1,78 @@
+"""Who came online or went offline, told to the group's open pages at most once per window.
+
+When many pages connect at once (a server restart makes every page reconnect), announcing each
+arrival to every open page costs N x N frames. Changes are gathered per group instead: the
+first change after a quiet window goes out at once (so one person opening a page is seen
+immediately), later ones within the window go out together when it ends, each member's latest
+state only. Each change is one small status element (not the member's whole line), rendered once
+per process and sent to every page as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from discussit.core.realtime.broker import Broker, group_channel
+from discussit.core.realtime.items import PresenceChanged
+from discussit.core.templating import render
+from discussit.groups.membership import Member
+
+log = logging.getLogger("discussit.presence")
+
+WINDOW = 0.25  # seconds
+
+
+class PresenceUpdates:
+    def __init__(self, broker: Broker, window: float = WINDOW) -> None:
+        self.broker = broker
+        self.window = window
+        self._pending: dict[uuid.UUID, dict[int, tuple[Member, bool]]] = {}
+        self._last_sent: dict[uuid.UUID, float] = {}
+        self._flushers: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._stopped = False
+
+    async def changed(self, group_id: uuid.UUID, member: Member, online: bool) -> None:
+        now = asyncio.get_running_loop().time()
+        last = self._last_sent.get(group_id)
+        pending = self._pending.get(group_id)
+        if pending is None and (self._stopped or last is None or now - last >= self.window):
+            self._last_sent[group_id] = now
+            await self._publish(group_id, {member.user_id: (member, online)})
+            return
+        if pending is None:
+            pending = self._pending[group_id] = {}
+        pending[member.user_id] = (member, online)
+        if group_id not in self._flushers:
+            delay = (last if last is not None else now) + self.window - now
+            self._flushers[group_id] = asyncio.create_task(self._flush_after(group_id, delay))
+
+    async def _flush_after(self, group_id: uuid.UUID, delay: float) -> None:
+        await asyncio.sleep(max(0.0, delay))
+        del self._flushers[group_id]
+        await self._flush(group_id)
+
+    async def _flush(self, group_id: uuid.UUID) -> None:
+        changes = self._pending.pop(group_id, None)
+        if changes:
+            self._last_sent[group_id] = asyncio.get_running_loop().time()
+            try:
+                await self._publish(group_id, changes)
+            except Exception as failure:  # the broker is down: pages resync when it is back
+                log.warning("presence not published group=%s: %s", group_id, type(failure).__name__)
+
+    async def _publish(self, group_id: uuid.UUID, changes: dict[int, tuple[Member, bool]]) -> None:
+        html = "".join(
+            render("members/_presence.html", user_id=member.user_id, is_online=online, oob=True)
+            for member, online in changes.values()
+        )
+        await self.broker.publish(group_channel(group_id), PresenceChanged(html))
+
+    async def stop(self) -> None:
+        """Send what is gathered now; later changes (pages closing at shutdown) go out at once."""
+        self._stopped = True
+        for group_id, task in list(self._flushers.items()):
+            task.cancel()
+            self._flushers.pop(group_id, None)
+            await self._flush(group_id)

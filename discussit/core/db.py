@@ -1,0 +1,131 @@
+"""The database engine and sessions: one async engine per app, made in its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
+SQLITE_PRAGMAS = ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL")
+
+
+_POSTGRES = re.compile(r"^postgres(ql)?(\+psycopg)?://")
+_SQLITE = re.compile(r"^sqlite(\+aiosqlite)?://")
+
+
+def async_url(url: str) -> str:
+    """Turn the URLs people and PaaS providers write into the async driver URLs SQLAlchemy needs."""
+    return _SQLITE.sub("sqlite+aiosqlite://", _POSTGRES.sub("postgresql+psycopg://", url))
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic): psycopg 3 serves both."""
+    return _SQLITE.sub("sqlite://", _POSTGRES.sub("postgresql+psycopg://", url))
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def make_engine(url: str) -> AsyncEngine:
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Outcome(Exception):
+    """Raised by a write to end it without committing (nothing to change, not allowed)."""
+
+
+class _SQLiteWriter:
+    """SQLite's one writer, as one thread with one plain connection.
+
+    Through aiosqlite every statement, fetch and commit is a round trip to its thread (about
+    eight per posted message, each waiting for a thread wake-up); here a whole write
+    transaction is one round trip. SQLite lets one writer in at a time anyway, so writes queue
+    here in order instead of sleeping in its busy handler."""
+
+    def __init__(self, url: str) -> None:
+        self._engine: Engine = create_engine(
+            sync_url(url), connect_args={"timeout": 30, "check_same_thread": False}
+        )
+        event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._conn: Connection | None = None  # used by the writer thread only
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        try:
+            with self._conn.begin():
+                return work(self._conn)
+        except Exception as failure:
+            if not isinstance(failure, Outcome):  # a database error: reconnect next time
+                self._conn.close()
+                self._conn = None
+            raise
+
+    def close(self) -> None:
+        self._thread.submit(self._close).result()
+        self._thread.shutdown()
+        self._engine.dispose()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class Database:
+    """Hands out short-lived sessions; routes and the live layer never build engines themselves."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._writer = (
+            _SQLiteWriter(engine.url.render_as_string(hide_password=False))
+            if engine.dialect.name == "sqlite"
+            else None
+        )
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` as one transaction: committed if it returns, rolled back if
+        it raises (an `Outcome` too). For the hot, short writes: posting, joining, leaving.
+
+        SQLite: on the process's writer thread, one round trip. PostgreSQL: on a pooled
+        connection (the group's row lock orders writers)."""
+        if self._writer is not None:
+            return await self._writer.run(work)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
+        await self.engine.dispose()

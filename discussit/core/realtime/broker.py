@@ -1,0 +1,139 @@
+"""The in-app broker: carries live items (core/realtime/items.py) between connections.
+
+Each subscriber owns one bounded queue; publishing never waits for a slow subscriber. A
+subscriber whose queue fills up is marked for resync (its queue is emptied and a Resync item put
+in), and it catches up from the database, the source of truth.
+
+`MemoryBroker` serves one process; `redis.RedisBroker` (one subscriber task per process, decoding
+each item once and calling `deliver`) serves several.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict, deque
+from typing import Any
+
+from discussit.core.realtime.items import RESYNC, Item
+
+LOBBY = "lobby"  # every home page
+
+
+def group_channel(group_id: uuid.UUID) -> str:
+    return f"group:{group_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class Subscription:
+    """One connection's view of the broker: a bounded queue fed by one or more channels, read by
+    one task. (A deque and one waiter: an asyncio.Queue costs every open page ~2 KB more.)"""
+
+    __slots__ = ("broker", "channels", "maxsize", "items", "_waiter")
+
+    def __init__(self, broker: Broker, channels: tuple[str, ...], maxsize: int) -> None:
+        self.broker = broker
+        self.channels = channels
+        self.maxsize = maxsize
+        self.items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Item) -> None:
+        if len(self.items) >= self.maxsize:
+            self.resync()
+            return
+        self.items.append(item)
+        self._wake()
+
+    def interrupt(self, item: object) -> None:
+        """Put the owner's own control item first in line (not counted against the bound: the
+        owner puts at most one at a time)."""
+        self.items.appendleft(item)
+        self._wake()
+
+    def resync(self) -> None:
+        """Drop what is queued and ask the owner to re-read from the database."""
+        self.items.clear()
+        self.items.append(RESYNC)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> Any:
+        """The next item, waiting for one (one reader at a time)."""
+        while not self.items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self.items.popleft()
+
+    def get_nowait(self) -> Any:
+        """The next item if there is one, else None."""
+        return self.items.popleft() if self.items else None
+
+    def close(self) -> None:
+        self.broker.unsubscribe(self)
+
+
+class Broker:
+    def __init__(self, queue_size: int = 1024) -> None:
+        self.queue_size = queue_size
+        self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    async def start(self) -> None:
+        """Connect to the backend (nothing to do in memory)."""
+
+    async def stop(self) -> None:
+        """Disconnect from the backend."""
+
+    async def publish(self, channel: str, item: Item) -> None:
+        raise NotImplementedError
+
+    async def healthy(self) -> bool:
+        """Can this broker carry items right now? (for /healthz; may ask the backend)"""
+        return True
+
+    def ready(self) -> bool:
+        """Is it subscribed, so new sockets will get live items? (cheap: no round trip)"""
+        return True
+
+    def subscribe(self, *channels: str) -> Subscription:
+        sub = Subscription(self, channels, self.queue_size)
+        for channel in channels:
+            self._subscribers[channel].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        for channel in sub.channels:
+            subs = self._subscribers.get(channel)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscribers[channel]
+
+    def deliver(self, channel: str, item: Item) -> None:
+        """Hand an item to every local subscriber of `channel`, without ever waiting."""
+        for sub in tuple(self._subscribers.get(channel, ())):
+            sub.put(item)
+
+    def resync_all(self) -> None:
+        """Every local subscriber re-reads from the database (after the backend lost items)."""
+        for sub in {s for subs in self._subscribers.values() for s in subs}:
+            sub.resync()
+
+    def subscriber_count(self) -> int:
+        return len({s for subs in self._subscribers.values() for s in subs})
+
+
+class MemoryBroker(Broker):
+    """Single-process broker: publishing is delivering."""
+
+    async def publish(self, channel: str, item: Item) -> None:
+        self.deliver(channel, item)

@@ -1,0 +1,105 @@
+"""What the broker carries: one small frozen dataclass per kind of live item, declared once.
+
+Producers build them, consumers dispatch on their class (a table, not string comparisons). The
+in-process broker hands the objects over as they are; the Redis broker sends them as JSON
+(`encode`/`decode`, the class name under "item").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class EntryAppended:
+    """A group's timeline grew by one entry (a message, a join, a leave): its ready HTML."""
+
+    seq: int
+    kind: str  # timeline.Kind value
+    user_id: int
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """Members of a group came online or went offline: their small status elements."""
+
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Items may have been lost (a full queue, a broker reconnect): re-read the database."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """One login ended: its live connections close."""
+
+    session_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChanged:
+    """A user joined or left a group: that user's home pages update the group's row."""
+
+    group_id: str
+    is_member: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CountChanged:
+    """A group's member count changed: every home page updates it (ready HTML)."""
+
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCreated:
+    """A new group: every home page re-reads its page of the directory."""
+
+    group_id: str
+
+
+Item = (
+    EntryAppended
+    | PresenceChanged
+    | Resync
+    | LoggedOut
+    | MembershipChanged
+    | CountChanged
+    | GroupCreated
+)
+KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        EntryAppended,
+        PresenceChanged,
+        Resync,
+        LoggedOut,
+        MembershipChanged,
+        CountChanged,
+        GroupCreated,
+    )
+}
+RESYNC = Resync()
+
+
+def encode(item: Item) -> str:
+    return json.dumps({**asdict(item), "item": type(item).__name__}, separators=(",", ":"))
+
+
+def decode(raw: str | bytes) -> Item | None:
+    """The item, or None for anything that is not one (it is logged and dropped)."""
+    try:
+        data = json.loads(raw)
+        cls = KINDS[data.pop("item")]
+        names = {f.name for f in fields(cls)}
+        if set(data) != names:
+            return None
+        item: Item = cls(**data)
+        return item
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

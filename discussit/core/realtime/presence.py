@@ -1,0 +1,54 @@
+"""Who has a group open right now: open group pages counted per (group, user).
+
+A person is online in a group while at least one of their group pages is connected, on any
+process. `Presence` counts in this process; `redis.RedisPresence` shares the counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+
+class Presence:
+    def __init__(self) -> None:
+        self._open: defaultdict[uuid.UUID, defaultdict[int, int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
+        self._sockets: defaultdict[int, int] = defaultdict(int)
+
+    async def start(self) -> None:
+        """Begin any background upkeep (nothing in memory)."""
+
+    async def stop(self) -> None:
+        """End background upkeep."""
+
+    async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        """Count one more open page; True when the user just came online in the group."""
+        self._sockets[user_id] += 1
+        users = self._open[group_id]
+        users[user_id] += 1
+        return users[user_id] == 1
+
+    async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        """Count one page fewer; True when the user just went offline in the group."""
+        users = self._open.get(group_id)
+        if users is None or users.get(user_id, 0) == 0:
+            return False
+        self._sockets[user_id] -= 1
+        if not self._sockets[user_id]:
+            del self._sockets[user_id]
+        users[user_id] -= 1
+        if users[user_id]:
+            return False
+        del users[user_id]
+        if not users:
+            del self._open[group_id]
+        return True
+
+    async def online(self, group_id: uuid.UUID) -> frozenset[int]:
+        return frozenset(self._open.get(group_id, ()))
+
+    async def sockets(self, user_id: int) -> int:
+        """How many group pages this user has open, in every group (the per-user cap)."""
+        return self._sockets.get(user_id, 0)

@@ -1,0 +1,210 @@
+"""Redis for several processes: one client per process (made here, passed to whoever needs it),
+the broker over pub/sub, and presence shared by every process.
+
+Broker: each process publishes items as JSON to `discussit:<channel>` and runs one pattern
+subscription that decodes each item once and hands it to that process's local subscribers
+(never waiting on any of them). Pub/sub drops whatever is published while a subscriber is away,
+so after every (re)subscription each local connection resyncs from the database.
+
+Presence: hash `discussit:presence:<group>` holds `<user>:<process>` -> open pages. Each process
+keeps a key `discussit:process:<process>` alive (30 s TTL, refreshed every 10 s), so the pages of
+a process that died stop counting by themselves. If Redis is unreachable, presence degrades
+(nobody shown online) and chat goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import uuid
+from contextlib import suppress
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from discussit.core.realtime.broker import Broker
+from discussit.core.realtime.items import Item, decode, encode
+from discussit.core.realtime.presence import Presence
+
+log = logging.getLogger("discussit.broker")
+
+PREFIX = "discussit:"
+PROCESS_TTL = 30
+PROCESS_REFRESH = 10
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def make_client(url: str) -> redis.Redis:
+    """The process's one Redis client (pub/sub takes one connection; commands share a small
+    pool). Explicit timeouts: redis-py 8's defaults do not suit a long-lived server."""
+    return redis.Redis.from_url(
+        url,
+        max_connections=20,
+        socket_timeout=5,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+class RedisBroker(Broker):
+    def __init__(self, client: redis.Redis, queue_size: int = 1024) -> None:
+        super().__init__(queue_size)
+        self.client = client
+        self.subscribed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._subscriber(), name="discussit-redis-subscriber")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def publish(self, channel: str, item: Item) -> None:
+        try:
+            await self.client.publish(PREFIX + channel, encode(item))
+        except (RedisError, OSError) as error:
+            # The change is already committed: local pages re-read the database now; other
+            # processes' pages do when their subscriber comes back (or on their next entry).
+            log.warning("publish failed (%s); local pages resync", type(error).__name__)
+            self.resync_all()
+
+    def ready(self) -> bool:
+        return self.subscribed.is_set()
+
+    async def healthy(self) -> bool:
+        if not self.subscribed.is_set():
+            return False
+        try:
+            return bool(await self.client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def _subscriber(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.psubscribe(PREFIX + "*")
+                    self.subscribed.set()
+                    self.resync_all()  # anything published while we were away is lost
+                    delay = 0.2
+                    while True:
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None and message["type"] == "pmessage":
+                            self._deliver_raw(message["channel"], message["data"])
+            except (RedisError, OSError) as error:
+                self.subscribed.clear()
+                log.warning(
+                    "redis subscriber lost (%s); retrying in %.1fs", type(error).__name__, delay
+                )
+                await asyncio.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 5.0)
+
+    def _deliver_raw(self, channel: bytes | str, data: bytes | str) -> None:
+        item = decode(data)
+        if item is None:
+            log.warning("ignored a malformed broker item")
+            return
+        self.deliver(_text(channel)[len(PREFIX) :], item)
+
+
+class RedisPresence(Presence):
+    def __init__(self, client: redis.Redis) -> None:
+        super().__init__()
+        self.client = client
+        self.token = secrets.token_hex(8)
+        self._task: asyncio.Task[None] | None = None
+
+    def _key(self, group_id: uuid.UUID) -> str:
+        return f"discussit:presence:{group_id}"
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._keep_alive(), name="discussit-presence")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        with suppress(RedisError, OSError):
+            await self.client.delete(f"discussit:process:{self.token}")
+
+    async def _keep_alive(self) -> None:
+        while True:
+            try:
+                await self.client.set(f"discussit:process:{self.token}", 1, ex=PROCESS_TTL)
+            except (RedisError, OSError):
+                log.warning("presence keep-alive failed")
+            await asyncio.sleep(PROCESS_REFRESH)
+
+    async def _counts(self, group_id: uuid.UUID) -> dict[int, int]:
+        """Open pages per user, on live processes only (dead processes' fields are removed)."""
+        fields = await self.client.hgetall(self._key(group_id))
+        if not fields:
+            return {}
+        parsed = [(_text(f).split(":"), int(v)) for f, v in fields.items()]
+        tokens = sorted({parts[1] for parts, _ in parsed})
+        alive = dict(
+            zip(
+                tokens,
+                await self.client.mget([f"discussit:process:{t}" for t in tokens]),
+                strict=True,
+            )
+        )
+        counts: dict[int, int] = {}
+        dead = []
+        for (user, token), n in parsed:
+            if alive[token] is None and token != self.token:
+                dead.append(f"{user}:{token}")
+            elif n > 0:
+                counts[int(user)] = counts.get(int(user), 0) + n
+        if dead:
+            await self.client.hdel(self._key(group_id), *dead)
+        return counts
+
+    async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        try:
+            await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, 1)
+            await self.client.hincrby(self._key(group_id), f"{user_id}:{self.token}", 1)
+            return (await self._counts(group_id)).get(user_id, 0) == 1
+        except (RedisError, OSError):
+            return False
+
+    async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        field = f"{user_id}:{self.token}"
+        try:
+            if await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, -1) <= 0:
+                await self.client.hdel(f"discussit:sockets:{user_id}", self.token)
+            left = await self.client.hincrby(self._key(group_id), field, -1)
+            if left <= 0:
+                await self.client.hdel(self._key(group_id), field)
+            return (await self._counts(group_id)).get(user_id, 0) == 0
+        except (RedisError, OSError):
+            return False
+
+    async def sockets(self, user_id: int) -> int:
+        try:
+            counts = await self.client.hgetall(f"discussit:sockets:{user_id}")
+            if not counts:
+                return 0
+            tokens = [_text(t) for t in counts]
+            alive = await self.client.mget([f"discussit:process:{t}" for t in tokens])
+            total = 0
+            for token, n, a in zip(tokens, counts.values(), alive, strict=True):
+                if a is not None or token == self.token:
+                    total += int(n)
+            return total
+        except (RedisError, OSError):
+            return 0
+
+    async def online(self, group_id: uuid.UUID) -> frozenset[int]:
+        try:
+            return frozenset(await self._counts(group_id))
+        except (RedisError, OSError):
+            return frozenset()

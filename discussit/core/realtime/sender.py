@@ -1,0 +1,74 @@
+"""Sending one socket's frames: an outbox sent as one frame per flush, a send timeout, and the
+close of a client that stopped reading (its queue is bounded, so it never slows anyone else)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+
+import anyio
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from discussit.core.realtime import closecodes, wire
+
+log = logging.getLogger("discussit.socket")
+
+SEND_TIMEOUT = 10  # seconds one frame may wait for a client that stopped reading
+
+
+class FrameSender:
+    # Thousands are open at once: slots instead of a dict per page.
+    __slots__ = ("ws", "_send", "_writable", "outbox", "_lock", "closed", "on_slow")
+
+    def __init__(self, ws: WebSocket, on_slow: Callable[[], None]) -> None:
+        self.ws = ws
+        self._send = wire.server_send(ws.scope, ws.send)
+        self._writable = wire.writable(self._send)
+        self.outbox: list[str] = []  # fragments for the next frame
+        self._lock = asyncio.Lock()
+        self.closed = False
+        self.on_slow = on_slow  # called after a slow client is closed
+
+    def queue(self, html: str) -> None:
+        """Add to the next frame (sent at the next flush)."""
+        self.outbox.append(html)
+
+    async def send(self, html: str) -> None:
+        """Send now, after anything queued: htmx applies every OOB element of a frame, in order."""
+        self.outbox.append(html)
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self.outbox:
+            return
+        message = {"type": "websocket.send", "text": "".join(self.outbox)}
+        self.outbox.clear()
+        async with self._lock:
+            if self.closed:
+                return
+            try:
+                if self._writable is not None and self._writable.is_set():  # no wait: no timer
+                    await self._send(message)
+                else:
+                    async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
+                        await self._send(message)
+            except TimeoutError:
+                # 1013 lets htmx reconnect later and catch up from the database.
+                log.info("socket closed: slow consumer")
+                self.closed = True
+                with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
+                    await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
+                self.on_slow()
+            except (OSError, WebSocketDisconnect, WebSocketDisconnected):
+                self.closed = True  # the client went away; the reader sees the disconnect
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close once, after anything already being sent."""
+        async with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            with suppress(WebSocketDisconnect, WebSocketDisconnected):
+                await self.ws.close(code, reason)

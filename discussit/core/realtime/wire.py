@@ -1,0 +1,45 @@
+"""Sending WebSocket frames straight to the server, past the middleware stack.
+
+Every frame a group page receives would otherwise pass through each middleware's send wrapper
+(sessions, exception handling), which act only on HTTP response starts. With many recipients
+per message those wrappers cost as much as the send itself, so live updates use the server's
+own ASGI `send`, kept in the scope by `KeepServerSend` (the outermost middleware).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+SCOPE_KEY = "discussit.server_send"
+
+
+class KeepServerSend:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SCOPE_KEY] = send
+        await self.app(scope, receive, send)
+
+
+def server_send(scope: Scope, fallback: Send) -> Send:
+    """The server's own send, or `fallback` (the app's WebSocket.send) when the middleware is
+    not installed."""
+    found: Send = scope.get(SCOPE_KEY, fallback)
+    return found
+
+
+def writable(send: Send) -> asyncio.Event | None:
+    """Set while `send` can complete without waiting. None when the server does not say: then
+    every send is treated as one that may wait (with a timeout). Looked up once per connection.
+
+    Reaches into uvicorn 0.54.0's private API: `send` is the bound method
+    `WebSocketsSansIOProtocol.send` (uvicorn/protocols/websockets/websockets_sansio_impl.py),
+    whose protocol object holds `writable`, an asyncio.Event cleared while the transport is
+    paused (the client's receive buffer is full). tests/core/test_private_apis.py fails if a
+    new uvicorn stops providing it."""
+    event = getattr(getattr(send, "__self__", None), "writable", None)
+    return event if isinstance(event, asyncio.Event) else None

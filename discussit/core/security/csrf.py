@@ -1,0 +1,98 @@
+"""CSRF protection for every state-changing HTTP request, whatever route it reaches.
+
+A request that is not GET/HEAD/OPTIONS must carry this browser's CSRF token (from the signed
+session cookie) in the `csrf_token` form field or the `X-CSRF-Token` header, and must not come
+from another origin. Bodies are read here, bounded, and replayed to the route.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import parse_qs
+
+from starlette.requests import HTTPConnection
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from discussit.core.security import origins
+from discussit.core.templating import render
+from discussit.settings import Settings
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_BODY = 64 * 1024
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """This browser's CSRF token, made on first use (before login, so login forms carry one)."""
+    token = conn.session.get("csrf")
+    if not isinstance(token, str):
+        token = conn.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+class CSRFMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        if origins.cross_site(conn, self.settings):
+            await _refuse(
+                403, "This request came from another site, so it was refused.", scope, receive, send
+            )
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                await _refuse(413, "That was too much data for one form.", scope, receive, send)
+                return
+        expected = scope.get("session", {}).get("csrf")
+        sent = conn.headers.get("x-csrf-token") or _form_token(conn, body)
+        if not (isinstance(expected, str) and sent and hmac.compare_digest(expected, sent)):
+            await _refuse(
+                403,
+                "This form has expired. Go back, reload the page and try again.",
+                scope,
+                receive,
+                send,
+            )
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _form_token(conn: HTTPConnection, body: bytes) -> str | None:
+    if conn.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return None
+    try:
+        values = parse_qs(body.decode("latin-1"), max_num_fields=100).get("csrf_token")
+    except ValueError:  # more fields than any of our forms has
+        return None
+    return values[0] if values else None
+
+
+async def _refuse(status: int, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
+    html = render("errors/error.html", status=status, reason=reason, viewer=None, csrf_token="")
+    await HTMLResponse(html, status_code=status)(scope, receive, send)

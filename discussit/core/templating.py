@@ -1,0 +1,86 @@
+"""The one Jinja2 environment: every template autoescapes, whatever its name.
+
+Templates come from TEMPLATES_DIR (an operator's overrides, when set) before the built-in
+`templates/`. Filters and globals every template can use: `dom_id`, `time_label`, `plural`,
+`url_for` (a path from a route name), `limits` (discussit/limits.py), `HTMX` (vendored path).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.templating import Jinja2Templates
+
+from discussit import limits
+from discussit.core.urls import url_path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+HTMX = "vendor/htmx-4.0.1"
+
+
+def dom_id(kind: str, *keys: object) -> str:
+    """The element id of a thing, `kind-key`: dom_id("entry", 42) == "entry-42". Python,
+    templates ({{ "entry"|dom_id(entry.seq) }}) and tests build ids only this way."""
+    return "-".join((kind, *(str(key) for key in keys)))
+
+
+def _time_label(value: datetime) -> str:
+    """Server-side fallback text for a <time>; the browser rewrites it in local time."""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def new_client_message_id() -> str:
+    """The first id a rendered composer sends with; the page counts on from it (discussit.js)
+    without any secure-context-only API, so each send has its own id on plain HTTP too."""
+    return uuid.uuid4().hex
+
+
+def _loader(overrides: Path | None) -> jinja2.BaseLoader:
+    folders = [TEMPLATES_DIR] if overrides is None else [overrides, TEMPLATES_DIR]
+    return jinja2.FileSystemLoader(folders)
+
+
+environment = jinja2.Environment(
+    loader=_loader(None),
+    autoescape=True,  # not select_autoescape(): a fragment with another suffix must not go raw
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters["dom_id"] = dom_id
+environment.filters["time_label"] = _time_label
+environment.filters["plural"] = _plural
+environment.globals["HTMX"] = HTMX
+environment.globals["limits"] = limits
+environment.globals["url_for"] = url_path  # before Jinja2Templates, which only sets a default
+environment.globals["new_client_message_id"] = new_client_message_id
+
+templates = Jinja2Templates(env=environment)
+
+
+def use_overrides(folder: Path | None) -> None:
+    """Search `folder` (TEMPLATES_DIR) before the built-in templates; None: built-ins only."""
+    environment.loader = _loader(folder)
+    if environment.cache is not None:
+        environment.cache.clear()
+
+
+def render(name: str, **context: Any) -> str:
+    """Render a fragment to a string (live updates, sockets, streams: no request needed)."""
+    return environment.get_template(name).render(**context)
+
+
+def compile_all() -> None:
+    """Compile every template at start-up, not during the first request (or post) that uses it."""
+    for name in environment.list_templates(extensions=["html"]):
+        environment.get_template(name)

@@ -1,0 +1,2 @@
+"""Groups: the directory, membership, access (every permission), the home page and its
+stream."""

@@ -1,0 +1,106 @@
+"""Who may do what in a group: every permission is decided here, for every entry point (pages,
+htmx, the WebSocket, posting, catch-up).
+
+`require_member` answers with the logged-in viewer, or raises: LoginRequired (not logged in),
+NoSuchGroup, or NotAMemberOf (carrying the group, so a page can offer to join it). HTTP routes let
+the app's handlers turn these into a login redirect, a 404 page or a 403 page with a Join button;
+the WebSocket turns them into a policy close before sending anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+
+from discussit.accounts.auth import Viewer, require_viewer, session_alive
+from discussit.groups import directory
+from discussit.groups.membership import is_member
+from discussit.models import Group
+from discussit.timeline.store import GROUPS, MEMBERSHIPS, NoSuchGroup
+
+__all__ = [
+    "NoSuchGroup",
+    "NotAMemberOf",
+    "LoginEnded",
+    "parse_group_id",
+    "group_id_from_path",
+    "require_member",
+    "require_staff",
+    "replay_cursor",
+]
+
+
+class NotAMemberOf(Exception):
+    """The viewer is logged in but not a member of `group`."""
+
+    def __init__(self, group: Group) -> None:
+        super().__init__(str(group.id))
+        self.group = group
+
+
+class LoginEnded(Exception):
+    """The viewer's login has ended (logged out elsewhere, or expired)."""
+
+
+def parse_group_id(raw: str) -> uuid.UUID:
+    try:
+        if len(raw) > 36:
+            raise ValueError
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NoSuchGroup from None
+
+
+def group_id_from_path(conn: HTTPConnection) -> uuid.UUID:
+    """The {group_id} of the path; any malformed id is simply a group that does not exist."""
+    return parse_group_id(conn.path_params.get("group_id", ""))
+
+
+async def require_member(
+    conn: HTTPConnection, session: AsyncSession, group_id: uuid.UUID
+) -> Viewer:
+    viewer = await require_viewer(conn)
+    if await is_member(session, group_id, viewer.id):
+        return viewer
+    group = await directory.get(session, group_id)
+    if group is None:
+        raise NoSuchGroup
+    raise NotAMemberOf(group)
+
+
+async def require_staff(conn: HTTPConnection, doing: str) -> Viewer:
+    viewer = await require_viewer(conn)
+    if not viewer.user.is_staff:
+        raise HTTPException(403, f"Only staff can {doing}.")
+    return viewer
+
+
+async def replay_cursor(
+    session: AsyncSession, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
+) -> int:
+    """Before a page is sent anything it missed: the group's last seq, if the viewer is still a
+    member and still logged in (one query). Raises NoSuchGroup, NotAMemberOf or LoginEnded."""
+    member = (
+        select(MEMBERSHIPS.c.user_id)
+        .where(MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == viewer.id)
+        .exists()
+    )
+    found = (
+        await session.exec(  # type: ignore[call-overload]  # a core Select
+            select(
+                GROUPS.c.last_seq, member, session_alive(viewer.session_key, session_max_age)
+            ).where(GROUPS.c.id == group_id)
+        )
+    ).first()
+    if found is None:
+        raise NoSuchGroup
+    last_seq, still_member, logged_in = found
+    if not logged_in:
+        raise LoginEnded
+    if not still_member:
+        raise NotAMemberOf(Group(id=group_id, name=""))
+    return int(last_seq)

@@ -1,0 +1,124 @@
+"""The group directory: listing groups for a viewer, looking one up, and creating them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from discussit import limits
+from discussit.models import Group, Membership
+
+
+class InvalidGroup(ValueError):
+    """The group cannot be created; str(error) says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """A group as one viewer sees it in the directory."""
+
+    id: uuid.UUID
+    name: str
+    description: str
+    member_count: int
+    is_member: bool
+
+
+def _count(group_id: object):  # type: ignore[no-untyped-def]
+    return (
+        select(func.count())
+        .select_from(Membership)
+        .where(col(Membership.group_id) == group_id)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPage:
+    """One page of the directory, by name: the groups after `after`, and the next page's key."""
+
+    rows: list[GroupRow]
+    after: str | None  # this page's key (None: the first page)
+    next_after: str | None  # None: this is the last page
+
+
+def clean_after(raw: str | None) -> str | None:
+    """A page key from a link (a group name); anything longer than a name is not one."""
+    if not raw or len(raw) > limits.GROUP_NAME_MAX:
+        return None
+    return raw
+
+
+async def directory_row(
+    session: AsyncSession, viewer_id: int, group_id: uuid.UUID
+) -> GroupRow | None:
+    """One group's row as the viewer sees it (member count, whether they belong): one query."""
+    found = (await session.exec(_rows(viewer_id).where(col(Group.id) == group_id))).first()
+    if found is None:
+        return None
+    gid, name, desc, n, m = found
+    return GroupRow(gid, name, desc, int(n), bool(m))
+
+
+async def directory_page(
+    session: AsyncSession,
+    viewer_id: int,
+    after: str | None = None,
+    size: int = limits.DIRECTORY_PAGE,
+) -> DirectoryPage:
+    """`size` groups by name after `after`: one query on the name index, whatever the number
+    of groups (the page key is the last name shown, so pages stay put as groups are added)."""
+    query = _rows(viewer_id).limit(size + 1)
+    if after is not None:
+        query = query.where(col(Group.name) > after)
+    rows = [
+        GroupRow(gid, name, desc, int(n), bool(m))
+        for gid, name, desc, n, m in await session.exec(query)
+    ]
+    more = len(rows) > size
+    rows = rows[:size]
+    return DirectoryPage(rows, after, rows[-1].name if more else None)
+
+
+def _rows(viewer_id: int) -> Any:
+    mine = exists().where(
+        col(Membership.group_id) == Group.id, col(Membership.user_id) == viewer_id
+    )
+    return select(  # type: ignore[call-overload]
+        Group.id, Group.name, Group.description, _count(Group.id), mine
+    ).order_by(col(Group.name))
+
+
+async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
+    return await session.get(Group, group_id)
+
+
+async def create(session: AsyncSession, name: str, description: str = "") -> Group:
+    name, description = " ".join(name.split()), description.strip()
+    if not 1 <= len(name) <= limits.GROUP_NAME_MAX:
+        raise InvalidGroup(f"A group name has 1 to {limits.GROUP_NAME_MAX} characters.")
+    if len(description) > limits.GROUP_DESCRIPTION_MAX:
+        raise InvalidGroup(f"A description has at most {limits.GROUP_DESCRIPTION_MAX} characters.")
+    taken = await session.exec(select(Group.id).where(func.lower(Group.name) == name.lower()))
+    if taken.first() is not None:
+        raise InvalidGroup(f"A group named {name!r} already exists.")
+    group = Group(name=name, description=description)
+    session.add(group)
+    await session.commit()
+    return group
+
+
+async def create_missing(session: AsyncSession, specs: list[tuple[str, str]]) -> list[Group]:
+    """Create each (name, description) that does not exist yet (the demo seed uses this)."""
+    created = []
+    for name, description in specs:
+        try:
+            created.append(await create(session, name, description))
+        except InvalidGroup:
+            await session.rollback()
+    return created

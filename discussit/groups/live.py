@@ -1,0 +1,44 @@
+"""A group's live changes beyond its timeline: member lists, member counts, new groups.
+
+Rendered once, published after the commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from discussit.core.realtime.broker import LOBBY, Broker, user_channel
+from discussit.core.realtime.items import CountChanged, GroupCreated, MembershipChanged
+from discussit.core.realtime.presence import Presence
+from discussit.core.templating import render
+from discussit.groups.membership import Member
+from discussit.timeline.entries import Entry
+from discussit.timeline.live import publish_entry
+
+
+def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[int]) -> str:
+    return render(
+        "members/_list.html", group_id=group_id, members=members, online=frozenset(online), oob=True
+    )
+
+
+async def publish_membership_change(
+    broker: Broker, presence: Presence, entry: Entry, members: list[Member], is_member: bool
+) -> None:
+    """After a join or leave: the event and the member list to the group's open pages, the
+    count to every home page, and the user's own home pages' buttons."""
+    online = await presence.online(entry.group_id)
+    await publish_entry(broker, entry, members_html(entry.group_id, members, online))
+    count = render(
+        "groups/_count.html", group_id=entry.group_id, member_count=len(members), oob=True
+    )
+    await broker.publish(LOBBY, CountChanged(count))
+    # Buttons hold a per-browser CSRF token, so each of the user's streams renders its own.
+    await broker.publish(
+        user_channel(entry.user_id), MembershipChanged(str(entry.group_id), is_member)
+    )
+
+
+async def publish_group_created(broker: Broker, group_id: uuid.UUID) -> None:
+    """A new group: every home page re-reads its directory (rows carry per-viewer buttons)."""
+    await broker.publish(LOBBY, GroupCreated(str(group_id)))

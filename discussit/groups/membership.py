@@ -1,0 +1,88 @@
+"""Joining and leaving groups, and who the members are. Each change records one event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, insert, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from discussit.core.db import Database, Outcome
+from discussit.models import Membership, User, utcnow
+from discussit.timeline.entries import Entry, Kind
+from discussit.timeline.store import MEMBERSHIPS, next_seq, record_event
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_id: int
+    username: str
+
+
+class _Unchanged(Outcome):
+    """Already a member (joining), or not one (leaving): nothing to write."""
+
+
+def _membership(group_id: uuid.UUID, user_id: int):  # type: ignore[no-untyped-def]
+    return select(MEMBERSHIPS.c.user_id).where(
+        MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id
+    )
+
+
+def is_member_now(conn: Connection, group_id: uuid.UUID, user_id: int) -> bool:
+    """Inside a write transaction (Database.write)."""
+    return conn.execute(_membership(group_id, user_id)).first() is not None
+
+
+async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
+    return (await session.exec(_membership(group_id, user_id))).first() is not None
+
+
+async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -> Entry | None:
+    """Join (or leave) `group_id` and record "joined" (or "left"). None, and nothing written,
+    when there is nothing to change. Raises NoSuchGroup."""
+    assert user.id is not None
+    user_id, username = user.id, user.username
+
+    def write(conn: Connection) -> Entry:
+        seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
+        if is_member_now(conn, group_id, user_id) == joining:
+            raise _Unchanged
+        if joining:
+            conn.execute(
+                insert(MEMBERSHIPS).values(group_id=group_id, user_id=user_id, joined_at=utcnow())
+            )
+        else:
+            conn.execute(
+                delete(MEMBERSHIPS).where(
+                    MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id
+                )
+            )
+        return record_event(
+            conn, group_id, seq, user_id, username, Kind.JOINED if joining else Kind.LEFT
+        )
+
+    try:
+        return await db.write(write)
+    except _Unchanged:
+        return None
+
+
+async def join(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+    return await change(db, group_id, user, joining=True)
+
+
+async def leave(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+    return await change(db, group_id, user, joining=False)
+
+
+async def members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:
+    rows = await session.exec(
+        select(User.id, User.username)  # type: ignore[call-overload]
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.group_id == group_id)
+        .order_by(col(User.username_key))
+    )
+    return [Member(uid, name) for uid, name in rows]

@@ -1,0 +1,100 @@
+"""The group directory (home page), creating groups, joining and leaving."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from discussit.accounts import auth
+from discussit.accounts.pages import page
+from discussit.core.db import Database
+from discussit.core.templating import dom_id
+from discussit.core.urls import url_path
+from discussit.core.web import is_htmx
+from discussit.groups import access, directory, live, membership
+
+
+async def index(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    db: Database = request.state.db
+    after = directory.clean_after(request.query_params.get("after"))
+    async with db.session() as session:
+        found = await directory.directory_page(session, viewer.id, after)
+    return await page(request, "groups/index.html", directory=found)
+
+
+async def _change_membership(request: Request, joining: bool) -> Response:
+    """Join or leave (idempotent): persist, then publish, then answer the row or a redirect."""
+    viewer = await auth.require_viewer(request)
+    group_id = access.group_id_from_path(request)
+    next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
+    db: Database = request.state.db
+    entry = await membership.change(db, group_id, viewer.user, joining)  # raises NoSuchGroup
+    if entry is not None:
+        async with db.session() as session:
+            members = await membership.members(session, group_id)
+        await live.publish_membership_change(
+            request.state.broker, request.state.presence, entry, members, is_member=joining
+        )
+    if not joining and next_url.startswith(url_path("chat:show", group_id=group_id)):
+        next_url = url_path("groups:index")  # the group's page is closed to non-members
+    if not is_htmx(request):
+        return RedirectResponse(next_url, status_code=303)
+    return await _row(request, viewer, group_id)
+
+
+async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Response:
+    db: Database = request.state.db
+    async with db.session() as session:
+        row = await directory.directory_row(session, viewer.id, group_id)
+    return await page(request, "groups/_group.html", group=row)
+
+
+async def join(request: Request) -> Response:
+    return await _change_membership(request, joining=True)
+
+
+async def leave(request: Request) -> Response:
+    return await _change_membership(request, joining=False)
+
+
+async def new(request: Request) -> Response:
+    await access.require_staff(request, "create groups")
+    return await page(request, "groups/new.html", name="", description="", error=None)
+
+
+async def create(request: Request) -> Response:
+    await access.require_staff(request, "create groups")
+    form = await request.form()
+    name, description = form.get("name", ""), form.get("description", "")
+    name = name if isinstance(name, str) else ""
+    description = description if isinstance(description, str) else ""
+    db: Database = request.state.db
+    async with db.session() as session:
+        try:
+            group = await directory.create(session, name, description)
+        except directory.InvalidGroup as problem:
+            return await page(
+                request,
+                "groups/new.html",
+                status_code=400,
+                name=name,
+                description=description,
+                error=str(problem),
+            )
+    await live.publish_group_created(request.state.broker, group.id)
+    return RedirectResponse(
+        url_path("groups:index") + "#" + dom_id("group", group.id), status_code=303
+    )
+
+
+routes = [
+    Route("/", index, name="groups:index"),
+    Route("/groups/new", new, name="groups:new"),
+    Route("/groups", create, methods=["POST"], name="groups:create"),
+    Route("/groups/{group_id}/membership", join, methods=["POST"], name="groups:join"),
+    Route("/groups/{group_id}/membership/delete", leave, methods=["POST"], name="groups:leave"),
+]

@@ -1,0 +1,114 @@
+"""The home page's live stream (htmx hx-sse): member counts, new groups, and this user's own
+join/leave buttons.
+
+Every (re)connect first sends the viewer's page of the directory, read from the database, so
+whatever happened while the stream was away is caught up; then it goes live. Unnamed events
+carry HTML with hx-swap-oob; the named event `close` ends the stream (after logout).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from discussit.accounts import auth
+from discussit.accounts.pages import error_page
+from discussit.core.db import Database
+from discussit.core.realtime.broker import LOBBY, Broker, user_channel
+from discussit.core.realtime.items import (
+    CountChanged,
+    GroupCreated,
+    LoggedOut,
+    MembershipChanged,
+    Resync,
+)
+from discussit.core.security import origins
+from discussit.core.security.csrf import csrf_token
+from discussit.core.templating import render
+from discussit.groups import directory
+
+log = logging.getLogger("discussit.stream")
+
+SEND_TIMEOUT = 10  # seconds, against dead peers
+
+
+class _Ended(Exception):
+    """This login ended: the stream says so and closes."""
+
+
+async def home_stream(request: Request) -> Response:
+    if origins.cross_site(request, request.state.settings):
+        return await error_page(request, 403, "Live updates are only for this site's own pages.")
+    viewer = await auth.current_viewer(request)
+    if viewer is None:
+        return await error_page(request, 401, "Log in to receive live updates.")
+    broker: Broker = request.state.broker
+    db: Database = request.state.db
+    token = csrf_token(request)
+    after = directory.clean_after(request.query_params.get("after"))  # the page's directory page
+    sub = broker.subscribe(LOBBY, user_channel(viewer.id))
+
+    async def whole_page(_item: object = None) -> str:
+        async with db.session() as session:
+            found = await directory.directory_page(session, viewer.id, after)
+        return render("groups/_list.html", directory=found, csrf_token=token, oob=True)
+
+    async def one_row(item: MembershipChanged) -> str:
+        async with db.session() as session:
+            row = await directory.directory_row(session, viewer.id, uuid.UUID(item.group_id))
+        return (
+            ""
+            if row is None
+            else render("groups/_group.html", group=row, csrf_token=token, oob=True)
+        )
+
+    async def count(item: CountChanged) -> str:
+        return item.html
+
+    async def logged_out(item: LoggedOut) -> str:
+        if item.session_key != viewer.session_key:
+            return ""
+        raise _Ended
+
+    handlers: dict[type, Callable[[object], Awaitable[str]]] = {
+        CountChanged: count,  # type: ignore[dict-item]
+        MembershipChanged: one_row,  # type: ignore[dict-item]
+        GroupCreated: whole_page,
+        Resync: whole_page,
+        LoggedOut: logged_out,  # type: ignore[dict-item]
+    }
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            yield ServerSentEvent(data=await whole_page())  # subscribed first, then read
+            while True:
+                item = await sub.get()
+                handler = handlers.get(type(item))
+                if handler is None:
+                    continue
+                try:
+                    html = await handler(item)
+                except _Ended:
+                    yield ServerSentEvent(data=render("live/_logged_out.html"))
+                    yield ServerSentEvent(event="close", data="logged out")
+                    return
+                if html:
+                    yield ServerSentEvent(data=html)
+        finally:
+            sub.close()
+
+    return EventSourceResponse(
+        events(),
+        ping=request.state.settings.sse_ping_seconds,
+        send_timeout=SEND_TIMEOUT,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+routes = [Route("/updates", home_stream, name="groups:stream")]

@@ -1,0 +1,26 @@
+"""Limits people meet when they type or page: declared once, used by validation, the database
+columns, the templates (as `limits`) and the tests. Never retype one of these numbers."""
+
+from __future__ import annotations
+
+USERNAME_MIN = 3
+USERNAME_MAX = 30
+USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{2,29}"  # USERNAME_MIN..USERNAME_MAX characters
+USERNAME_RULE = (
+    f"{USERNAME_MIN} to {USERNAME_MAX} characters: letters, digits, and . _ - "
+    "(starting with a letter or digit)"
+)
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+GROUP_NAME_MAX = 60
+GROUP_DESCRIPTION_MAX = 280
+
+MESSAGE_MAX = 2000  # characters in one message
+CLIENT_MESSAGE_ID_MIN = 8  # a page's id for one send (letters, digits, dashes)
+CLIENT_MESSAGE_ID_MAX = 64
+
+HISTORY_PAGE = 50  # entries per page of a group's history
+DIRECTORY_PAGE = 30  # groups per page of the home page
+CATCH_UP_MAX = 500  # entries replayed to a reconnecting page; past it, it is told to reload

@@ -1,0 +1,164 @@
+"""The ordered feed without a socket: plain callables for queueing, sending and reading."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+
+from discussit import limits
+from discussit.chat import feed as feed_module
+from discussit.chat.feed import MAX_BATCH, MAX_PENDING, Feed, TooFarBehind
+from discussit.core.realtime.broker import MemoryBroker
+from discussit.core.realtime.items import EntryAppended
+from discussit.timeline.entries import Entry, Kind
+
+GROUP = uuid.uuid4()
+
+
+def entry(seq: int) -> Entry:
+    return Entry(Kind.MESSAGE, seq, GROUP, 1, "ana", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "hi")
+
+
+def live(seq: int, kind: Kind = Kind.MESSAGE) -> EntryAppended:
+    return EntryAppended(seq, kind.value, 1, f"<li id='entry-{seq}'>")
+
+
+class Page:
+    """What the page was sent: frames of queued HTML."""
+
+    def __init__(self, in_database: list[Entry] | None = None, last_seq: int = 0) -> None:
+        self.queued: list[str] = []
+        self.frames: list[str] = []
+        self.in_database = in_database or []
+        self.last_seq = last_seq
+        self.reads: list[int] = []
+
+    async def flush(self) -> None:
+        if self.queued:
+            self.frames.append("".join(self.queued))
+            self.queued.clear()
+
+    async def read(self, after: int) -> tuple[int, list[Entry]]:
+        self.reads.append(after)
+        found = [e for e in self.in_database if after < e.seq <= self.last_seq]
+        return self.last_seq, found[: limits.CATCH_UP_MAX + 1]
+
+    def feed(self) -> Feed:
+        return Feed(self.queued.append, self.flush, self.read)
+
+    def seqs(self) -> list[int]:
+        import re
+
+        return [int(s) for f in self.frames for s in re.findall(r"entry-(\d+)", f)]
+
+
+def test_a_catch_up_sends_what_was_missed_in_frames_of_a_batch():
+    page = Page([entry(s) for s in range(1, 151)], last_seq=150)
+    feed = page.feed()
+    sent = asyncio.run(feed.start(10))
+    assert [e.seq for e in sent] == list(range(11, 151))
+    assert page.seqs() == list(range(11, 151)) and feed.last_sent == 150
+    assert len(page.frames) == -(-140 // MAX_BATCH)  # not one frame per entry
+
+
+def test_a_cursor_past_the_end_is_clamped_so_what_comes_next_is_not_hidden():
+    page = Page([entry(1)], last_seq=1)
+    feed = page.feed()
+    assert asyncio.run(feed.start(99)) == []
+    assert feed.last_sent == 1
+    assert [i.seq for i in feed.take(live(2))] == [2]
+
+
+def test_too_much_missed_means_reload_and_nothing_is_sent():
+    n = limits.CATCH_UP_MAX + 5
+    page = Page([entry(s) for s in range(1, n + 1)], last_seq=n)
+    with pytest.raises(TooFarBehind):
+        asyncio.run(page.feed().start(0))
+    assert page.frames == []
+
+
+def test_live_entries_already_sent_are_dropped_and_early_ones_wait_for_the_gap():
+    page = Page(last_seq=5)
+    feed = page.feed()
+    asyncio.run(feed.start(5))
+    assert feed.take(live(5)) == []  # already had it
+    assert feed.take(live(7)) == [] and feed.pending  # 6 is missing: held
+    assert [i.seq for i in feed.take(live(6))] == [6, 7]  # the gap fills: both, in order
+    asyncio.run(page.flush())
+    assert page.seqs() == [6, 7] and not feed.pending
+
+
+def test_a_gap_that_grows_too_large_asks_for_a_catch_up():
+    page = Page(last_seq=0)
+    feed = page.feed()
+    asyncio.run(feed.start(0))
+    answers = [feed.take(live(seq)) for seq in range(2, MAX_PENDING + 3)]
+    assert answers[:-1] == [[]] * MAX_PENDING and answers[-1] is None
+
+
+def test_the_catch_up_releases_held_entries_that_now_follow():
+    page = Page([entry(1), entry(2)], last_seq=2)
+    feed = page.feed()
+    feed.last_sent = 0
+    feed.take(live(3))
+    sent = asyncio.run(feed.catch_up())
+    assert [e.seq for e in sent] == [1, 2, 3] and page.seqs() == [1, 2, 3]
+
+
+def test_the_pump_sends_what_is_already_queued_in_one_frame_and_fills_open_gaps(monkeypatch):
+    monkeypatch.setattr(feed_module, "GAP_WAIT", 0.05)
+
+    async def scenario() -> tuple[Page, list[str]]:
+        page = Page([entry(s) for s in range(1, 4)], last_seq=3)
+        feed = page.feed()
+        await feed.start(0)
+        page.frames.clear()
+        broker = MemoryBroker()
+        sub = broker.subscribe("g")
+        handled: list[str] = []
+        for seq in (4, 5, 6):
+            sub.put(live(seq))
+        sub.put(live(8))  # 7 never arrives live
+
+        async def handle(item: EntryAppended) -> None:
+            handled.append(f"take {item.seq}")
+            feed.take(item)
+
+        async def on_gap() -> None:
+            handled.append("gap")
+            page.in_database += [entry(7), entry(8)]
+            page.last_seq = 8
+            await feed.catch_up()
+
+        pump = asyncio.create_task(feed.pump(sub, handle, on_gap, lambda: False))
+        while feed.last_sent != 8:
+            await asyncio.sleep(0.01)
+        pump.cancel()
+        return page, handled
+
+    page, handled = asyncio.run(scenario())
+    assert page.frames[0].count("entry-") == 3  # 4, 5, 6 together
+    assert handled == ["take 4", "take 5", "take 6", "take 8", "gap"]
+    assert page.seqs() == [4, 5, 6, 7, 8]
+
+
+def test_before_the_page_resumes_nothing_queued_is_sent():
+    async def scenario() -> Page:
+        page = Page()
+        feed = page.feed()
+        sub = MemoryBroker().subscribe("g")
+        sub.put(live(1))
+
+        async def handle(item: EntryAppended) -> None:
+            page.queued.append("presence")
+
+        pump = asyncio.create_task(feed.pump(sub, handle, page.flush, lambda: False))
+        await asyncio.sleep(0.05)
+        pump.cancel()
+        return page
+
+    page = asyncio.run(scenario())
+    assert page.frames == [] and page.queued == ["presence"]

@@ -1,0 +1,62 @@
+"""Presence changes are gathered per group: many pages connecting at once (a restart makes every
+page reconnect) cost each open page a few frames, not one per arrival."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from discussit.chat.presence import PresenceUpdates
+from discussit.core.realtime.broker import MemoryBroker, Subscription, group_channel
+from discussit.groups.membership import Member
+
+
+def _drain(page: Subscription) -> list[dict]:  # type: ignore[type-arg]
+    items = []
+    while (item := page.get_nowait()) is not None:
+        items.append(item)
+    return items
+
+
+def test_a_burst_of_arrivals_is_one_frame_after_the_first():
+    async def scenario() -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+        broker = MemoryBroker()
+        group = uuid.uuid4()
+        page = broker.subscribe(group_channel(group))
+        updates = PresenceUpdates(broker, window=0.2)
+        for uid in range(1, 101):  # 100 people open the group at once
+            await updates.changed(group, Member(uid, f"user{uid}"), online=True)
+        await updates.changed(group, Member(7, "user7"), online=False)  # and one closes it again
+        right_away = _drain(page)
+        await asyncio.sleep(0.4)
+        return right_away, _drain(page)
+
+    right_away, later = asyncio.run(scenario())
+    assert len(right_away) == 1 and 'id="presence-1"' in right_away[0].html  # no waiting
+    assert len(later) == 1  # the other 99 changes, together
+    html = later[0].html
+    assert all(f'id="presence-{uid}"' in html for uid in range(2, 101))
+    assert html.count('id="presence-7"') == 1  # only the latest state of each person
+
+
+def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_gathered():
+    async def scenario() -> list[list[dict]]:  # type: ignore[type-arg]
+        broker = MemoryBroker()
+        group = uuid.uuid4()
+        page = broker.subscribe(group_channel(group))
+        updates = PresenceUpdates(broker, window=0.1)
+        seen = []
+        await updates.changed(group, Member(1, "ana"), online=True)
+        seen.append(_drain(page))
+        await asyncio.sleep(0.15)
+        await updates.changed(group, Member(2, "bo"), online=True)
+        seen.append(_drain(page))
+        await updates.changed(group, Member(3, "cy"), online=True)  # within the window: held
+        seen.append(_drain(page))
+        await updates.stop()  # shutdown: nothing gathered is lost
+        seen.append(_drain(page))
+        return seen
+
+    first, after_quiet, held, at_stop = asyncio.run(scenario())
+    assert [len(first), len(after_quiet), len(held), len(at_stop)] == [1, 1, 0, 1]
+    assert 'id="presence-3"' in at_stop[0].html

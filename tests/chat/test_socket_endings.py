@@ -1,0 +1,119 @@
+"""Issue 10, bug 1b: whatever state a group socket is in (just accepted, resuming, live, behind),
+leaving, logout and session expiry close it at once (1008), and nothing of the group reaches it
+afterwards. Membership and login are checked again before a catch-up sends anything."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import anyio.to_thread
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from discussit.app import create_app
+from discussit.chat import socket as chat_socket
+from discussit.core.realtime.broker import group_channel
+from discussit.core.realtime.items import EntryAppended
+from discussit.groups import directory
+from tests import factories
+from tests.helpers import Browser, drain, receive_text, receive_until, resume, say
+
+STATES = ["accepted", "resuming", "live", "behind"]
+ENDINGS = ["leave", "logout"]
+
+
+def _frames_until_closed(ws, timeout: float = 1.0) -> tuple[list[str], int]:  # type: ignore[no-untyped-def]
+    """Every frame up to the close, which must come within `timeout` of the previous frame."""
+    frames = []
+    with pytest.raises(WebSocketDisconnect) as closed:
+        while True:
+            frames.append(receive_text(ws, timeout=timeout))
+    return frames, closed.value.code
+
+
+def _cursor(client: TestClient, group) -> int:  # type: ignore[no-untyped-def]
+    from discussit.timeline import history
+
+    return factories.run(client, lambda s: history.last_seq(s, group))
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("state", STATES)
+def test_a_socket_in_any_state_closes_when_its_user_leaves_or_logs_out(
+    client, alice, bob, lounge, monkeypatch, state, ending
+):
+    alice.join(lounge)
+    bob.join(lounge)
+    factories.post_messages(client, lounge, "bob", 3, prefix="before ")
+    release = threading.Event()
+    if state == "resuming":  # the resume frame arrived; its checks wait until the ending is done
+        real = chat_socket.access.replay_cursor
+
+        async def slow_cursor(*args, **kwargs):  # type: ignore[no-untyped-def]
+            await anyio.to_thread.run_sync(release.wait)
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(chat_socket.access, "replay_cursor", slow_cursor)
+    with alice.socket(lounge) as ws:
+        if state == "resuming":
+            resume(ws, 0)
+        elif state in ("live", "behind"):
+            resume(ws, _cursor(client, lounge))
+            drain(ws, quiet=0.2)
+        if state == "behind":  # an entry far ahead arrives: the page waits for the gap to fill
+            broker = client.app_state["broker"]
+            item = EntryAppended(10_000, "message", 2, "<li>far ahead</li>")
+            client.portal.call(broker.publish, group_channel(lounge), item)
+        if ending == "leave":
+            alice.leave(lounge)
+        else:
+            alice.log_out()
+        release.set()
+        bob.post(f"/groups/{lounge}/messages", {"text": "after the ending"})
+        frames, code = _frames_until_closed(ws)
+    assert code == 1008
+    text = "".join(frames)
+    assert "after the ending" not in text and "far ahead" not in text
+    assert ("no longer a member" if ending == "leave" else "You have logged out") in text
+    if state in ("accepted", "resuming"):
+        assert "before " not in text  # nothing of the history was replayed
+
+
+def test_a_socket_that_never_resumed_closes_when_its_session_expires(settings, make_group):
+    with TestClient(create_app(replace(settings, session_max_age=2))) as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        group = factories.run(client, lambda s: directory.create(s, "Short")).id
+        alice.join(group)
+        with alice.socket(group) as ws:
+            frames, code = _frames_until_closed(ws, timeout=4)
+    assert code == 1008 and any("logged out" in f for f in frames)
+
+
+def test_a_resume_after_leaving_replays_nothing(client, alice, bob, lounge):
+    """The leave is not seen live (made without the route): the catch-up's own check stops it."""
+    from discussit.groups import membership
+
+    alice.join(lounge)
+    bob.join(lounge)
+    factories.post_messages(client, lounge, "bob", 2, prefix="secret ")
+    with alice.socket(lounge) as ws:
+        alice_user = factories.user(client, "alice")
+        client.portal.call(membership.leave, factories.database(client), lounge, alice_user)
+        resume(ws, 0)
+        frames, code = _frames_until_closed(ws)
+    assert code == 1008 and "secret " not in "".join(frames)
+
+
+def test_frames_typed_while_resuming_are_posted_after_the_catch_up(client, alice, bob, lounge):
+    alice.join(lounge)
+    bob.join(lounge)
+    factories.post_messages(client, lounge, "bob", 2, prefix="earlier ")
+    with alice.socket(lounge) as ws:
+        resume(ws, 0)
+        say(ws, "typed while away")  # htmx sends queued frames right after the resume
+        frames = receive_until(ws, "typed while away")
+    text = "".join(frames)
+    assert text.index("earlier 1") < text.index("typed while away")

@@ -1,0 +1,69 @@
+"""Database.write: one short transaction, committed or rolled back as a whole; a failed write
+(a database error, or an Outcome such as "not a member") leaves the next write unharmed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from discussit.core import migrate
+from discussit.core.db import Database, Outcome, make_engine
+from discussit.models import utcnow
+from discussit.timeline.store import GROUPS
+
+
+def _add_group(name: str):  # type: ignore[no-untyped-def]
+    def work(conn: Connection) -> str:
+        conn.execute(
+            insert(GROUPS).values(
+                id=uuid.uuid4(), name=name, description="", last_seq=0, created_at=utcnow()
+            )
+        )
+        return name
+
+    return work
+
+
+def _names(conn: Connection) -> list[str]:
+    return sorted(conn.execute(select(GROUPS.c.name)).scalars())
+
+
+def test_a_write_commits_whole_or_not_at_all_and_failures_do_not_poison_the_next(database_url):
+    migrate.upgrade(database_url)
+
+    class Refused(Outcome):
+        pass
+
+    def half_then_refuse(conn: Connection) -> None:
+        _add_group("half")(conn)
+        raise Refused
+
+    def broken(conn: Connection) -> None:
+        _add_group("before the error")(conn)
+        conn.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    async def scenario() -> tuple[list[str], int]:
+        db = Database(make_engine(database_url))
+        try:
+            assert await db.write(_add_group("first")) == "first"
+            with pytest.raises(Refused):
+                await db.write(half_then_refuse)
+            with pytest.raises((OperationalError, ProgrammingError)):
+                await db.write(broken)
+            # Many writers at once: each in its own transaction, none lost.
+            await asyncio.gather(*(db.write(_add_group(f"g{i}")) for i in range(20)))
+            names = await db.write(_names)
+            count = await db.write(
+                lambda conn: conn.execute(select(func.count()).select_from(GROUPS)).scalar_one()
+            )
+            return names, count
+        finally:
+            await db.close()
+
+    names, count = asyncio.run(scenario())
+    assert names == sorted(["first", *(f"g{i}" for i in range(20))])
+    assert count == 21

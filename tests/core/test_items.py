@@ -1,0 +1,41 @@
+"""Broker items: one dataclass per kind, the same objects in process and through Redis (JSON)."""
+
+from __future__ import annotations
+
+import pytest
+
+from discussit.core.realtime import items
+
+EXAMPLES = [
+    items.EntryAppended(7, "message", 3, "<li>hi</li>"),
+    items.PresenceChanged("<span>online</span>"),
+    items.Resync(),
+    items.LoggedOut("ab" * 32),
+    items.MembershipChanged("7c1e", True),
+    items.CountChanged("<span>2 members</span>"),
+    items.GroupCreated("7c1e"),
+]
+
+
+def test_every_kind_is_declared_once_and_listed():
+    assert {type(e) for e in EXAMPLES} == set(items.KINDS.values())
+
+
+@pytest.mark.parametrize("item", EXAMPLES, ids=lambda i: type(i).__name__)
+def test_an_item_survives_the_trip_through_redis_unchanged(item):
+    assert items.decode(items.encode(item)) == item
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"item": "Nope"}',
+        '{"item": "LoggedOut"}',
+        '{"item": "LoggedOut", "session_key": "a", "x": 1}',
+        "[]",
+        "not json",
+        '{"seq": 1}',
+    ],
+)
+def test_anything_else_is_not_an_item(raw):
+    assert items.decode(raw) is None

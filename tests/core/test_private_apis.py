@@ -1,0 +1,60 @@
+"""The few places DiscussIt relies on behaviour its pinned libraries do not promise (each
+carries a comment naming the version): these tests fail if an upgrade changes it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from discussit.core.realtime import wire
+
+
+def test_uvicorn_sansio_sends_through_a_protocol_with_a_writable_event():
+    """wire.writable(): uvicorn 0.54.0's send is WebSocketsSansIOProtocol.send, bound, and the
+    protocol has `writable`, an asyncio.Event cleared while the transport is paused."""
+    assert uvicorn.__version__ == "0.54.0", "re-check wire.writable against this uvicorn"
+    import inspect
+
+    source = inspect.getsource(WebSocketsSansIOProtocol)
+    assert "self.writable = asyncio.Event()" in source
+    assert "await self.app(self.scope, self.receive, self.send)" in source  # bound: __self__
+    assert "await self.writable.wait()" in inspect.getsource(WebSocketsSansIOProtocol.send)
+
+    class Protocol:
+        def __init__(self) -> None:
+            self.writable = asyncio.Event()
+
+        async def send(self, message: object) -> None: ...
+
+    protocol = Protocol()
+    assert wire.writable(protocol.send) is protocol.writable
+
+    async def plain(message: object) -> None: ...
+
+    assert wire.writable(plain) is None  # another server: every send may wait
+
+
+def test_the_server_send_is_kept_for_websockets_only():
+    seen = {}
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen[scope["type"]] = wire.server_send(scope, None)  # type: ignore[arg-type]
+
+    async def server_send(message):  # type: ignore[no-untyped-def]
+        pass
+
+    keep = wire.KeepServerSend(app)
+    asyncio.run(keep({"type": "websocket"}, None, server_send))  # type: ignore[arg-type]
+    asyncio.run(keep({"type": "http"}, None, server_send))  # type: ignore[arg-type]
+    assert seen == {"websocket": server_send, "http": None}
+
+
+def test_a_starlette_state_without_a_viewer_answers_the_default():
+    """accounts.auth.current_viewer caches on conn.state through public getattr, which needs
+    State to raise AttributeError for a missing key."""
+    from starlette.datastructures import State
+
+    marker = object()
+    assert getattr(State(), "viewer", marker) is marker
