@@ -199,7 +199,7 @@ class Page:
         self.close_code: int | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def open(self, after: int) -> Page:
+    async def open(self, after: int, resume: bool = True) -> Page:
         self.ws = await connect(
             f"ws://127.0.0.1:{self.server.port}/groups/{self.group_id}/ws",
             origin=self.server.url,  # type: ignore[arg-type]
@@ -208,9 +208,12 @@ class Page:
             max_size=2**20,
             open_timeout=10,
         )
-        await self.ws.send(
-            json.dumps({"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}})
-        )
+        if resume:
+            await self.ws.send(
+                json.dumps(
+                    {"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}}
+                )
+            )
         self._reader = asyncio.create_task(self._read())
         return self
 

@@ -4,10 +4,13 @@ afterwards. Membership and login are checked again before a catch-up sends anyth
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from dataclasses import replace
 
 import anyio.to_thread
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -19,6 +22,7 @@ from discussit.core.realtime.items import EntryAppended
 from discussit.groups import directory
 from tests import factories
 from tests.helpers import Browser, drain, receive_text, receive_until, resume, say
+from tests.servers import Member, Page, Server, csrf_of
 
 STATES = ["accepted", "resuming", "live", "behind"]
 ENDINGS = ["leave", "logout"]
@@ -117,3 +121,49 @@ def test_frames_typed_while_resuming_are_posted_after_the_catch_up(client, alice
         frames = receive_until(ws, "typed while away")
     text = "".join(frames)
     assert text.index("earlier 1") < text.index("typed while away")
+
+
+@pytest.mark.services
+@pytest.mark.slow
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_across_processes_a_socket_that_never_resumed_closes_when_its_user_leaves_or_logs_out(
+    server_env, tmp_path, ending
+):
+    """The page is open on one process; its user leaves (or logs out) through another, and the
+    item reaches the page's process through Redis."""
+    a = Server(server_env, tmp_path / "a.log").start()
+    b = Server(server_env, tmp_path / "b.log").start()
+    try:
+        group = a.create_group("Across")
+        ana, ben = Member(a, "ana"), Member(b, "ben")
+        ana.join(group)
+        ben.join(group)
+        ana_on_b = httpx.Client(base_url=b.url, cookies=dict(ana.http.cookies), timeout=10)
+
+        async def scenario() -> tuple[int | None, float, list[str]]:
+            watcher = await Page(ben, group).open(ben.cursor(group))
+            page = await Page(ana, group).open(0, resume=False)
+            # ana is admitted (and counted) once ben's page, on the other process, sees her online
+            while sum(f.count("presence--online") for f in watcher.frames) < 2:
+                await asyncio.sleep(0.02)
+            token = csrf_of(ana_on_b.get("/").text)
+            started = time.monotonic()
+            if ending == "leave":
+                ana_on_b.post(f"/groups/{group}/membership/delete", data={"csrf_token": token})
+            else:
+                ana_on_b.post("/logout", data={"csrf_token": token})
+            await watcher.say("after the ending")
+            assert page._reader is not None
+            await asyncio.wait_for(page._reader, timeout=1)  # closed within a second
+            seconds = time.monotonic() - started
+            await watcher.close()
+            return page.close_code, seconds, page.frames
+
+        code, seconds, frames = asyncio.run(scenario())
+        assert code == 1008 and seconds < 1
+        assert not any("after the ending" in f for f in frames)
+        for client in (ana_on_b, ana.http, ben.http):
+            client.close()
+    finally:
+        a.terminate()
+        b.terminate()

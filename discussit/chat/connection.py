@@ -1,0 +1,160 @@
+"""One open group page's connection: its parts, its life (the reader in the handler's task,
+the writer and the expiry notice as helper tasks) and how it ends. The reader is in
+chat/frames.py, the writer in chat/updates.py; chat/socket.py puts them together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from starlette.websockets import WebSocket
+
+from discussit.accounts.auth import Viewer
+from discussit.chat.feed import Feed
+from discussit.chat.posting import Posting
+from discussit.core.db import Database
+from discussit.core.realtime import closecodes
+from discussit.core.realtime.broker import Subscription
+from discussit.core.realtime.presence import Presence
+from discussit.core.realtime.sender import FrameSender
+from discussit.core.security.csrf import csrf_token
+from discussit.core.templating import render
+from discussit.groups import membership
+from discussit.models import utcnow
+from discussit.settings import Settings
+from discussit.timeline.entries import Entry
+
+log = logging.getLogger("discussit.socket")
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """The page's resume frame, handed from the reader to the writer (never crosses the broker)."""
+
+    after: int
+
+
+class Connection:
+    # Thousands are open at once: slots instead of a dict per page.
+    __slots__ = (
+        "ws",
+        "viewer",
+        "group_id",
+        "sub",
+        "settings",
+        "db",
+        "posting",
+        "presence",
+        "sender",
+        "feed",
+        "resumed",
+        "bad_frames",
+        "throttled",
+        "scope",
+        "helpers",
+        "failure",
+    )
+
+    def __init__(
+        self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID, sub: Subscription
+    ) -> None:
+        self.ws = ws
+        self.viewer = viewer
+        self.group_id = group_id
+        self.sub = sub
+        self.settings: Settings = ws.state.settings
+        self.db: Database = ws.state.db
+        self.posting: Posting = ws.state.posting
+        self.presence: Presence = ws.state.presence
+        self.sender = FrameSender(ws, on_slow=self.stop)
+        self.feed = Feed(self.sender.queue, self.sender.flush, self.read_missed)
+        self.resumed: asyncio.Future[None] | None = None  # set by the resume frame, done after
+        self.bad_frames = 0
+        self.throttled = 0
+        # The reader runs in the handler's task, inside `scope`; the writer and the expiry
+        # notice are helper tasks. Not an anyio task group: that costs every page ~4 KB more.
+        self.scope = anyio.CancelScope()
+        self.helpers: list[asyncio.Task[None]] = []
+        self.failure: BaseException | None = None
+
+    async def run(self) -> None:
+        # A timer, not a sleeping task: one task fewer per open page.
+        ends_in = max(0.0, (self.viewer.expires_at - utcnow()).total_seconds())
+        timer = asyncio.get_running_loop().call_later(ends_in, self.spawn, self.expire)
+        self.spawn(self.writer)
+        try:
+            with self.scope:
+                await self.reader()
+        finally:
+            timer.cancel()
+            for task in self.helpers:
+                task.cancel()
+            if self.helpers:
+                await asyncio.wait(self.helpers)
+        if self.failure is not None:
+            raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
+
+    def spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        task = asyncio.get_running_loop().create_task(work())
+        self.helpers.append(task)
+        task.add_done_callback(self._helper_done)
+
+    def _helper_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.failure = task.exception()
+            self.stop()
+
+    def stop(self) -> None:
+        """End this connection: the reader and every other helper stop at their next await."""
+        self.scope.cancel()
+        current = asyncio.current_task()
+        for task in self.helpers:
+            if task is not current:
+                task.cancel()
+
+    # -- endings -------------------------------------------------------------------------------
+
+    async def notice(self, template: str, **context: Any) -> None:
+        await self.sender.send(
+            render(template, group_id=self.group_id, csrf_token=csrf_token(self.ws), **context)
+        )
+
+    async def end(self, why: str, template: str | None, code: int = closecodes.POLICY) -> None:
+        """Tell the page why (a notice), close the socket, and stop: nothing more is sent."""
+        log.info("socket closed: %s group=%s user=%s", why, self.group_id, self.viewer.id)
+        if template is not None and not self.sender.closed:
+            await self.notice(template)
+        await self.sender.close(code, why)
+        self.stop()
+
+    async def expire(self) -> None:
+        """The session ends on the server at its expiry; so does every socket it opened."""
+        await self.end("session expired", "live/_logged_out.html")
+
+    async def logged_out(self) -> None:
+        await self.end("logged out", "live/_logged_out.html")
+
+    async def left(self) -> None:
+        await self.end("not a member", "live/_left.html")
+
+    async def check_still_member(self) -> None:
+        async with self.db.session() as session:
+            still = await membership.is_member(session, self.group_id, self.viewer.id)
+        if not still:
+            await self.left()
+
+    # -- the two halves (chat/frames.py, chat/updates.py) --------------------------------------
+
+    async def reader(self) -> None:
+        raise NotImplementedError
+
+    async def writer(self) -> None:
+        raise NotImplementedError
+
+    async def read_missed(self, after: int) -> tuple[int, list[Entry]]:
+        raise NotImplementedError

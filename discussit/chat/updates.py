@@ -1,0 +1,111 @@
+"""The writer half of a group socket: broker items in (a table of item kinds -> handlers),
+frames out through the ordered feed (chat/feed.py), and the checks before any catch-up."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from discussit import limits
+from discussit.chat.connection import Connection, Resume
+from discussit.chat.feed import TooFarBehind
+from discussit.core.realtime import closecodes
+from discussit.core.realtime.items import EntryAppended, LoggedOut, PresenceChanged, Resync
+from discussit.groups import access, membership
+from discussit.groups.live import members_html
+from discussit.timeline import history
+from discussit.timeline.entries import Entry, Kind
+
+MAX_EARLY = 64  # presence changes held for a page that has not sent its resume frame yet
+
+
+class Updates(Connection):
+    __slots__ = ()
+
+    async def writer(self) -> None:
+        try:
+            await self.feed.pump(self.sub, self.handle, self.catch_up, lambda: self.sender.closed)
+        finally:
+            self._resume_done()
+
+    def _resume_done(self) -> None:
+        if self.resumed is not None and not self.resumed.done():
+            self.resumed.set_result(None)
+
+    async def handle(self, item: Any) -> None:
+        handler = self.ITEMS.get(type(item))
+        if handler is not None:
+            await handler(self, item)
+
+    async def on_resume(self, item: Resume) -> None:
+        try:
+            await self.catch_up(item.after)
+        finally:
+            self._resume_done()
+
+    async def on_entry(self, item: EntryAppended) -> None:
+        if not self.feed.started:  # before the resume frame: the catch-up will send entries
+            if item.kind == Kind.LEFT and item.user_id == self.viewer.id:
+                await self.check_still_member()
+            return
+        sent = self.feed.take(item)
+        if sent is None:
+            await self.catch_up()
+        elif any(e.kind == Kind.LEFT and e.user_id == self.viewer.id for e in sent):
+            await self.check_still_member()
+
+    async def on_presence(self, item: PresenceChanged) -> None:
+        if not self.feed.started and len(self.sender.outbox) >= MAX_EARLY:
+            return  # a page that never resumes holds only so much (presence is advisory)
+        self.sender.queue(item.html)  # before the resume frame: sent after the catch-up
+
+    async def on_resync(self, item: Resync) -> None:
+        if self.feed.started:
+            await self.catch_up()
+
+    async def on_logout(self, item: LoggedOut) -> None:
+        if item.session_key == self.viewer.session_key:
+            await self.logged_out()
+
+    ITEMS: dict[type, Callable[[Updates, Any], Awaitable[None]]] = {
+        Resume: on_resume,
+        EntryAppended: on_entry,
+        PresenceChanged: on_presence,
+        Resync: on_resync,
+        LoggedOut: on_logout,
+    }
+
+    async def read_missed(self, after: int) -> tuple[int, list[Entry]]:
+        """For the feed: the group's last seq and the entries after `after`, once membership
+        and login are checked again (in the same database session)."""
+        async with self.db.session() as session:
+            upto = await access.replay_cursor(
+                session, self.group_id, self.viewer, self.settings.session_max_age
+            )
+            if after >= upto:
+                return upto, []
+            return upto, await history.entries_after(
+                session, self.group_id, after, upto, limits.CATCH_UP_MAX + 1
+            )
+
+    async def catch_up(self, after: int | None = None) -> None:
+        """Send what the page missed (from `after`, or from the feed's cursor), then the member
+        list if anyone joined or left meanwhile."""
+        try:
+            sent = await (self.feed.start(after) if after is not None else self.feed.catch_up())
+        except TooFarBehind:
+            await self.end("too far behind: reload", "live/_reload.html", closecodes.NORMAL)
+            return
+        except access.LoginEnded:
+            await self.logged_out()
+            return
+        except (access.NotAMemberOf, access.NoSuchGroup):
+            await self.left()
+            return
+        if any(e.kind != Kind.MESSAGE for e in sent):
+            async with self.db.session() as session:
+                members = await membership.members(session, self.group_id)
+            online = await self.presence.online(self.group_id)
+            await self.sender.send(members_html(self.group_id, members, online))
+            if all(m.user_id != self.viewer.id for m in members):
+                await self.left()
