@@ -85,6 +85,9 @@ class Browser:
         return self.client.websocket_connect(f"/groups/{group_id}/ws", headers=headers)
 
 
+# Starlette 1.10.0's WebSocketTestSession has no receive with a timeout: these helpers read its
+# private `_send_rx` stream and call `_raise_on_close` (tests/core/test_private_apis.py checks
+# both still exist).
 def receive(ws: WebSocketTestSession, timeout: float = 5.0) -> dict[str, Any]:
     async def next_message() -> dict[str, Any]:
         with anyio.fail_after(timeout):

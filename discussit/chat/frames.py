@@ -46,7 +46,8 @@ class Frames(Connection):
             if not isinstance(data, dict):
                 await self.bad_frame("That message could not be read.")
                 continue
-            handler = self.FRAMES.get(data.get("type", "message"))
+            kind = data.get("type", "message")
+            handler = self.FRAMES.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 await self.bad_frame("That message could not be read.")
                 continue
@@ -61,7 +62,7 @@ class Frames(Connection):
         await self.error(problem)
 
     async def resume_frame(self, data: dict[str, Any]) -> None:
-        if self.resumed is not None:
+        if self.resumed is not None or self.sender.closed:
             return  # one resume per socket: the first one set the cursor
         after = data.get("after")
         if isinstance(after, str) and after.isdigit() and len(after) < 19:
@@ -80,8 +81,9 @@ class Frames(Connection):
         outcome = await self.posting.post(
             self.viewer, self.group_id, raw, data.get("client_message_id")
         )
+        if not isinstance(outcome, Refused) or outcome.reason is not Reason.TOO_FAST:
+            self.throttled = 0  # only refusals in a row close the socket
         if isinstance(outcome, Posted):
-            self.throttled = 0
             if outcome.again:  # answered, never swallowed: the page learns it is stored
                 await self.sender.send(
                     render(
@@ -91,7 +93,7 @@ class Frames(Connection):
             return
         await self.REFUSALS[outcome.reason](self, outcome, raw if isinstance(raw, str) else "")
 
-    FRAMES: dict[object, Callable[[Frames, dict[str, Any]], Awaitable[None]]] = {
+    FRAMES: dict[str, Callable[[Frames, dict[str, Any]], Awaitable[None]]] = {
         "resume": resume_frame,
         "message": message_frame,
     }

@@ -3,6 +3,7 @@ frames out through the ordered feed (chat/feed.py), and the checks before any ca
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ class Updates(Connection):
         try:
             await self.feed.pump(self.sub, self.handle, self.catch_up, lambda: self.sender.closed)
         finally:
+            if self.resumed is None:  # no reader may wait for a writer that has stopped
+                self.resumed = asyncio.get_running_loop().create_future()
             self._resume_done()
 
     def _resume_done(self) -> None:
@@ -60,8 +63,20 @@ class Updates(Connection):
         self.sender.queue(item.html)  # before the resume frame: sent after the catch-up
 
     async def on_resync(self, item: Resync) -> None:
+        """Items were lost. Live: catch up. Before the resume frame (the catch-up will send the
+        entries): check now whether a lost item was this user's leave or logout."""
         if self.feed.started:
             await self.catch_up()
+            return
+        async with self.db.session() as session:
+            try:
+                await access.replay_cursor(
+                    session, self.group_id, self.viewer, self.settings.session_max_age
+                )
+            except access.LoginEnded:
+                await self.logged_out()
+            except (access.NotAMemberOf, access.NoSuchGroup):
+                await self.left()
 
     async def on_logout(self, item: LoggedOut) -> None:
         if item.session_key == self.viewer.session_key:

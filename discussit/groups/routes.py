@@ -39,7 +39,7 @@ async def _change_membership(request: Request, joining: bool) -> Response:
         await live.publish_membership_change(
             request.state.broker, request.state.presence, entry, members, is_member=joining
         )
-    if not joining and next_url.startswith(url_path("chat:show", group_id=group_id)):
+    if not joining and next_url.startswith(url_path("chat:show", group_id=group_id).rstrip("/")):
         next_url = url_path("groups:index")  # the group's page is closed to non-members
     if not is_htmx(request):
         return RedirectResponse(next_url, status_code=303)

@@ -323,6 +323,9 @@ def test_dlv3_live_items_are_not_sent_twice_after_a_catch_up(client, members, lo
         "{",
         "[" * 100_000 + "]" * 100_000,
         json.dumps({"type": "resume", "after": "-3"}),
+        json.dumps({"type": [], "text": "a list for a type"}),
+        json.dumps({"type": {"a": 1}, "text": "a dict for a type"}),
+        json.dumps({"type": "shout", "text": "an unknown type"}),
     ],
 )
 def test_val4_malformed_frames_get_an_error_and_the_socket_survives(client, members, lounge, frame):

@@ -167,3 +167,27 @@ def test_across_processes_a_socket_that_never_resumed_closes_when_its_user_leave
     finally:
         a.terminate()
         b.terminate()
+
+
+def test_a_lost_leave_before_the_resume_is_found_by_the_resync(client, alice, bob, lounge):
+    """Items lost before the page resumed (a full queue, a Redis reconnect) may include this
+    user's leave: the resync checks membership again at once."""
+    from discussit.groups import membership
+
+    alice.join(lounge)
+    with alice.socket(lounge) as ws:
+        alice_user = factories.user(client, "alice")
+        client.portal.call(membership.leave, factories.database(client), lounge, alice_user)
+        client.app_state["broker"].resync_all()  # as after a lost item
+        frames, code = _frames_until_closed(ws)
+    assert code == 1008 and any("no longer a member" in f for f in frames)
+
+
+def test_a_resume_frame_survives_a_resync_that_empties_the_queue(client, alice, lounge):
+    alice.join(lounge)
+    factories.post_messages(client, lounge, "alice", 2, prefix="kept ")
+    with alice.socket(lounge) as ws:
+        resume(ws, 0)
+        client.app_state["broker"].resync_all()
+        frames = receive_until(ws, "kept 1")
+    assert "kept 0" in "".join(frames)

@@ -58,3 +58,15 @@ def test_a_starlette_state_without_a_viewer_answers_the_default():
 
     marker = object()
     assert getattr(State(), "viewer", marker) is marker
+
+
+def test_the_test_clients_socket_still_has_what_tests_helpers_reads():
+    """tests/helpers.receive() reads Starlette 1.10.0's private WebSocketTestSession parts."""
+    import inspect
+
+    import starlette
+    from starlette.testclient import WebSocketTestSession
+
+    assert starlette.__version__ == "1.10.0", "re-check tests/helpers.receive against it"
+    source = inspect.getsource(WebSocketTestSession)
+    assert "self._send_rx" in source and "def _raise_on_close" in source

@@ -32,13 +32,14 @@ class Subscription:
     """One connection's view of the broker: a bounded queue fed by one or more channels, read by
     one task. (A deque and one waiter: an asyncio.Queue costs every open page ~2 KB more.)"""
 
-    __slots__ = ("broker", "channels", "maxsize", "items", "_waiter")
+    __slots__ = ("broker", "channels", "maxsize", "items", "control", "_waiter")
 
     def __init__(self, broker: Broker, channels: tuple[str, ...], maxsize: int) -> None:
         self.broker = broker
         self.channels = channels
         self.maxsize = maxsize
         self.items: deque[Any] = deque()
+        self.control: object | None = None  # the owner's own item, ahead of the queue
         self._waiter: asyncio.Future[None] | None = None
 
     def put(self, item: Item) -> None:
@@ -49,9 +50,9 @@ class Subscription:
         self._wake()
 
     def interrupt(self, item: object) -> None:
-        """Put the owner's own control item first in line (not counted against the bound: the
-        owner puts at most one at a time)."""
-        self.items.appendleft(item)
+        """Hand the owner's reader one item of its own, ahead of the queue. It is kept apart
+        from the queue, so a resync (which empties the queue) never drops it; one at a time."""
+        self.control = item
         self._wake()
 
     def resync(self) -> None:
@@ -66,17 +67,23 @@ class Subscription:
 
     async def get(self) -> Any:
         """The next item, waiting for one (one reader at a time)."""
-        while not self.items:
+        while not self.items and self.control is None:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self.items.popleft()
+        return self._next()
 
     def get_nowait(self) -> Any:
         """The next item if there is one, else None."""
-        return self.items.popleft() if self.items else None
+        return self._next() if self.items or self.control is not None else None
+
+    def _next(self) -> Any:
+        if self.control is not None:
+            item, self.control = self.control, None
+            return item
+        return self.items.popleft()
 
     def close(self) -> None:
         self.broker.unsubscribe(self)
