@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class Connection:
         self.posting: Posting = ws.state.posting
         self.presence: Presence = ws.state.presence
         self.sender = FrameSender(ws, on_slow=self.stop)
-        self.feed = Feed(self.sender.queue, self.sender.flush, self.read_missed)
+        self.feed = Feed(self.sender, self.read_missed)
         self.resumed: asyncio.Future[None] | None = None  # set by the resume frame, done after
         self.bad_frames = 0
         self.throttled = 0
@@ -85,8 +85,8 @@ class Connection:
     async def run(self) -> None:
         # A timer, not a sleeping task: one task fewer per open page.
         ends_in = max(0.0, (self.viewer.expires_at - utcnow()).total_seconds())
-        timer = asyncio.get_running_loop().call_later(ends_in, self.spawn, self.expire)
-        self.spawn(self.writer)
+        timer = asyncio.get_running_loop().call_later(ends_in, self._expire_now)
+        self.spawn(self.writer())
         try:
             with self.scope:
                 await self.reader()
@@ -99,15 +99,27 @@ class Connection:
         if self.failure is not None:
             raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
 
-    def spawn(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        task = asyncio.get_running_loop().create_task(work())
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.helpers.append(task)
         task.add_done_callback(self._helper_done)
 
+    def _expire_now(self) -> None:
+        self.spawn(self.expire())
+
     def _helper_done(self, task: asyncio.Task[None]) -> None:
+        self.resume_done()  # no reader may wait for a writer that has stopped
         if not task.cancelled() and task.exception() is not None:
             self.failure = task.exception()
             self.stop()
+
+    def resume_done(self) -> None:
+        """The resume frame is dealt with (replayed, refused, or the writer stopped): the
+        reader goes on. After this, a later resume frame is ignored."""
+        if self.resumed is None:
+            self.resumed = asyncio.get_running_loop().create_future()
+        if not self.resumed.done():
+            self.resumed.set_result(None)
 
     def stop(self) -> None:
         """End this connection: the reader and every other helper stop at their next await."""
@@ -153,7 +165,8 @@ class Connection:
     async def reader(self) -> None:
         raise NotImplementedError
 
-    async def writer(self) -> None:
+    def writer(self) -> Coroutine[Any, Any, None]:
+        """The writer task's coroutine (its frames are the page's memory: keep it shallow)."""
         raise NotImplementedError
 
     async def read_missed(self, after: int) -> tuple[int, list[Entry]]:

@@ -3,8 +3,8 @@
 The feed keeps a cursor (the last seq sent), holds entries that arrive ahead of an earlier one
 (concurrent senders commit in seq order but may publish out of order), fills gaps that stay open
 from the database, and batches: under load whatever is already queued goes out in one frame.
-It knows nothing of sockets: it queues HTML through `queue`, sends through `flush`, and reads
-what it missed through `read`, so it is unit-tested with plain callables (tests/chat/test_feed.py).
+It knows nothing of sockets: it queues HTML and sends frames through an `Outlet` (the socket's
+FrameSender; in tests/chat/test_feed.py a plain list), and reads what it missed through `read`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,15 @@ class Sequenced(Protocol):
     def user_id(self) -> int: ...
 
 
+class Outlet(Protocol):
+    """Where the feed's HTML goes: `queue` adds to the next frame, `flush` sends it."""
+
+    closed: bool
+
+    def queue(self, html: str) -> None: ...
+    async def flush(self) -> None: ...
+
+
 class TooFarBehind(Exception):
     """More was missed than a catch-up replays (limits.CATCH_UP_MAX): the page must reload."""
 
@@ -46,13 +55,10 @@ Read = Callable[[int], Awaitable[tuple[int, list[Entry]]]]
 
 class Feed:
     # One per open page: slots instead of a dict.
-    __slots__ = ("queue", "flush", "read", "last_sent", "pending")
+    __slots__ = ("out", "read", "last_sent", "pending")
 
-    def __init__(
-        self, queue: Callable[[str], None], flush: Callable[[], Awaitable[None]], read: Read
-    ) -> None:
-        self.queue = queue
-        self.flush = flush
+    def __init__(self, out: Outlet, read: Read) -> None:
+        self.out = out
         self.read = read
         self.last_sent: int | None = None  # None until the page says where it is (resume)
         self.pending: dict[int, EntryAppended] = {}  # entries that arrived ahead of an earlier one
@@ -76,68 +82,67 @@ class Feed:
         if len(entries) > limits.CATCH_UP_MAX:
             raise TooFarBehind
         for count, entry in enumerate(entries, 1):
-            self.queue(entry_html(entry))
+            self.out.queue(entry_html(entry))
             self.last_sent = entry.seq
             if count % MAX_BATCH == 0:
-                await self.flush()
+                await self.out.flush()
         self.pending = {s: i for s, i in self.pending.items() if s > self.last_sent}
         sent: list[Sequenced] = [*entries, *self._release()]
-        await self.flush()
+        await self.out.flush()
         return sent
 
-    def take(self, item: EntryAppended) -> list[Sequenced] | None:
+    def take(self, item: EntryAppended) -> tuple[Sequenced, ...] | None:
         """A live entry: queued if it is the next one (with the held entries that follow it),
         held if an earlier one is missing, dropped if already sent. Returns what was queued, or
-        None when too many are held: then catch up from the database now."""
-        assert self.last_sent is not None
-        if item.seq <= self.last_sent:
-            return []  # already sent by a catch-up
-        if item.seq > self.last_sent + 1:
-            self.pending[item.seq] = item  # usually the earlier one comes within milliseconds
-            return None if len(self.pending) > MAX_PENDING else []
-        self.queue(item.html)
-        self.last_sent = item.seq
-        return [item, *self._release()]
+        None when too many are held: then catch up from the database now. (The hot path of
+        every delivery: the next entry, nothing held.)"""
+        last = self.last_sent
+        assert last is not None
+        seq = item.seq
+        if seq == last + 1:
+            self.out.queue(item.html)
+            self.last_sent = seq
+            return (item, *self._release()) if self.pending else (item,)
+        if seq <= last:
+            return ()  # already sent by a catch-up
+        self.pending[seq] = item  # usually the earlier one comes within milliseconds
+        return None if len(self.pending) > MAX_PENDING else ()
 
     def _release(self) -> list[Sequenced]:
         released: list[Sequenced] = []
         assert self.last_sent is not None
         while (item := self.pending.pop(self.last_sent + 1, None)) is not None:
-            self.queue(item.html)
+            self.out.queue(item.html)
             self.last_sent = item.seq
             released.append(item)
         return released
-
-    async def next_item(self, sub: Subscription) -> Any:
-        """The next item from `sub`; None when a held gap stayed open for GAP_WAIT seconds (the
-        caller then catches up: only a gap that stays open costs a database read)."""
-        if not self.pending:
-            return await sub.get()
-        try:
-            async with asyncio.timeout(GAP_WAIT):
-                return await sub.get()
-        except TimeoutError:
-            return None
 
     async def pump(
         self,
         sub: Subscription,
         handle: Callable[[Any], Awaitable[None]],
         on_gap: Callable[[], Awaitable[None]],
-        closed: Callable[[], bool],
     ) -> None:
-        """The page's one writer loop: each item is handled, and under load whatever else is
-        already queued (up to MAX_BATCH) goes out in the same frame (adaptive batching; an idle
-        page sends each item at once)."""
-        while not closed():
-            item = await self.next_item(sub)
-            if item is None:
-                await on_gap()
-                continue
+        """The page's one writer loop, until its outlet closes: each item is handled, and under
+        load whatever else is already queued (up to MAX_BATCH) goes out in the same frame
+        (adaptive batching; an idle page sends each item at once). While an entry is held for
+        an earlier one, the wait is GAP_WAIT seconds; a gap still open then costs one catch-up
+        (`on_gap`), so only a gap that stays open reads the database."""
+        out = self.out
+        while not out.closed:
+            if not self.pending:
+                item = await sub.get()
+            else:
+                try:
+                    async with asyncio.timeout(GAP_WAIT):
+                        item = await sub.get()
+                except TimeoutError:
+                    await on_gap()
+                    continue
             await handle(item)
             for _ in range(MAX_BATCH):
-                if closed() or (item := sub.get_nowait()) is None:
+                if out.closed or (item := sub.get_nowait()) is None:
                     break
                 await handle(item)
             if self.started:  # before the page says where it is, what is queued waits for it
-                await self.flush()
+                await out.flush()

@@ -3,8 +3,7 @@ frames out through the ordered feed (chat/feed.py), and the checks before any ca
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from discussit import limits
@@ -17,23 +16,15 @@ from discussit.groups.live import members_html
 from discussit.timeline import history
 from discussit.timeline.entries import Entry, Kind
 
+_LEFT = Kind.LEFT.value
 MAX_EARLY = 64  # presence changes held for a page that has not sent its resume frame yet
 
 
 class Updates(Connection):
     __slots__ = ()
 
-    async def writer(self) -> None:
-        try:
-            await self.feed.pump(self.sub, self.handle, self.catch_up, lambda: self.sender.closed)
-        finally:
-            if self.resumed is None:  # no reader may wait for a writer that has stopped
-                self.resumed = asyncio.get_running_loop().create_future()
-            self._resume_done()
-
-    def _resume_done(self) -> None:
-        if self.resumed is not None and not self.resumed.done():
-            self.resumed.set_result(None)
+    def writer(self) -> Coroutine[Any, Any, None]:
+        return self.feed.pump(self.sub, self.handle, self.catch_up)
 
     async def handle(self, item: Any) -> None:
         handler = self.ITEMS.get(type(item))
@@ -44,18 +35,22 @@ class Updates(Connection):
         try:
             await self.catch_up(item.after)
         finally:
-            self._resume_done()
+            self.resume_done()
 
     async def on_entry(self, item: EntryAppended) -> None:
-        if not self.feed.started:  # before the resume frame: the catch-up will send entries
-            if item.kind == Kind.LEFT and item.user_id == self.viewer.id:
+        feed = self.feed
+        if feed.last_sent is None:  # before the resume frame: the catch-up will send entries
+            if item.kind == _LEFT and item.user_id == self.viewer.id:
                 await self.check_still_member()
             return
-        sent = self.feed.take(item)
+        sent = feed.take(item)
         if sent is None:
             await self.catch_up()
-        elif any(e.kind == Kind.LEFT and e.user_id == self.viewer.id for e in sent):
-            await self.check_still_member()
+            return
+        for entry in sent:  # (a loop, not any(): this runs for every delivery)
+            if entry.kind == _LEFT and entry.user_id == self.viewer.id:
+                await self.check_still_member()
+                return
 
     async def on_presence(self, item: PresenceChanged) -> None:
         if not self.feed.started and len(self.sender.outbox) >= MAX_EARLY:

@@ -1,4 +1,4 @@
-"""The ordered feed without a socket: plain callables for queueing, sending and reading."""
+"""The ordered feed without a socket: a plain outlet (a list of frames) and a fake database."""
 
 from __future__ import annotations
 
@@ -32,9 +32,13 @@ class Page:
     def __init__(self, in_database: list[Entry] | None = None, last_seq: int = 0) -> None:
         self.queued: list[str] = []
         self.frames: list[str] = []
+        self.closed = False
         self.in_database = in_database or []
         self.last_seq = last_seq
         self.reads: list[int] = []
+
+    def queue(self, html: str) -> None:
+        self.queued.append(html)
 
     async def flush(self) -> None:
         if self.queued:
@@ -47,7 +51,7 @@ class Page:
         return self.last_seq, found[: limits.CATCH_UP_MAX + 1]
 
     def feed(self) -> Feed:
-        return Feed(self.queued.append, self.flush, self.read)
+        return Feed(self, self.read)
 
     def seqs(self) -> list[int]:
         import re
@@ -84,8 +88,8 @@ def test_live_entries_already_sent_are_dropped_and_early_ones_wait_for_the_gap()
     page = Page(last_seq=5)
     feed = page.feed()
     asyncio.run(feed.start(5))
-    assert feed.take(live(5)) == []  # already had it
-    assert feed.take(live(7)) == [] and feed.pending  # 6 is missing: held
+    assert feed.take(live(5)) == ()  # already had it
+    assert feed.take(live(7)) == () and feed.pending  # 6 is missing: held
     assert [i.seq for i in feed.take(live(6))] == [6, 7]  # the gap fills: both, in order
     asyncio.run(page.flush())
     assert page.seqs() == [6, 7] and not feed.pending
@@ -96,7 +100,7 @@ def test_a_gap_that_grows_too_large_asks_for_a_catch_up():
     feed = page.feed()
     asyncio.run(feed.start(0))
     answers = [feed.take(live(seq)) for seq in range(2, MAX_PENDING + 3)]
-    assert answers[:-1] == [[]] * MAX_PENDING and answers[-1] is None
+    assert answers[:-1] == [()] * MAX_PENDING and answers[-1] is None
 
 
 def test_the_catch_up_releases_held_entries_that_now_follow():
@@ -133,7 +137,7 @@ def test_the_pump_sends_what_is_already_queued_in_one_frame_and_fills_open_gaps(
             page.last_seq = 8
             await feed.catch_up()
 
-        pump = asyncio.create_task(feed.pump(sub, handle, on_gap, lambda: False))
+        pump = asyncio.create_task(feed.pump(sub, handle, on_gap))
         while feed.last_sent != 8:
             await asyncio.sleep(0.01)
         pump.cancel()
@@ -155,7 +159,7 @@ def test_before_the_page_resumes_nothing_queued_is_sent():
         async def handle(item: EntryAppended) -> None:
             page.queued.append("presence")
 
-        pump = asyncio.create_task(feed.pump(sub, handle, page.flush, lambda: False))
+        pump = asyncio.create_task(feed.pump(sub, handle, page.flush))
         await asyncio.sleep(0.05)
         pump.cancel()
         return page
