@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, bindparam, exists
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
@@ -134,12 +134,18 @@ async def log_out(conn: HTTPConnection) -> str | None:
     return key
 
 
-def session_alive(session_key: str, max_age: int) -> ColumnElement[bool]:
-    """A SQL condition: the login `session_key` has not ended (logged out, or past max_age)."""
-    oldest = utcnow() - timedelta(seconds=max_age)
-    return exists().where(
-        col(AuthSession.token_hash) == session_key, col(AuthSession.created_at) > oldest
-    )
+# A SQL condition, built once: the login :session_key has not ended (not logged out, and
+# started after :session_oldest, i.e. within the longest a login lasts).
+SESSION_ALIVE: ColumnElement[bool] = exists().where(
+    col(AuthSession.token_hash) == bindparam("session_key"),
+    col(AuthSession.created_at)
+    > bindparam("session_oldest", type_=AuthSession.__table__.c.created_at.type),  # type: ignore[attr-defined]
+)
+
+
+def session_params(session_key: str, max_age: int) -> dict[str, object]:
+    """The parameters SESSION_ALIVE needs for one login."""
+    return {"session_key": session_key, "session_oldest": utcnow() - timedelta(seconds=max_age)}
 
 
 def safe_next(target: str | None) -> str:

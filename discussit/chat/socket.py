@@ -19,6 +19,7 @@ import logging
 import uuid
 
 import anyio
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -82,6 +83,14 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
                 log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
                 await ws.close(closecodes.POLICY, "not a member")
                 return None
+    except PoolTimeout:
+        # Every database connection stayed busy (a burst of pages connecting at once): not a
+        # server error; htmx reconnects after 1013 and the page catches up then.
+        if sub is not None:
+            sub.close()
+        log.warning("socket refused: database busy")
+        await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
+        return None
     except BaseException:  # cancelled (the client left, or shutdown) at any await above
         if sub is not None:
             sub.close()

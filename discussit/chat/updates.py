@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from discussit import limits
 from discussit.chat.connection import Connection, Resume
 from discussit.chat.feed import TooFarBehind
@@ -111,6 +113,9 @@ class Updates(Connection):
             return
         except (access.NotAMemberOf, access.NoSuchGroup):
             await self.left()
+            return
+        except PoolTimeout:  # every database connection stayed busy: the page retries (1013)
+            await self.end("database busy", None, closecodes.TRY_AGAIN_LATER)
             return
         if any(e.kind != Kind.MESSAGE for e in sent):
             async with self.db.session() as session:

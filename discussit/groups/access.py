@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-from discussit.accounts.auth import Viewer, require_viewer, session_alive
+from discussit.accounts.auth import SESSION_ALIVE, Viewer, require_viewer, session_params
 from discussit.groups import directory
 from discussit.groups.membership import is_member
 from discussit.models import Group
@@ -79,22 +79,30 @@ async def require_staff(conn: HTTPConnection, doing: str) -> Viewer:
     return viewer
 
 
+# Built once (it runs at every connect): the group's last seq, whether the user is a member,
+# whether the login is alive.
+_GROUP_ID = bindparam("group_id", type_=GROUPS.c.id.type)
+_REPLAY_CURSOR = select(
+    GROUPS.c.last_seq,
+    select(MEMBERSHIPS.c.user_id)
+    .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
+    .exists(),
+    SESSION_ALIVE,
+).where(GROUPS.c.id == _GROUP_ID)
+
+
 async def replay_cursor(
     session: AsyncSession, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
 ) -> int:
     """Before a page is sent anything it missed: the group's last seq, if the viewer is still a
     member and still logged in (one query). Raises NoSuchGroup, NotAMemberOf or LoginEnded."""
-    member = (
-        select(MEMBERSHIPS.c.user_id)
-        .where(MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == viewer.id)
-        .exists()
-    )
+    params = {
+        "group_id": group_id,
+        "user_id": viewer.id,
+        **session_params(viewer.session_key, session_max_age),
+    }
     found = (
-        await session.exec(  # type: ignore[call-overload]  # a core Select
-            select(
-                GROUPS.c.last_seq, member, session_alive(viewer.session_key, session_max_age)
-            ).where(GROUPS.c.id == group_id)
-        )
+        await session.exec(_REPLAY_CURSOR, params=params)  # type: ignore[call-overload]
     ).first()
     if found is None:
         raise NoSuchGroup

@@ -191,3 +191,25 @@ def test_a_resume_frame_survives_a_resync_that_empties_the_queue(client, alice, 
         client.app_state["broker"].resync_all()
         frames = receive_until(ws, "kept 1")
     assert "kept 0" in "".join(frames)
+
+
+@pytest.mark.parametrize("where", ["admission", "catch-up"])
+def test_a_busy_database_asks_the_page_to_retry_later(client, alice, lounge, monkeypatch, where):
+    """Every pooled connection busy (a burst of pages connecting): 1013, which htmx retries,
+    not a server error."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    alice.join(lounge)
+
+    async def busy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PoolTimeout("QueuePool limit reached")
+
+    if where == "admission":
+        monkeypatch.setattr(chat_socket, "current_viewer", busy)
+    else:
+        monkeypatch.setattr(chat_socket.access, "replay_cursor", busy)
+    with alice.socket(lounge) as ws:
+        if where == "catch-up":
+            resume(ws, 0)
+        _, code = _frames_until_closed(ws, timeout=2)
+    assert code == 1013
