@@ -45,7 +45,12 @@ def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
 def make_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Reads: a pool of 10 + 20 connections (threads). With SQLAlchemy's 5 + 10, a burst of
+        # pages connecting at once (5,000 in the bench, or every page after a restart) waited
+        # up to its 30 s pool timeout and some were refused (bench/, issue 10's closing note).
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
