@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import ColumnElement, Index, UniqueConstraint, bindparam, exists
 from sqlmodel import Field, SQLModel
 
 from discussit import limits
@@ -44,6 +44,17 @@ class AuthSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+def login_alive() -> ColumnElement[bool]:
+    """The one rule for a live login, as a SQL condition with two parameters: the login
+    :session_key has not ended (not logged out, and started after :session_oldest, i.e. within
+    the longest a login lasts). Used wherever a statement checks a login itself."""
+    created_at = AuthSession.__table__.c.created_at  # type: ignore[attr-defined]
+    return exists().where(
+        AuthSession.__table__.c.token_hash == bindparam("session_key"),  # type: ignore[attr-defined]
+        created_at > bindparam("session_oldest", type_=created_at.type),
+    )
 
 
 class Group(SQLModel, table=True):

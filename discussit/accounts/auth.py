@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import ColumnElement, bindparam, exists
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
@@ -134,17 +133,8 @@ async def log_out(conn: HTTPConnection) -> str | None:
     return key
 
 
-# A SQL condition, built once: the login :session_key has not ended (not logged out, and
-# started after :session_oldest, i.e. within the longest a login lasts).
-SESSION_ALIVE: ColumnElement[bool] = exists().where(
-    col(AuthSession.token_hash) == bindparam("session_key"),
-    col(AuthSession.created_at)
-    > bindparam("session_oldest", type_=AuthSession.__table__.c.created_at.type),  # type: ignore[attr-defined]
-)
-
-
 def session_params(session_key: str, max_age: int) -> dict[str, object]:
-    """The parameters SESSION_ALIVE needs for one login."""
+    """The parameters models.login_alive() needs for one login."""
     return {"session_key": session_key, "session_oldest": utcnow() - timedelta(seconds=max_age)}
 
 

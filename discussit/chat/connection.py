@@ -24,7 +24,6 @@ from discussit.core.realtime.presence import Presence
 from discussit.core.realtime.sender import FrameSender
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
-from discussit.groups import membership
 from discussit.models import utcnow
 from discussit.settings import Settings
 from discussit.timeline.entries import Entry
@@ -153,12 +152,6 @@ class Connection:
 
     async def left(self) -> None:
         await self.end("not a member", "live/_left.html")
-
-    async def check_still_member(self) -> None:
-        async with self.db.session() as session:
-            still = await membership.is_member(session, self.group_id, self.viewer.id)
-        if not still:
-            await self.left()
 
     # -- the two halves (chat/frames.py, chat/updates.py) --------------------------------------
 

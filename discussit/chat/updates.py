@@ -4,9 +4,10 @@ frames out through the ordered feed (chat/feed.py), and the checks before any ca
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit import limits
 from discussit.chat.connection import Connection, Resume
@@ -18,6 +19,7 @@ from discussit.groups.live import members_html
 from discussit.timeline import history
 from discussit.timeline.entries import Entry, Kind
 
+T = TypeVar("T")
 _LEFT = Kind.LEFT.value
 MAX_EARLY = 64  # presence changes held for a page that has not sent its resume frame yet
 
@@ -43,7 +45,7 @@ class Updates(Connection):
         feed = self.feed
         if feed.last_sent is None:  # before the resume frame: the catch-up will send entries
             if item.kind == _LEFT and item.user_id == self.viewer.id:
-                await self.check_still_member()
+                await self.check_still_allowed()
             return
         sent = feed.take(item)
         if sent is None:
@@ -51,7 +53,7 @@ class Updates(Connection):
             return
         for entry in sent:  # (a loop, not any(): this runs for every delivery)
             if entry.kind == _LEFT and entry.user_id == self.viewer.id:
-                await self.check_still_member()
+                await self.check_still_allowed()
                 return
 
     async def on_presence(self, item: PresenceChanged) -> None:
@@ -64,16 +66,8 @@ class Updates(Connection):
         entries): check now whether a lost item was this user's leave or logout."""
         if self.feed.started:
             await self.catch_up()
-            return
-        async with self.db.session() as session:
-            try:
-                await access.replay_cursor(
-                    session, self.group_id, self.viewer, self.settings.session_max_age
-                )
-            except access.LoginEnded:
-                await self.logged_out()
-            except (access.NotAMemberOf, access.NoSuchGroup):
-                await self.left()
+        else:
+            await self.check_still_allowed()
 
     async def on_logout(self, item: LoggedOut) -> None:
         if item.session_key == self.viewer.session_key:
@@ -91,31 +85,49 @@ class Updates(Connection):
         """For the feed: the group's last seq and the entries after `after`, once membership
         and login are checked again (in the same database session)."""
         async with self.db.session() as session:
-            upto = await access.replay_cursor(
-                session, self.group_id, self.viewer, self.settings.session_max_age
-            )
+            upto = await self._cursor(session)
             if after >= upto:
                 return upto, []
             return upto, await history.entries_after(
                 session, self.group_id, after, upto, limits.CATCH_UP_MAX + 1
             )
 
+    async def _cursor(self, session: AsyncSession) -> int:
+        return await access.replay_cursor(
+            session, self.group_id, self.viewer, self.settings.session_max_age
+        )
+
+    async def check_still_allowed(self) -> None:
+        """This user may have left or logged out: membership and login, checked now."""
+
+        async def check() -> int:
+            async with self.db.session() as session:
+                return await self._cursor(session)
+
+        await self.checked(check())
+
+    async def checked(self, work: Awaitable[T]) -> T | None:
+        """Run a read that checks access before anything is sent. Refused (left, logged out,
+        too far behind, the database busy): the socket ends as the refusal says, and None."""
+        try:
+            return await work
+        except TooFarBehind:
+            await self.end("too far behind: reload", "live/_reload.html", closecodes.NORMAL)
+        except access.LoginEnded:
+            await self.logged_out()
+        except (access.NotAMemberOf, access.NoSuchGroup):
+            await self.left()
+        except PoolTimeout:  # every database connection stayed busy: the page retries (1013)
+            await self.end("database busy", None, closecodes.TRY_AGAIN_LATER)
+        return None
+
     async def catch_up(self, after: int | None = None) -> None:
         """Send what the page missed (from `after`, or from the feed's cursor), then the member
         list if anyone joined or left meanwhile."""
-        try:
-            sent = await (self.feed.start(after) if after is not None else self.feed.catch_up())
-        except TooFarBehind:
-            await self.end("too far behind: reload", "live/_reload.html", closecodes.NORMAL)
-            return
-        except access.LoginEnded:
-            await self.logged_out()
-            return
-        except (access.NotAMemberOf, access.NoSuchGroup):
-            await self.left()
-            return
-        except PoolTimeout:  # every database connection stayed busy: the page retries (1013)
-            await self.end("database busy", None, closecodes.TRY_AGAIN_LATER)
+        sent = await self.checked(
+            self.feed.start(after) if after is not None else self.feed.catch_up()
+        )
+        if sent is None:
             return
         if any(e.kind != Kind.MESSAGE for e in sent):
             async with self.db.session() as session:

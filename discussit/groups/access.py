@@ -16,10 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-from discussit.accounts.auth import SESSION_ALIVE, Viewer, require_viewer, session_params
+from discussit.accounts.auth import Viewer, require_viewer, session_params
 from discussit.groups import directory
 from discussit.groups.membership import is_member
-from discussit.models import Group
+from discussit.models import Group, login_alive
 from discussit.timeline.store import GROUPS, MEMBERSHIPS, NoSuchGroup
 
 __all__ = [
@@ -87,7 +87,7 @@ _REPLAY_CURSOR = select(
     select(MEMBERSHIPS.c.user_id)
     .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
     .exists(),
-    SESSION_ALIVE,
+    login_alive(),
 ).where(GROUPS.c.id == _GROUP_ID)
 
 

@@ -13,18 +13,17 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from discussit.core.db import Database, Outcome
-from discussit.models import AuthSession, Event, Group, Membership, Message, utcnow
+from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
 from discussit.timeline.entries import Entry, Kind
 
 GROUPS = Group.__table__  # type: ignore[attr-defined]
 MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
 EVENTS = Event.__table__  # type: ignore[attr-defined]
-AUTH_SESSIONS = AuthSession.__table__  # type: ignore[attr-defined]
 
 
 class NoSuchGroup(Outcome):
@@ -62,7 +61,7 @@ def _store_message_statement(dialect_insert: Any, check_session: bool) -> Any:
     """INSERT one message row only if its author is a member (and, for a login, that login is
     still alive); a reused client id does nothing."""
     params = {name: bindparam(name, type_=MESSAGES.c[name].type) for name in _COLUMNS}
-    conditions = [
+    conditions: list[ColumnElement[bool]] = [
         select(MEMBERSHIPS.c.user_id)
         .where(
             MEMBERSHIPS.c.group_id == params["group_id"],
@@ -71,15 +70,7 @@ def _store_message_statement(dialect_insert: Any, check_session: bool) -> Any:
         .exists()
     ]
     if check_session:
-        conditions.append(
-            select(AUTH_SESSIONS.c.id)
-            .where(
-                AUTH_SESSIONS.c.token_hash == bindparam("session_key"),
-                AUTH_SESSIONS.c.created_at
-                > bindparam("session_oldest", type_=AUTH_SESSIONS.c.created_at.type),
-            )
-            .exists()
-        )
+        conditions.append(login_alive())
     row = select(*(param.label(name) for name, param in params.items())).where(*conditions)
     return (
         dialect_insert(MESSAGES)
@@ -215,16 +206,12 @@ def _stored_under(
     return None if found is None else (int(found[0]), str(found[1]))
 
 
+_LOGIN_ALIVE = select(login_alive())
+
+
 def _login_alive(conn: Connection, values: dict[str, object]) -> bool:
-    return (
-        conn.execute(
-            select(AUTH_SESSIONS.c.id).where(
-                AUTH_SESSIONS.c.token_hash == values["session_key"],
-                AUTH_SESSIONS.c.created_at > values["session_oldest"],
-            )
-        ).first()
-        is not None
-    )
+    params = {"session_key": values["session_key"], "session_oldest": values["session_oldest"]}
+    return bool(conn.execute(_LOGIN_ALIVE, params).scalar())
 
 
 def record_event(
