@@ -166,9 +166,11 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
     signer = itsdangerous.TimestampSigner(target.env["SECRET_KEY"])
     group_id = uuid.uuid4()
     with Session(engine) as session:
-        session.add(Group(id=group_id, name=f"Bench {group_id.hex[:6]}", last_seq=history))
+        name = f"Bench {group_id.hex[:6]}"
+        session.add(Group(id=group_id, name=name, name_key=name.casefold(), last_seq=history))
         for g in range(groups - 1):
-            session.add(Group(name=f"Extra {group_id.hex[:6]} {g}"))
+            extra = f"Extra {group_id.hex[:6]} {g}"
+            session.add(Group(name=extra, name_key=extra.casefold()))
         session.commit()
         users = [
             User(

@@ -15,6 +15,7 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
 GROUP_NAME_MAX = 60
+GROUP_NAME_KEY_MAX = GROUP_NAME_MAX * 3  # the name's comparison key (NFKC can lengthen it)
 GROUP_DESCRIPTION_MAX = 280
 
 MESSAGE_MAX = 2000  # characters in one message

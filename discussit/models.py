@@ -25,7 +25,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=limits.USERNAME_MAX)
-    # Lower-cased username: "Alice" and "alice" are the same account.
+    # core.security.text.username_key: "Alice", "aIice" and "alice" are one account.
     username_key: str = Field(max_length=limits.USERNAME_MAX, unique=True)
     password_hash: str = Field(max_length=200)
     is_staff: bool = False
@@ -62,6 +62,8 @@ class Group(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=limits.GROUP_NAME_MAX, unique=True)
+    # core.security.text.name_key: "Café" and "CAFÉ" are one name, on every database.
+    name_key: str = Field(max_length=limits.GROUP_NAME_KEY_MAX, unique=True)
     description: str = Field(default="", max_length=limits.GROUP_DESCRIPTION_MAX)
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import select
-
+from discussit.accounts.auth import find_user
 from discussit.core.db import Database
 from discussit.groups import directory, membership
 from discussit.models import User
@@ -27,9 +26,15 @@ def database(client) -> Database:  # type: ignore[no-untyped-def]
     return client.app_state["db"]
 
 
+async def _named(session, name: str) -> User:  # type: ignore[no-untyped-def]
+    found = await find_user(session, name)
+    assert found is not None, name
+    return found
+
+
 def user(client, name: str) -> User:
     async def load(session):  # type: ignore[no-untyped-def]
-        return (await session.exec(select(User).where(User.username_key == name))).one()
+        return await _named(session, name)
 
     return run(client, load)
 
@@ -67,7 +72,7 @@ def many_groups(client, count: int, prefix: str = "Group") -> None:
 
 def make_staff(client, name: str) -> None:
     async def promote(session):  # type: ignore[no-untyped-def]
-        found = (await session.exec(select(User).where(User.username_key == name))).one()
+        found = await _named(session, name)
         found.is_staff = True
         session.add(found)
         await session.commit()

@@ -255,15 +255,14 @@ class Page:
 
 POST_DIRECTLY = """
 import asyncio, sys, uuid
-from sqlmodel import select
+from discussit.accounts.auth import find_user
 from discussit.core.db import Database, make_engine
-from discussit.models import User
 from discussit.timeline.store import store_message
 
 async def main(url, group, name, text):
     db = Database(make_engine(url))
     async with db.session() as session:
-        user = (await session.exec(select(User).where(User.username_key == name))).one()
+        user = await find_user(session, name)
     await store_message(db, uuid.UUID(group), user.id, user.username, text)
     await db.close()
 

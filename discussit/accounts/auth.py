@@ -8,7 +8,6 @@ cookie stops working at once, on pages, the WebSocket and the SSE stream alike.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,14 +17,11 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
-from discussit import limits
 from discussit.core.db import Database
 from discussit.core.security.csrf import csrf_token
+from discussit.core.security.text import username_key
 from discussit.core.urls import url_path
 from discussit.models import AuthSession, User, utcnow
-
-_USERNAME = re.compile(limits.USERNAME_PATTERN)
-
 
 _UNKNOWN = object()
 
@@ -48,17 +44,14 @@ class Viewer:
         return self.user.id
 
 
-def valid_username(username: str) -> bool:
-    return _USERNAME.fullmatch(username) is not None
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def find_user(session: AsyncSession, username: str) -> User | None:
-    """The account with this username, in any case ("Alice" and "alice" are one account)."""
-    found = await session.exec(select(User).where(User.username_key == username.lower()))
+    """The account with this username, in any case and spelled with any look-alikes ("Alice",
+    "aIice" and "alice" are one account: core.security.text.username_key)."""
+    found = await session.exec(select(User).where(User.username_key == username_key(username)))
     return found.first()
 
 

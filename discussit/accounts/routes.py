@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.exc import IntegrityError
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,17 +15,14 @@ from discussit.accounts.pages import error_page, page
 from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker, user_channel
 from discussit.core.realtime.items import LoggedOut
+from discussit.core.security import text
 from discussit.core.security.ratelimit import MemoryLimiter, client_address
 from discussit.core.urls import url_path
+from discussit.core.web import form_text, read_form
 from discussit.models import User
 from discussit.settings import Settings
 
 log = logging.getLogger("discussit.accounts")
-
-
-def _field(form: FormData, name: str, limit: int = 1000) -> str:
-    value = form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
 
 
 async def _too_many(request: Request, retry_after: int, what: str) -> Response:
@@ -36,6 +32,15 @@ async def _too_many(request: Request, retry_after: int, what: str) -> Response:
     )
     response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _user_key(username: str) -> str:
+    """The rate-limit key of a typed username: its account's key, so case and look-alike
+    variants share one counter (a text no username could be is counted as itself)."""
+    try:
+        return text.username_key(text.clean(username, text.USERNAME))
+    except text.InvalidText:
+        return "invalid:" + username.encode("unicode_escape").decode("ascii")[:100]
 
 
 async def signup(request: Request) -> Response:
@@ -49,12 +54,15 @@ async def signup(request: Request) -> Response:
     )
     if not decision.allowed:
         return await _too_many(request, decision.retry_after, "sign-up")
-    form = await request.form()
-    username = _field(form, "username", 100).strip()
-    password, password2 = _field(form, "password"), _field(form, "password2")
+    form = await read_form(request)
+    typed = form_text(form, "username")
+    password, password2 = form_text(form, "password"), form_text(form, "password2")
     errors: dict[str, list[str]] = {}
-    if not auth.valid_username(username):
-        errors["username"] = [f"Usernames have {limits.USERNAME_RULE}."]
+    try:
+        username = text.clean(typed, text.USERNAME)
+    except text.InvalidText as problem:
+        errors["username"] = [str(problem)]
+        username = typed.strip()[: limits.USERNAME_MAX * 2]
     found = passwords.problems(password, username)
     if found:
         errors["password"] = found
@@ -64,7 +72,7 @@ async def signup(request: Request) -> Response:
     if not errors:
         user = User(
             username=username,
-            username_key=username.lower(),
+            username_key=text.username_key(username),
             password_hash=await passwords.hash_password(password),
         )
         async with db.session() as session:
@@ -72,7 +80,9 @@ async def signup(request: Request) -> Response:
             try:
                 await session.commit()
             except IntegrityError:
-                errors["username"] = ["That username is taken; choose another."]
+                errors["username"] = [
+                    "That username is taken (or looks like one that is); choose another."
+                ]
     if errors:
         return await page(
             request,
@@ -90,15 +100,15 @@ async def login(request: Request) -> Response:
     next_url = auth.safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return await page(request, "accounts/login.html", next=next_url, error=None, username="")
-    form = await request.form()
-    username = _field(form, "username", 100).strip()
-    password = _field(form, "password", limits.PASSWORD_MAX)
+    form = await read_form(request)
+    username = form_text(form, "username").strip()[: limits.USERNAME_MAX * 2]
+    password = form_text(form, "password")[: limits.PASSWORD_MAX + 1]
     settings: Settings = request.state.settings
     limiter: MemoryLimiter = request.state.limiter
     # Failures are counted per username (any case) and per address; past either limit even
     # the right password is refused until the window ends, so guessing gains nothing.
     keys = [
-        (f"login:user:{username.lower()}", settings.login_failures_per_user),
+        (f"login:user:{_user_key(username)}", settings.login_failures_per_user),
         (f"login:addr:{client_address(request)}", settings.login_failures_per_address),
     ]
     for key, limit in keys:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class Connection:
         "feed",
         "resumed",
         "bad_frames",
+        "frame_budget",
         "throttled",
         "scope",
         "helpers",
@@ -73,7 +75,8 @@ class Connection:
         self.sender = FrameSender(ws, on_slow=self.stop)
         self.feed = Feed(self.sender, self.read_missed)
         self.resumed: asyncio.Future[None] | None = None  # set by the resume frame, done after
-        self.bad_frames = 0
+        self.bad_frames = (0, 0.0)  # refused frames, since when (chat/frames.py)
+        self.frame_budget = (math.inf, 0.0)  # frames left, as of when (a full budget)
         self.throttled = 0
         # The reader runs in the handler's task, inside `scope`; the writer and the expiry
         # notice are helper tasks. Not an anyio task group: that costs every page ~4 KB more.

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.websockets import WebSocketDisconnected
 
-from discussit import limits
 from discussit.chat.connection import Connection, Resume
-from discussit.chat.posting import Posted, Reason, Refused
+from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id
 from discussit.core.realtime import closecodes
+from discussit.core.security import text as text_policy
 from discussit.core.templating import render
 
 MAX_FRAME = 16 * 1024
-MAX_BAD_FRAMES = 5  # frames no page of ours would send, before the socket is closed (1008)
+# Refused frames (unreadable, the wrong shape, text the policy refuses, a second resume) within
+# BAD_FRAME_WINDOW seconds before the socket is closed (1008): a page of ours sends few.
+MAX_BAD_FRAMES = 5
+BAD_FRAME_WINDOW = 60.0
 MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is closed (1013)
+# Every frame spends from a budget of FRAME_BURST, refilled at FRAMES_PER_SECOND: past it a
+# frame is refused (and counts as bad) before it is even parsed.
+FRAME_BURST = 20
+FRAMES_PER_SECOND = 5.0
 
 
 class Frames(Connection):
@@ -33,6 +41,9 @@ class Frames(Connection):
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
+            if not self.spend_frame():
+                await self.bad_frame("Too many messages at once; slow down.")
+                continue
             if text is None:
                 await self.bad_frame("Only text messages are understood here.")
                 continue
@@ -53,21 +64,40 @@ class Frames(Connection):
                 continue
             await handler(self, data)
 
-    async def bad_frame(self, problem: str) -> None:
-        """A frame no page of ours sends: say so; after a few, it is not a page: close."""
-        self.bad_frames += 1
-        if self.bad_frames >= MAX_BAD_FRAMES:
-            await self.end(f"{self.bad_frames} bad frames", None)
+    def spend_frame(self) -> bool:
+        """One frame from the socket's budget (a token bucket); False when it is spent."""
+        now = time.monotonic()
+        tokens, at = self.frame_budget
+        tokens = min(FRAME_BURST, tokens + (now - at) * FRAMES_PER_SECOND)
+        self.frame_budget = (max(tokens - 1, 0.0), now)
+        return tokens >= 1
+
+    async def bad_frame(self, problem: str, text: str = "") -> None:
+        """A frame the server refused: say so (giving back any text to fix); after a few in a
+        short time it is not a page of ours: close (1008)."""
+        now = time.monotonic()
+        count, since = self.bad_frames
+        if now - since > BAD_FRAME_WINDOW:
+            count, since = 0, now
+        self.bad_frames = (count + 1, since)
+        if count + 1 >= MAX_BAD_FRAMES:
+            await self.end(f"{count + 1} bad frames", None)
             return
-        await self.error(problem)
+        await self.error(problem, text)
 
     async def resume_frame(self, data: dict[str, Any]) -> None:
-        if self.resumed is not None or self.sender.closed:
-            return  # one resume per socket: the first one set the cursor
+        if self.sender.closed:
+            return
+        if self.resumed is not None:  # one resume per socket: the first one set the cursor
+            await self.bad_frame("This page has already resumed.")
+            return
         after = data.get("after")
-        if isinstance(after, str) and after.isdigit() and len(after) < 19:
-            after = int(after)
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if isinstance(after, str):
+            try:
+                after = text_policy.clean_number(after, "The resume cursor")
+            except text_policy.InvalidText:
+                after = None
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 10**18:
             await self.bad_frame("Could not resume; reload the page.")
             return
         # The writer replays (in order with live items); frames after this one (htmx sends
@@ -78,9 +108,13 @@ class Frames(Connection):
 
     async def message_frame(self, data: dict[str, Any]) -> None:
         raw = data.get("text")
-        outcome = await self.posting.post(
-            self.viewer, self.group_id, raw, data.get("client_message_id")
-        )
+        client_id = data.get("client_message_id")
+        if client_id is not None and clean_client_message_id(client_id) is None:
+            await self.bad_frame(
+                "That message could not be read.", raw if isinstance(raw, str) else ""
+            )
+            return
+        outcome = await self.posting.post(self.viewer, self.group_id, raw, client_id)
         if not isinstance(outcome, Refused) or outcome.reason is not Reason.TOO_FAST:
             self.throttled = 0  # only refusals in a row close the socket
         if isinstance(outcome, Posted):
@@ -101,6 +135,9 @@ class Frames(Connection):
     async def refused(self, outcome: Refused, text: str) -> None:
         await self.error(outcome.problem, text)
 
+    async def invalid(self, outcome: Refused, text: str) -> None:
+        await self.bad_frame(outcome.problem, text)  # counts, like any refused frame
+
     async def too_fast(self, outcome: Refused, text: str) -> None:
         self.throttled += 1
         if self.throttled >= MAX_THROTTLED:
@@ -115,7 +152,7 @@ class Frames(Connection):
         await self.logged_out()
 
     REFUSALS: dict[Reason, Callable[[Frames, Refused, str], Awaitable[None]]] = {
-        Reason.INVALID: refused,
+        Reason.INVALID: invalid,
         Reason.NOT_SAVED: refused,
         Reason.TOO_FAST: too_fast,
         Reason.NOT_A_MEMBER: refused_not_member,
@@ -128,5 +165,5 @@ class Frames(Connection):
             "messages/_composer.html",
             oob=True,
             composer_error=problem,
-            composer_text=text[: limits.MESSAGE_MAX * 2],
+            composer_text=text_policy.echo(text),
         )

@@ -20,8 +20,8 @@ from discussit import limits
 from discussit.accounts.auth import Viewer
 from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
+from discussit.core.security import text as text_policy
 from discussit.core.security.ratelimit import MemoryLimiter
-from discussit.core.security.text import InvalidText, clean_message_text
 from discussit.settings import Settings
 from discussit.timeline.live import publish_entry
 from discussit.timeline.store import AlreadyStored, NotAMember, SessionEnded, store_message
@@ -77,8 +77,8 @@ class Posting:
         self, viewer: Viewer, group_id: uuid.UUID, raw_text: object, raw_client_id: object = None
     ) -> Posted | Refused:
         try:
-            text = clean_message_text(raw_text)
-        except InvalidText as problem:
+            text = text_policy.clean(raw_text, text_policy.MESSAGE)
+        except text_policy.InvalidText as problem:
             return Refused(Reason.INVALID, str(problem))
         # One budget per user across all their pages and processes (Redis when configured).
         decision = await self.limiter.hit(

@@ -18,7 +18,7 @@ from discussit.core.db import Database
 from discussit.core.realtime.presence import Presence
 from discussit.core.templating import templates
 from discussit.core.urls import url_path
-from discussit.core.web import int_param
+from discussit.core.web import form_text, int_param, read_form
 from discussit.groups import access, directory, membership
 from discussit.timeline import history
 
@@ -96,10 +96,10 @@ async def create(request: Request) -> Response:
     db: Database = request.state.db
     async with db.session() as session:
         viewer = await access.require_member(request, session, group_id)
-    form = await request.form()
-    raw = form.get("text", "")
+    form = await read_form(request)
+    raw = form_text(form, "text")
     posting: Posting = request.state.posting
-    outcome = await posting.post(viewer, group_id, raw, form.get("client_message_id"))
+    outcome = await posting.post(viewer, group_id, raw, form_text(form, "client_message_id"))
     if isinstance(outcome, Posted):  # a resubmitted form (again) lands on the same page
         return RedirectResponse(
             url_path("chat:show", group_id=group_id) + "#composer", status_code=303
@@ -113,7 +113,7 @@ async def create(request: Request) -> Response:
         request,
         group_id,
         status_code=status,
-        composer_text=raw if isinstance(raw, str) else "",
+        composer_text=raw,
         composer_error=outcome.problem,
     )
     if outcome.retry_after:

@@ -43,17 +43,25 @@ def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
 
 
 def make_engine(url: str) -> AsyncEngine:
+    """hide_parameters: a failing statement is logged and raised without its values, so no
+    user input (a message, a password hash) reaches the log."""
     url = async_url(url)
     if url.startswith("sqlite"):
         # Reads: a pool of 10 + 20 connections (threads). With SQLAlchemy's 5 + 10, a burst of
         # pages connecting at once (5,000 in the bench, or every page after a restart) waited
         # up to its 30 s pool timeout and some were refused (bench/, issue 10's closing note).
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20
+            url,
+            connect_args={"timeout": 30},
+            pool_size=10,
+            max_overflow=20,
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 class Outcome(Exception):
@@ -70,7 +78,9 @@ class _SQLiteWriter:
 
     def __init__(self, url: str) -> None:
         self._engine: Engine = create_engine(
-            sync_url(url), connect_args={"timeout": 30, "check_same_thread": False}
+            sync_url(url),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
         )
         event.listen(self._engine, "connect", _sqlite_pragmas)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")

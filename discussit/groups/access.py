@@ -110,5 +110,5 @@ async def replay_cursor(
     if not logged_in:
         raise LoginEnded
     if not still_member:
-        raise NotAMemberOf(Group(id=group_id, name=""))
+        raise NotAMemberOf(Group(id=group_id, name="", name_key=""))
     return int(last_seq)

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit import limits
+from discussit.core.security import text
 from discussit.models import Group, Membership
 
 
@@ -45,13 +47,6 @@ class DirectoryPage:
     rows: list[GroupRow]
     after: str | None  # this page's key (None: the first page)
     next_after: str | None  # None: this is the last page
-
-
-def clean_after(raw: str | None) -> str | None:
-    """A page key from a link (a group name); anything longer than a name is not one."""
-    if not raw or len(raw) > limits.GROUP_NAME_MAX:
-        return None
-    return raw
 
 
 async def directory_row(
@@ -98,18 +93,28 @@ async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
     return await session.get(Group, group_id)
 
 
-async def create(session: AsyncSession, name: str, description: str = "") -> Group:
-    name, description = " ".join(name.split()), description.strip()
-    if not 1 <= len(name) <= limits.GROUP_NAME_MAX:
-        raise InvalidGroup(f"A group name has 1 to {limits.GROUP_NAME_MAX} characters.")
-    if len(description) > limits.GROUP_DESCRIPTION_MAX:
-        raise InvalidGroup(f"A description has at most {limits.GROUP_DESCRIPTION_MAX} characters.")
-    taken = await session.exec(select(Group.id).where(func.lower(Group.name) == name.lower()))
+async def create(session: AsyncSession, name: object, description: object = "") -> Group:
+    """A new group, its name and description cleaned by the text policy. Raises InvalidGroup
+    (with what to change) for a bad or taken name: names compare by text.name_key, so "Café",
+    "CAFÉ" and "ｃａｆé" are one name on every database."""
+    try:
+        name = text.clean(name, text.GROUP_NAME)
+        description = text.clean(description, text.GROUP_DESCRIPTION)
+    except text.InvalidText as problem:
+        raise InvalidGroup(str(problem)) from None
+    key = text.name_key(name)
+    if len(key) > limits.GROUP_NAME_KEY_MAX:  # a few characters expand a lot under NFKC
+        raise InvalidGroup("That name is too long once normalised; use plainer characters.")
+    taken = await session.exec(select(Group.id).where(Group.name_key == key))
     if taken.first() is not None:
         raise InvalidGroup(f"A group named {name!r} already exists.")
-    group = Group(name=name, description=description)
+    group = Group(name=name, name_key=key, description=description)
     session.add(group)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # created by someone else in the meantime
+        await session.rollback()
+        raise InvalidGroup(f"A group named {name!r} already exists.") from None
     return group
 
 

@@ -11,16 +11,17 @@ from starlette.routing import Route
 from discussit.accounts import auth
 from discussit.accounts.pages import page
 from discussit.core.db import Database
+from discussit.core.security import text
 from discussit.core.templating import dom_id
 from discussit.core.urls import url_path
-from discussit.core.web import is_htmx
+from discussit.core.web import form_text, is_htmx, read_form, text_param
 from discussit.groups import access, directory, live, membership
 
 
 async def index(request: Request) -> Response:
     viewer = await auth.require_viewer(request)
     db: Database = request.state.db
-    after = directory.clean_after(request.query_params.get("after"))
+    after = text_param(request, "after", text.PAGE_KEY)
     async with db.session() as session:
         found = await directory.directory_page(session, viewer.id, after)
     return await page(request, "groups/index.html", directory=found)
@@ -30,7 +31,7 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     """Join or leave (idempotent): persist, then publish, then answer the row or a redirect."""
     viewer = await auth.require_viewer(request)
     group_id = access.group_id_from_path(request)
-    next_url = auth.safe_next((await request.form()).get("next"))  # type: ignore[arg-type]
+    next_url = auth.safe_next(form_text(await read_form(request), "next"))
     db: Database = request.state.db
     entry = await membership.change(db, group_id, viewer.user, joining)  # raises NoSuchGroup
     if entry is not None:
@@ -68,10 +69,8 @@ async def new(request: Request) -> Response:
 
 async def create(request: Request) -> Response:
     await access.require_staff(request, "create groups")
-    form = await request.form()
-    name, description = form.get("name", ""), form.get("description", "")
-    name = name if isinstance(name, str) else ""
-    description = description if isinstance(description, str) else ""
+    form = await read_form(request)
+    name, description = form_text(form, "name"), form_text(form, "description")
     db: Database = request.state.db
     async with db.session() as session:
         try:

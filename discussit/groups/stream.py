@@ -28,9 +28,10 @@ from discussit.core.realtime.items import (
     MembershipChanged,
     Resync,
 )
-from discussit.core.security import origins
+from discussit.core.security import origins, text
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
+from discussit.core.web import text_param
 from discussit.groups import directory
 
 log = logging.getLogger("discussit.stream")
@@ -51,7 +52,7 @@ async def home_stream(request: Request) -> Response:
     broker: Broker = request.state.broker
     db: Database = request.state.db
     token = csrf_token(request)
-    after = directory.clean_after(request.query_params.get("after"))  # the page's directory page
+    after = text_param(request, "after", text.PAGE_KEY)  # the page's directory page
     sub = broker.subscribe(LOBBY, user_channel(viewer.id))
 
     async def whole_page(_item: object = None) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx2
 import pytest
-from sqlmodel import select
 
+from discussit.accounts.auth import find_user
 from discussit.models import User
 from tests.helpers import PASSWORD, Browser, html
 
@@ -13,7 +13,9 @@ from tests.helpers import PASSWORD, Browser, html
 def _user(client, name: str) -> User:
     async def load() -> User:
         async with client.app_state["db"].session() as session:
-            return (await session.exec(select(User).where(User.username_key == name))).one()
+            found = await find_user(session, name)
+            assert found is not None
+            return found
 
     return client.portal.call(load)
 
@@ -36,7 +38,7 @@ def test_passwords_are_stored_as_argon2id_hashes(client, browser):
     ("username", "password", "password2", "field", "words"),
     [
         ("al", PASSWORD, PASSWORD, "username", "3 to 30 characters"),
-        ("a" * 31, PASSWORD, PASSWORD, "username", "3 to 30 characters"),
+        ("a" * 31, PASSWORD, PASSWORD, "username", "at most 30 characters"),
         ("bad name", PASSWORD, PASSWORD, "username", "letters, digits"),
         ("<script>", PASSWORD, PASSWORD, "username", "letters, digits"),
         ("_alice", PASSWORD, PASSWORD, "username", "starting with a letter"),

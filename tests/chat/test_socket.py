@@ -360,7 +360,7 @@ def test_val3_a_binary_frame_gets_an_error_and_the_socket_survives(members, loun
         ("   \t  ", "Type a message"),
         ("\u00a0\u200b", "Type a message"),
         (None, "Type a message"),
-        (42, "Type a message"),
+        (42, "must be text"),
         ("nul\x00byte", "control characters"),
         ("x" * 2001, "at most 2000 characters"),
     ],

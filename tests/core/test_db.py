@@ -20,7 +20,12 @@ def _add_group(name: str):  # type: ignore[no-untyped-def]
     def work(conn: Connection) -> str:
         conn.execute(
             insert(GROUPS).values(
-                id=uuid.uuid4(), name=name, description="", last_seq=0, created_at=utcnow()
+                id=uuid.uuid4(),
+                name=name,
+                name_key=name,
+                description="",
+                last_seq=0,
+                created_at=utcnow(),
             )
         )
         return name

@@ -45,3 +45,44 @@ def test_the_migrate_command_upgrades_the_configured_database(tmp_path, monkeypa
     assert main(["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
     assert migrate.current_revision(url) == migrate.head_revision()
+
+
+def test_the_text_policy_migration_keeps_every_account_and_group(tmp_path):
+    """0003 keys names by the text policy; names that now share a key (made before it) all
+    stay, the older one keeping the plain key."""
+    import uuid
+
+    from alembic import command
+    from sqlalchemy import text as sql
+
+    from discussit.core.security.text import name_key, username_key
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    command.upgrade(migrate.alembic_config(url), "0002")
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        for uid, name in [(1, "alice"), (2, "aIice"), (3, "bob")]:
+            conn.execute(
+                sql(
+                    "INSERT INTO users (id, username, username_key, password_hash, is_staff,"
+                    " created_at) VALUES (:id, :n, :k, '!', 0, '2026-01-01')"
+                ),
+                {"id": uid, "n": name, "k": name.lower()},
+            )
+        for gid, name, made in [("a" * 32, "Café", "2026-01-01"), ("b" * 32, "CAFÉ", "2026-01-02")]:
+            conn.execute(
+                sql(
+                    "INSERT INTO groups (id, name, description, last_seq, created_at)"
+                    " VALUES (:id, :n, '', 0, :t)"
+                ),
+                {"id": gid, "n": name, "t": made},
+            )
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        users = dict(conn.execute(sql("SELECT username, username_key FROM users")).all())
+        groups = dict(conn.execute(sql("SELECT name, name_key FROM groups")).all())
+    engine.dispose()
+    assert users["alice"] == username_key("alice") and users["bob"] == username_key("bob")
+    assert users["aIice"] == username_key("aIice") + "~2"
+    assert groups["Café"] == name_key("Café")
+    assert groups["CAFÉ"] == name_key("CAFÉ") + "~" + str(uuid.UUID("b" * 32))
