@@ -126,6 +126,8 @@ class Target:
         if self.name != "relay":  # DiscussIt with its Procfile's WebSocket flags
             command.insert(4, "--factory")
             command += ["--ws-per-message-deflate", "false", "--workers", str(self.workers)]
+            command += ["--http", "discussit.core.security.slowclients:GuardedHttpProtocol"]
+        command += ["--limit-concurrency", "10000"]  # the Procfile's, for both
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             ["taskset", "-c", self.cores, *command],
@@ -390,6 +392,7 @@ def two_processes(database_url: str, redis_url: str, n: int) -> dict[str, object
                 "WEB_CONCURRENCY": str(workers),
                 "SEED_DEMO_GROUPS": "false",
                 "RATE_LIMIT_MESSAGES": "1000000/10",
+                "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
                 "SOCKETS_PER_USER": "100000",
             },
         )
@@ -463,6 +466,7 @@ def run(quick: bool) -> dict[str, object]:
                 "DATABASE_URL": f"sqlite:///{db}",
                 "SEED_DEMO_GROUPS": "false",
                 "RATE_LIMIT_MESSAGES": "1000000/10",
+                "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
                 "SOCKETS_PER_USER": "1000",
             },
         )

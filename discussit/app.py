@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -14,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from discussit import errors
+from discussit.accounts import auth
 from discussit.accounts import routes as accounts_routes
 from discussit.chat import routes as chat_routes
 from discussit.chat import socket as chat_socket
@@ -28,6 +31,8 @@ from discussit.core.realtime.redis import RedisBroker, RedisPresence, make_clien
 from discussit.core.realtime.wire import KeepServerSend
 from discussit.core.security.csrf import CSRFMiddleware
 from discussit.core.security.headers import SecurityHeadersMiddleware
+from discussit.core.security.hosts import AllowedHostsMiddleware
+from discussit.core.security.proxies import TrustedProxyMiddleware
 from discussit.core.security.ratelimit import make_limiter
 from discussit.groups import routes as groups_routes
 from discussit.groups import seed, stream
@@ -88,9 +93,28 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+SESSION_PURGE_SECONDS = 3600  # how often ended sessions are deleted
+
+
+async def _purge_sessions(db: Database, settings: Settings) -> None:
+    """At start and then every SESSION_PURGE_SECONDS: delete the sessions that have expired."""
+    while True:
+        try:
+            if purged := await auth.purge_expired(db, settings.session_max_age):
+                log.info("purged %d expired sessions", purged)
+        except (SQLAlchemyError, OSError) as failure:  # the database is away: next time
+            log.warning("could not purge expired sessions: %s", type(failure).__name__)
+        await asyncio.sleep(SESSION_PURGE_SECONDS)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _configure_logging(settings.debug)
+    if not settings.allowed_hosts and not settings.debug:
+        log.warning(
+            "ALLOWED_HOSTS is not set: any Host header is answered. Set it to the names this "
+            "app is served under (e.g. chat.example.com)."
+        )
     urls.use_routes(ROUTES)
     templating.use_overrides(settings.templates_dir)
 
@@ -109,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await presence.start()
         presence_updates = PresenceUpdates(broker)
         limiter = make_limiter(client)
+        purging = asyncio.get_running_loop().create_task(_purge_sessions(db, settings))
         _tune_garbage_collector()
         try:
             yield {
@@ -121,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "posting": Posting(db, broker, limiter, settings),
             }
         finally:
+            purging.cancel()
             await presence_updates.stop()
             await presence.stop()
             await broker.stop()
@@ -133,7 +159,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=ROUTES,
         middleware=[
             Middleware(KeepServerSend),
+            Middleware(TrustedProxyMiddleware, hops=settings.proxy_hops),
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

@@ -31,12 +31,21 @@ class Rate:
     def parse(cls, raw: str) -> Rate:
         """'10/180' means 10 per 180 seconds."""
         count, _, seconds = raw.strip().partition("/")
-        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        if not (
+            count.isascii() and seconds.isascii() and count.isdigit() and seconds.isdigit()
+        ) or not (int(count) > 0 and int(seconds) > 0):
             raise ValueError(f"looks like 10/180 (10 per 180 seconds), not {raw!r}")
         return cls(int(count), int(seconds))
 
     def __str__(self) -> str:
         return f"{self.count}/{self.seconds}"
+
+    def times(self, factor: int) -> Rate:
+        """The same window, `factor` times the count (an address's budget from a user's)."""
+        return Rate(self.count * factor, self.seconds)
+
+
+ADDRESS_FACTOR = 50  # an address (an office behind one NAT) gets 50 users' worth of a budget
 
 
 def _bool(raw: str) -> bool:
@@ -57,13 +66,25 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
-def _whole(what: str) -> Callable[[str], int]:
+def _whole(what: str, least: int = 1) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        if not raw.strip().isdigit() or int(raw) < 1:
-            raise ValueError(f"must be a whole number of {what}, not {raw!r}")
-        return int(raw)
+        value = raw.strip()
+        if not (value.isascii() and value.isdigit()) or int(value) < least:
+            raise ValueError(f"must be a whole number of {what} (at least {least}), not {raw!r}")
+        return int(value)
 
     return parse
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in raw.replace(",", " ").split() if h.strip())
+    for host in hosts:
+        name = host.removeprefix(".")
+        if host == "*":
+            return ()
+        if not name or not all(part.isascii() for part in name) or any(c in name for c in "/:@ "):
+            raise ValueError(f"entries look like chat.example.com or .example.com, not {host!r}")
+    return hosts
 
 
 def _secret(raw: str) -> str:
@@ -144,8 +165,28 @@ VARIABLES: tuple[Variable, ...] = (
         _origins,
         "the app's own origin",
         "Space- or comma-separated exact origins (`https://chat.example.com`) allowed to "
-        "open the WebSocket and SSE stream and to post forms. Unset: whatever scheme, host "
-        "and port the app is served on.",
+        "open the WebSocket and SSE stream and to post forms. Unset: the app's own origin, "
+        "whatever scheme and port it is served on, with its host one of `ALLOWED_HOSTS`.",
+    ),
+    Variable(
+        "ALLOWED_HOSTS",
+        "allowed_hosts",
+        _hosts,
+        "any (a warning at start)",
+        "Space- or comma-separated host names the app answers to (`chat.example.com`, or "
+        "`.example.com` for a domain and its subdomains); requests naming another host in "
+        "their `Host` header get 400 (sockets are refused), so nothing is built from a host "
+        "a client made up. Set it in production; the default Origin allowlist follows it.",
+    ),
+    Variable(
+        "TRUSTED_PROXY_HOPS",
+        "proxy_hops",
+        _whole("proxies", least=0),
+        "`0` (`make run`); `1` in the Procfile",
+        "How many proxies in front of the app append to `X-Forwarded-For`. The client "
+        "address (what per-address limits count) is the entry the nearest of them appended, "
+        "the N-th from the right; entries to its left are the client's own and ignored. `0`: "
+        "the headers are ignored (served directly). Behind one PaaS router: `1`.",
     ),
     Variable(
         "SECURE_COOKIES",
@@ -179,19 +220,19 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "RATE_LIMIT_LOGIN_PER_USER",
-        "login_failures_per_user",
+        "login_attempts_per_user",
         Rate.parse,
         "`10/180`",
-        "Failed logins per username (any case) per window, as `count/seconds`; past it "
-        "even the right password gets 429 until the window ends.",
+        "Login attempts (right or wrong) per username, in any case or look-alike spelling, "
+        "per window, as `count/seconds`; past it even the right password gets 429 until the "
+        "window ends.",
     ),
     Variable(
         "RATE_LIMIT_LOGIN_PER_ADDRESS",
-        "login_failures_per_address",
+        "login_attempts_per_address",
         Rate.parse,
         "`50/180`",
-        "Failed logins per client address (the router's `X-Forwarded-For` only "
-        "from trusted proxies).",
+        "Login attempts per client address (see `TRUSTED_PROXY_HOPS`).",
     ),
     Variable(
         "RATE_LIMIT_SIGNUPS",
@@ -207,6 +248,23 @@ VARIABLES: tuple[Variable, ...] = (
         "`30/10`",
         "Messages per user, across all their sockets and processes (shared through Redis "
         "when `REDIS_URL` is set).",
+    ),
+    Variable(
+        "RATE_LIMIT_MEMBERSHIP",
+        "membership_changes_per_user",
+        Rate.parse,
+        "`20/60`",
+        f"Joins and leaves per user ({ADDRESS_FACTOR}x that per address); past it, 429 with "
+        "`Retry-After`.",
+    ),
+    Variable(
+        "RATE_LIMIT_CONNECTS",
+        "connects_per_user",
+        Rate.parse,
+        "`60/60`",
+        f"Group pages opened (socket connects, each with its catch-up of up to 500 entries) "
+        f"per user ({ADDRESS_FACTOR}x that per address); past it the page is told to wait "
+        "and retries later (close 1013).",
     ),
     Variable(
         "SOCKETS_PER_USER",
@@ -226,15 +284,19 @@ class Settings:
     # Exact scheme://host[:port] values allowed to open the WebSocket and SSE stream.
     # Empty means "the app's own origin", whatever host and port it is served on.
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # empty: any host
+    proxy_hops: int = 0  # proxies that append to X-Forwarded-For (core/security/proxies.py)
     secure_cookies: bool = False
     debug: bool = False
     workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
     templates_dir: Path | None = None
-    login_failures_per_user: Rate = Rate(10, 180)
-    login_failures_per_address: Rate = Rate(50, 180)
+    login_attempts_per_user: Rate = Rate(10, 180)
+    login_attempts_per_address: Rate = Rate(50, 180)
     signups_per_address: Rate = Rate(20, 3600)
     messages_per_user: Rate = Rate(30, 10)
+    membership_changes_per_user: Rate = Rate(20, 60)
+    connects_per_user: Rate = Rate(60, 60)
     sockets_per_user: int = 10
     # Not from the environment (tests shorten them): the SSE heartbeat (a comment line, under
     # common 55 s proxy idle cuts) and how long a login lasts on the server.

@@ -19,11 +19,25 @@ from typing import Any
 import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from discussit.core.security.slowclients import GuardedHttpProtocol
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "violet-lantern-93"
 # Tests sign many people up from one address and send bursts on purpose; the rate-limit tests
 # check the real limits separately.
-TEST_LIMITS = {"RATE_LIMIT_SIGNUPS": "10000/3600", "RATE_LIMIT_MESSAGES": "10000/10"}
+TEST_LIMITS = {
+    "RATE_LIMIT_SIGNUPS": "10000/3600",
+    "RATE_LIMIT_MESSAGES": "10000/10",
+    "RATE_LIMIT_CONNECTS": "10000/60",  # every test page connects from 127.0.0.1
+    "RATE_LIMIT_LOGIN_PER_ADDRESS": "10000/180",
+}
+
+
+class QuickHeadProtocol(GuardedHttpProtocol):
+    """The Procfile's HTTP protocol with a 1 s request-head deadline, for the slow-client test
+    (`--http tests.servers:QuickHeadProtocol`)."""
+
+    head_timeout = 1.0
 
 
 def free_port() -> int:
@@ -86,6 +100,11 @@ class Server:
                 "20",
                 "--ws-ping-timeout",
                 "20",
+                "--no-proxy-headers",
+                "--http",
+                "discussit.core.security.slowclients:GuardedHttpProtocol",
+                "--limit-concurrency",
+                "10000",
                 "--timeout-graceful-shutdown",
                 str(self.graceful),
                 *self.extra_args,  # later flags win (e.g. a shorter ping for dead-peer tests)

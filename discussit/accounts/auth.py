@@ -18,6 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
 from discussit.core.db import Database
+from discussit.core.realtime.broker import Broker, user_channel
+from discussit.core.realtime.items import LoggedOut
 from discussit.core.security.csrf import csrf_token
 from discussit.core.security.text import username_key
 from discussit.core.urls import url_path
@@ -94,8 +96,10 @@ async def require_viewer(conn: HTTPConnection) -> Viewer:
 
 
 async def log_in(conn: HTTPConnection, user: User) -> Viewer:
-    """Start a new server-side session. Everything from before login is dropped (no fixation)."""
+    """Start a new server-side session. Everything from before login is dropped (no fixation),
+    and a login this browser already had ends on the server (its pages close)."""
     assert user.id is not None
+    await _end_session(conn)
     token = secrets.token_urlsafe(32)
     db: Database = conn.state.db
     async with db.session() as session:
@@ -111,19 +115,44 @@ async def log_in(conn: HTTPConnection, user: User) -> Viewer:
     return viewer
 
 
-async def log_out(conn: HTTPConnection) -> str | None:
-    """End this browser's session on the server; returns its key so live connections can close."""
-    token = conn.session.get("sid")
+async def log_out(conn: HTTPConnection) -> int | None:
+    """End this browser's session on the server (its live pages close); the user id it was."""
+    ended = await _end_session(conn)
     conn.session.clear()
     conn.state.viewer = None
+    return ended
+
+
+async def _end_session(conn: HTTPConnection) -> int | None:
+    """Delete this browser's server-side session, if it has one, and tell that user's live
+    pages and streams opened with it to close. Returns the user id it belonged to."""
+    token = conn.session.get("sid")
     if not isinstance(token, str):
         return None
     key = _token_hash(token)
     db: Database = conn.state.db
     async with db.session() as session:
+        found = await session.exec(select(AuthSession.user_id).where(AuthSession.token_hash == key))
+        user_id = found.first()
+        if user_id is None:
+            return None
         await session.exec(delete(AuthSession).where(col(AuthSession.token_hash) == key))
         await session.commit()
-    return key
+    broker: Broker = conn.state.broker
+    await broker.publish(user_channel(user_id), LoggedOut(key))
+    return user_id
+
+
+async def purge_expired(db: Database, max_age: int) -> int:
+    """Delete the sessions that have ended by age (their cookies no longer work anyway); how
+    many there were. Run at start and then on a schedule (app.py)."""
+    oldest = utcnow() - timedelta(seconds=max_age)
+    async with db.session() as session:
+        result = await session.exec(
+            delete(AuthSession).where(col(AuthSession.created_at) <= oldest)
+        )
+        await session.commit()
+    return int(result.rowcount or 0)
 
 
 def session_params(session_key: str, max_age: int) -> dict[str, object]:

@@ -3,9 +3,14 @@ code: hashing is not something to write ourselves)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import os
+import weakref
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
+from typing import TypeVar
 
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -13,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from discussit.limits import PASSWORD_MAX as MAX_LENGTH
 from discussit.limits import PASSWORD_MIN as MIN_LENGTH
+
+T = TypeVar("T")
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
 
@@ -40,8 +47,30 @@ def problems(password: str, username: str) -> list[str]:
     return found
 
 
+# Argon2id takes 64 MiB and a core's worth of time per hash: at most one hash per core runs at
+# once, the rest wait (as coroutines, holding no thread), so a burst of logins or sign-ups can
+# neither take gigabytes nor fill the worker threads other requests need.
+HASHING_AT_ONCE = max(1, os.cpu_count() or 1)
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def hashing_limiter() -> anyio.CapacityLimiter:
+    """This event loop's cap on concurrent hashing (one per loop: tests run several)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(HASHING_AT_ONCE)
+    return limiter
+
+
+async def _in_thread(work: Callable[..., T], *args: object) -> T:
+    return await anyio.to_thread.run_sync(work, *args, limiter=hashing_limiter())
+
+
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await _in_thread(_hasher.hash, password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -54,9 +83,9 @@ def _verify(password_hash: str, password: str) -> bool:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password; with no hash (unknown user) it still spends the same time, then fails."""
     if password_hash is None:
-        await anyio.to_thread.run_sync(_verify, _dummy_hash(), password)
+        await _in_thread(_verify, _dummy_hash(), password)
         return False
-    return await anyio.to_thread.run_sync(_verify, password_hash, password)
+    return await _in_thread(_verify, password_hash, password)
 
 
 @cache

@@ -13,8 +13,6 @@ from discussit import limits
 from discussit.accounts import auth, passwords
 from discussit.accounts.pages import error_page, page
 from discussit.core.db import Database
-from discussit.core.realtime.broker import Broker, user_channel
-from discussit.core.realtime.items import LoggedOut
 from discussit.core.security import text
 from discussit.core.security.ratelimit import MemoryLimiter, client_address
 from discussit.core.urls import url_path
@@ -105,14 +103,15 @@ async def login(request: Request) -> Response:
     password = form_text(form, "password")[: limits.PASSWORD_MAX + 1]
     settings: Settings = request.state.settings
     limiter: MemoryLimiter = request.state.limiter
-    # Failures are counted per username (any case) and per address; past either limit even
-    # the right password is refused until the window ends, so guessing gains nothing.
+    # Every attempt counts, per username (any case or look-alike) and per address, before the
+    # password is even hashed; past either limit even the right password is refused until the
+    # window ends, so guessing gains nothing and bursts cost no hashing.
     keys = [
-        (f"login:user:{_user_key(username)}", settings.login_failures_per_user),
-        (f"login:addr:{client_address(request)}", settings.login_failures_per_address),
+        (f"login:user:{_user_key(username)}", settings.login_attempts_per_user),
+        (f"login:addr:{client_address(request)}", settings.login_attempts_per_address),
     ]
     for key, limit in keys:
-        decision = await limiter.check(key, limit)
+        decision = await limiter.hit(key, limit)
         if not decision.allowed:
             return await _too_many(request, decision.retry_after, "login")
     db: Database = request.state.db
@@ -120,8 +119,6 @@ async def login(request: Request) -> Response:
         user = await auth.find_user(session, username)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
-        for key, limit in keys:
-            await limiter.hit(key, limit)
         log.info("login failed")
         return await page(
             request,
@@ -137,12 +134,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    viewer = await auth.current_viewer(request)
-    key = await auth.log_out(request)
-    if viewer is not None and key is not None:
-        log.info("logout user=%s", viewer.id)
-        broker: Broker = request.state.broker
-        await broker.publish(user_channel(viewer.id), LoggedOut(key))  # closes its live pages
+    user_id = await auth.log_out(request)  # its live pages close
+    if user_id is not None:
+        log.info("logout user=%s", user_id)
     return RedirectResponse(url_path("accounts:login"), status_code=303)
 
 

@@ -49,6 +49,8 @@ async def home_stream(request: Request) -> Response:
     viewer = await auth.current_viewer(request)
     if viewer is None:
         return await error_page(request, 401, "Log in to receive live updates.")
+    if request.method == "HEAD":  # the same answer as GET, without opening a stream
+        return Response(media_type="text/event-stream", headers={"Cache-Control": "no-store"})
     broker: Broker = request.state.broker
     db: Database = request.state.db
     token = csrf_token(request)

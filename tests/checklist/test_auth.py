@@ -29,7 +29,7 @@ def _body_without_token(response) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_auth1_wrong_password_and_unknown_user_look_and_take_the_same(client_with, figures):
     with client_with(
-        login_failures_per_user=Rate(1000, 180), login_failures_per_address=Rate(1000, 180)
+        login_attempts_per_user=Rate(1000, 180), login_attempts_per_address=Rate(1000, 180)
     ) as client:
         Browser(client).sign_up("alice")
         times = {"wrong": [], "unknown": []}

@@ -115,10 +115,8 @@ def test_cfg1_no_secrets_in_tracked_files():
 def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(server_env, tmp_path):
     env = {**server_env, "RATE_LIMIT_SIGNUPS": "2/3600"}
     counts = {}
-    for label, trusted in (("untrusted", "10.9.9.9"), ("trusted", "127.0.0.1")):
-        server = Server(
-            env, tmp_path / f"{label}.log", extra_args=("--forwarded-allow-ips", trusted)
-        ).start()
+    for label, hops in (("untrusted", "0"), ("trusted", "1")):
+        server = Server({**env, "TRUSTED_PROXY_HOPS": hops}, tmp_path / f"{label}.log").start()
         statuses = []
         try:
             for i in range(3):
@@ -128,7 +126,8 @@ def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(serve
                 client = httpx.Client(
                     base_url=server.url,
                     timeout=10,
-                    headers={"X-Forwarded-For": f"198.51.100.{i + 1}"},
+                    # A forged entry on the left (the client's) and the router's on the right.
+                    headers={"X-Forwarded-For": f"203.0.113.9, 198.51.100.{i + 1}"},
                 )
                 page = client.get("/signup").text
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -149,7 +148,7 @@ def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(serve
             server.terminate()
         counts[label] = statuses
     assert counts["untrusted"] == [303, 303, 429]  # spoofed headers all count as 127.0.0.1
-    assert counts["trusted"] == [303, 303, 303]  # the router's header names the real client
+    assert counts["trusted"] == [303, 303, 303]  # the router's entry names the real client
 
 
 PAYLOADS = [

@@ -23,7 +23,7 @@ class Clock:
 
 @pytest.mark.slow
 def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_with):
-    with client_with(login_failures_per_user=Rate(10, 180)) as client:
+    with client_with(login_attempts_per_user=Rate(10, 180)) as client:
         clock = Clock()
         client.app_state["limiter"].clock = clock
         Browser(client).sign_up("alice")
@@ -49,8 +49,8 @@ def test_rl1_password_guessing_is_throttled_even_for_the_right_password(client_w
     defaults = Settings.__dataclass_fields__
     figs.FIGURES["rate_limits"]["login_failures_before_429"] = failures
     figs.FIGURES["rate_limits"]["login_limit_defaults"] = {
-        "per_username": str(defaults["login_failures_per_user"].default),
-        "per_address": str(defaults["login_failures_per_address"].default),
+        "per_username": str(defaults["login_attempts_per_user"].default),
+        "per_address": str(defaults["login_attempts_per_address"].default),
     }
 
 

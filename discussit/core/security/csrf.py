@@ -2,7 +2,7 @@
 
 A request that is not GET/HEAD/OPTIONS must carry this browser's CSRF token (from the signed
 session cookie) in the `csrf_token` form field or the `X-CSRF-Token` header, and must not come
-from another origin. Bodies are read here, bounded, and replayed to the route.
+from another origin. Bodies are read here, bounded in size and time, and replayed to the route.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hmac
 import secrets
 from urllib.parse import parse_qs
 
+import anyio
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +22,7 @@ from discussit.settings import Settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY = 64 * 1024
+BODY_TIMEOUT = 20.0  # seconds for a whole form body to arrive (slow clients are cut)
 
 
 def csrf_token(conn: HTTPConnection) -> str:
@@ -48,15 +50,19 @@ class CSRFMiddleware:
             return
         body = b""
         more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BODY:
-                await _refuse(413, "That was too much data for one form.", scope, receive, send)
-                return
+        with anyio.move_on_after(BODY_TIMEOUT) as reading:
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_BODY:
+                    await _refuse(413, "That was too much data for one form.", scope, receive, send)
+                    return
+        if reading.cancelled_caught:  # a body trickled in: the connection is not kept
+            await _refuse(408, "That form took too long to arrive.", scope, receive, send)
+            return
         expected = scope.get("session", {}).get("csrf")
         sent = conn.headers.get("x-csrf-token") or _form_token(conn, body)
         if not (isinstance(expected, str) and sent and hmac.compare_digest(expected, sent)):

@@ -2,10 +2,13 @@
 
 The Content-Security-Policy allows only this site's own scripts and styles (no inline script or
 style, no eval): DiscussIt uses none, and htmx 4 works under it (`hx-on` would need eval, so the
-templates never use it). HSTS is sent only when the app is configured for HTTPS.
+templates never use it). HSTS is sent only when the app is configured for HTTPS. Redirects are
+made same-site paths.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +33,17 @@ def security_headers(hsts: bool) -> dict[str, str]:
     return headers
 
 
+def same_site(location: str) -> str:
+    """A redirect's target as a path: every page is on this site, so a scheme and host (which
+    Starlette builds from the client's Host header, e.g. for its trailing-slash redirect) are
+    dropped, and no redirect can point at a host the client named."""
+    parts = urlsplit(location)
+    if not parts.scheme and not parts.netloc:
+        return location
+    path = "/" + parts.path.lstrip("/")  # never "//host": that is another host
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers to every response (the 500 page, rendered outside all middleware by
     Starlette's ServerErrorMiddleware, adds them itself)."""
@@ -48,6 +62,8 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers.setdefault(name, value)
+                if "location" in headers:
+                    headers["location"] = same_site(headers["location"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,13 +1,15 @@
 """Which browser origins may open live connections or post forms: an exact allowlist.
 
-By default the allowlist is the app's own origin, whatever host and port it is served on;
-ALLOWED_ORIGINS replaces it with exact scheme://host[:port] values (no wildcards, no suffixes).
+By default the allowlist is the app's own origin, whatever scheme and port it is served on, its
+host one of ALLOWED_HOSTS (any, if that is unset); ALLOWED_ORIGINS replaces it with exact
+scheme://host[:port] values (no wildcards, no suffixes).
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from discussit.core.security import hosts
 from discussit.settings import Settings
 
 _HTTP_SCHEME = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
@@ -23,7 +25,10 @@ def allowed(conn: HTTPConnection, settings: Settings) -> bool:
     origin = conn.headers.get("origin")
     if not origin:
         return False
-    return origin in (settings.allowed_origins or (own_origin(conn),))
+    if settings.allowed_origins:
+        return origin in settings.allowed_origins
+    own_host = conn.headers.get("host", "")
+    return origin == own_origin(conn) and hosts.host_allowed(own_host, settings.allowed_hosts)
 
 
 def cross_site(conn: HTTPConnection, settings: Settings) -> bool:
@@ -32,6 +37,6 @@ def cross_site(conn: HTTPConnection, settings: Settings) -> bool:
     Same-origin GETs carry no Origin header, so a missing one is fine here; a present one must be
     on the allowlist, and a browser's Sec-Fetch-Site must not say cross-site.
     """
-    if conn.headers.get("sec-fetch-site") == "cross-site":
+    if conn.headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
         return True
     return "origin" in conn.headers and not allowed(conn, settings)

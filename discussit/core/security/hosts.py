@@ -1,0 +1,56 @@
+"""Which host names the app answers to (ALLOWED_HOSTS): a request naming any other host in its
+Host header is refused before it reaches a route, so no page, redirect or origin check is ever
+built from a host the client made up (DNS rebinding, poisoned links).
+
+Entries are exact host names ("chat.example.com") or a leading dot for a domain and every
+subdomain (".example.com"); ports are ignored. Empty (the default): any host.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from discussit.core.templating import render
+
+
+def host_name(host_header: str) -> str:
+    """The host name of a Host header, without port, lower-cased ("" if it is not one)."""
+    try:
+        return (urlsplit("//" + host_header).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:
+    if not allowed:
+        return True
+    name = host_name(host_header)
+    return bool(name) and any(
+        name == entry or (entry.startswith(".") and (name.endswith(entry) or name == entry[1:]))
+        for entry in allowed
+    )
+
+
+class AllowedHostsMiddleware:
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.allowed or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if host_allowed(host, self.allowed):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "unknown host"})
+        else:
+            reason = "This site is not served under that name."
+            html = render(
+                "errors/error.html", status=400, reason=reason, viewer=None, csrf_token=""
+            )
+            await HTMLResponse(html, status_code=400)(scope, receive, send)
