@@ -78,3 +78,10 @@ def make_staff(client, name: str) -> None:
         await session.commit()
 
     run(client, promote)
+
+
+def make_group(client, name: str, description: str = "") -> uuid.UUID:  # type: ignore[no-untyped-def]
+    async def create(session):  # type: ignore[no-untyped-def]
+        return (await directory.create(session, name, description)).id
+
+    return run(client, create)  # type: ignore[no-any-return]

@@ -32,9 +32,10 @@ from discussit.core.realtime import closecodes
 from discussit.core.realtime.broker import Broker, Subscription, group_channel, user_channel
 from discussit.core.realtime.presence import Presence
 from discussit.core.security import origins
+from discussit.core.security.ratelimit import MemoryLimiter, client_address
 from discussit.core.templating import render
 from discussit.groups import access, membership
-from discussit.settings import Settings
+from discussit.settings import ADDRESS_FACTOR, Settings
 
 log = logging.getLogger("discussit.socket")
 
@@ -50,9 +51,7 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
     """Login, readiness, the per-user cap and membership, in one database session. Refused:
     the socket is closed (1008, or 1013 to retry later) and None returned. Subscribes before
     checking membership, so a leave cannot slip in between unseen."""
-    settings: Settings = ws.state.settings
     broker: Broker = ws.state.broker
-    presence: Presence = ws.state.presence
     db: Database = ws.state.db
     sub: Subscription | None = None
     try:
@@ -65,10 +64,7 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
                 # Live updates cannot flow yet (Redis not reachable): htmx retries 1013.
                 await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
                 return None
-            if await presence.sockets(viewer.id) >= settings.sockets_per_user:
-                log.info("socket refused: too many open pages user=%s", viewer.id)
-                await ws.send_text(render("live/_too_many.html"))
-                await ws.close(closecodes.POLICY, "too many open pages")
+            if not await _within_budget(ws, viewer):
                 return None
             try:
                 group_id = access.parse_group_id(ws.path_params["group_id"])
@@ -98,6 +94,24 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
     return viewer, group_id, sub
 
 
+async def _within_budget(ws: WebSocket, viewer: Viewer) -> bool:
+    """Opening a page costs a catch-up of up to limits.CATCH_UP_MAX entries: connects are
+    budgeted per user and per address. Past it the page is told to wait and retries (1013)."""
+    settings: Settings = ws.state.settings
+    limiter: MemoryLimiter = ws.state.limiter
+    per_user = settings.connects_per_user
+    for key, rate in (
+        (f"connect:user:{viewer.id}", per_user),
+        (f"connect:addr:{client_address(ws)}", per_user.times(ADDRESS_FACTOR)),
+    ):
+        if not (await limiter.hit(key, rate)).allowed:
+            log.info("socket refused: connecting too often user=%s", viewer.id)
+            await ws.send_text(render("live/_too_often.html"))
+            await ws.close(closecodes.TRY_AGAIN_LATER, "connecting too often")
+            return False
+    return True
+
+
 async def group_socket(ws: WebSocket) -> None:
     settings: Settings = ws.state.settings
     if not origins.allowed(ws, settings):
@@ -119,16 +133,25 @@ async def group_socket(ws: WebSocket) -> None:
         try:
             # Counting and uncounting are shielded from cancellation (shutdown): a count taken
             # must be given back, or the user would look online (and use a socket) forever.
+            # The per-user cap is checked and taken in one step (presence.take_socket).
             with anyio.CancelScope(shield=True):
-                came_online = await presence.connect(group_id, viewer.id)
-                counted = True
+                if await presence.take_socket(viewer.id, settings.sockets_per_user):
+                    came_online = await presence.connect(group_id, viewer.id)
+                    counted = True
+            if not counted:
+                log.info("socket refused: too many open pages user=%s", viewer.id)
+                await ws.send_text(render("live/_too_many.html"))
+                await ws.close(closecodes.POLICY, "too many open pages")
+                return
             if came_online:
                 await presence_updates.changed(group_id, member, online=True)
             await GroupSocket(ws, viewer, group_id, sub).run()
         finally:
             with anyio.CancelScope(shield=True):
-                if counted and await presence.disconnect(group_id, viewer.id):
-                    await presence_updates.changed(group_id, member, online=False)
+                if counted:
+                    await presence.give_socket(viewer.id)
+                    if await presence.disconnect(group_id, viewer.id):
+                        await presence_updates.changed(group_id, member, online=False)
     finally:
         sub.close()
 

@@ -9,13 +9,16 @@ import socket
 import threading
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from discussit.accounts import passwords
+from discussit.chat.feed import MAX_BATCH
 from discussit.core.security import csrf
 from discussit.settings import Rate
+from tests import factories
 from tests import figures as figs
-from tests.helpers import PASSWORD, Browser
-from tests.servers import Server
+from tests.helpers import PASSWORD, Browser, receive_text, receive_until, resume
+from tests.servers import Member, Page, Server
 
 
 def _held(case: str) -> None:
@@ -137,3 +140,79 @@ def test_budget_a_request_head_that_trickles_in_is_cut(server_env, tmp_path):
         server.terminate()
     figs.FIGURES["budget"]["slow_head_cut_after_lines"] = trickled
     _held("request head time")
+
+
+def test_budget_the_socket_cap_is_taken_in_one_step(client):
+    """presence.take_socket checks and counts together: 60 at once against a cap of 10 get at
+    most 10 places (in memory exactly 10; across Redis-shared processes never more)."""
+    presence = client.app_state["presence"]
+
+    async def rush() -> list[bool]:
+        return list(await asyncio.gather(*(presence.take_socket(4242, 10) for _ in range(60))))
+
+    taken = client.portal.call(rush)
+    assert 1 <= sum(taken) <= 10
+    assert client.portal.call(presence.sockets, 4242) == sum(taken)
+    for _ in range(sum(taken)):
+        client.portal.call(presence.give_socket, 4242)
+    assert client.portal.call(presence.sockets, 4242) == 0
+    _held("socket cap, atomic")
+
+
+@pytest.mark.slow
+def test_budget_sixty_parallel_handshakes_admit_at_most_the_cap(server_env, tmp_path):
+    server = Server({**server_env, "SOCKETS_PER_USER": "10"}, tmp_path / "cap.log").start()
+    try:
+        alice = Member(server, "alice")
+        group = server.create_group("Tabs")
+        alice.join(group)
+        cursor = alice.cursor(group)
+
+        async def rush() -> list[Page]:
+            pages = [Page(alice, group) for _ in range(60)]
+            await asyncio.gather(*(p.open(cursor - 1) for p in pages))  # one entry to catch up
+            # Every page hears either its catch-up (admitted) or the refusal, then settles.
+            deadline = asyncio.get_running_loop().time() + 20
+            while any(p.close_code is None and not p.frames for p in pages):
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            return pages
+
+        pages = asyncio.run(rush())
+        refused = [p for p in pages if any("too many group pages" in f for f in p.frames)]
+        admitted = len(pages) - len(refused)
+    finally:
+        server.terminate()
+    assert 1 <= admitted <= 10, admitted
+    figs.FIGURES["budget"]["parallel_handshakes_admitted_of_60_cap_10"] = admitted
+    _held("socket cap, 60 parallel handshakes")
+
+
+def test_budget_connects_and_their_catch_ups_are_budgeted_per_user(client_with):
+    with client_with(connects_per_user=Rate(3, 60)) as client:
+        alice = Browser(client)
+        alice.sign_up("alice")
+        group = factories.make_group(client, "Busy")
+        alice.join(group)
+        factories.post_messages(client, group, "alice", 40)
+        for _ in range(3):
+            with alice.socket(group) as ws:
+                resume(ws, 0)
+                receive_until(ws, "m39")
+        with alice.socket(group) as ws:
+            assert "reconnecting too often" in receive_text(ws)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                receive_text(ws)
+            assert closed.value.code == 1013  # htmx retries later, with backoff
+    _held("connects and catch-ups per user")
+
+
+def test_budget_a_catch_up_is_sent_in_batches_not_a_frame_per_entry(client, alice, lounge):
+    alice.join(lounge)
+    factories.post_messages(client, lounge, "alice", 300)
+    with alice.socket(lounge) as ws:
+        resume(ws, 0)
+        frames = receive_until(ws, "m299")
+    assert len(frames) <= -(-301 // MAX_BATCH) + 1
+    figs.FIGURES["budget"]["catch_up_300_entries_frames"] = len(frames)
+    _held("catch-up batching")

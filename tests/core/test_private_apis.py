@@ -70,3 +70,16 @@ def test_the_test_clients_socket_still_has_what_tests_helpers_reads():
     assert starlette.__version__ == "1.10.0", "re-check tests/helpers.receive against it"
     source = inspect.getsource(WebSocketTestSession)
     assert "self._send_rx" in source and "def _raise_on_close" in source
+
+
+def test_uvicorn_httptools_protocol_has_the_callbacks_the_head_deadline_overrides():
+    """core/security/slowclients.py subclasses uvicorn 0.54.0's HttpToolsProtocol: the callbacks
+    it wraps exist, and uvicorn still starts no timer of its own before a request's head."""
+    import inspect
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    for name in ("connection_made", "on_message_begin", "on_headers_complete", "connection_lost"):
+        assert callable(getattr(HttpToolsProtocol, name)), name
+    assert "call_later" not in inspect.getsource(HttpToolsProtocol.connection_made)
+    assert "self.loop" in inspect.getsource(HttpToolsProtocol.__init__)

@@ -23,9 +23,22 @@ class Presence:
     async def stop(self) -> None:
         """End background upkeep."""
 
+    async def take_socket(self, user_id: int, cap: int) -> bool:
+        """Take one of the user's `cap` places for open pages, if one is free: checked and
+        taken in one step (nothing runs between the two in this process), so parallel
+        handshakes cannot all pass the check. Give it back with `give_socket`."""
+        if self._sockets[user_id] >= cap:
+            return False
+        self._sockets[user_id] += 1
+        return True
+
+    async def give_socket(self, user_id: int) -> None:
+        self._sockets[user_id] -= 1
+        if self._sockets[user_id] <= 0:
+            del self._sockets[user_id]
+
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         """Count one more open page; True when the user just came online in the group."""
-        self._sockets[user_id] += 1
         users = self._open[group_id]
         users[user_id] += 1
         return users[user_id] == 1
@@ -35,9 +48,6 @@ class Presence:
         users = self._open.get(group_id)
         if users is None or users.get(user_id, 0) == 0:
             return False
-        self._sockets[user_id] -= 1
-        if not self._sockets[user_id]:
-            del self._sockets[user_id]
         users[user_id] -= 1
         if users[user_id]:
             return False

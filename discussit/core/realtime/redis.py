@@ -168,9 +168,26 @@ class RedisPresence(Presence):
             await self.client.hdel(self._key(group_id), *dead)
         return counts
 
-    async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+    async def take_socket(self, user_id: int, cap: int) -> bool:
+        """Counted first, then checked across every process: two handshakes at once may both
+        be refused near the cap, but more than `cap` are never admitted. Redis away: admitted
+        (live updates wait for it anyway)."""
         try:
             await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, 1)
+            if await self.sockets(user_id) <= cap:
+                return True
+            await self.give_socket(user_id)
+            return False
+        except (RedisError, OSError):
+            return True
+
+    async def give_socket(self, user_id: int) -> None:
+        with suppress(RedisError, OSError):
+            if await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, -1) <= 0:
+                await self.client.hdel(f"discussit:sockets:{user_id}", self.token)
+
+    async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        try:
             await self.client.hincrby(self._key(group_id), f"{user_id}:{self.token}", 1)
             return (await self._counts(group_id)).get(user_id, 0) == 1
         except (RedisError, OSError):
@@ -179,8 +196,6 @@ class RedisPresence(Presence):
     async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
         field = f"{user_id}:{self.token}"
         try:
-            if await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, -1) <= 0:
-                await self.client.hdel(f"discussit:sockets:{user_id}", self.token)
             left = await self.client.hincrby(self._key(group_id), field, -1)
             if left <= 0:
                 await self.client.hdel(self._key(group_id), field)
