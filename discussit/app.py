@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -107,6 +107,23 @@ async def _purge_sessions(db: Database, settings: Settings) -> None:
         await asyncio.sleep(SESSION_PURGE_SECONDS)
 
 
+SHUTDOWN_STEP_SECONDS = 2.0  # each step of the lifespan's shutdown, at most
+SHUTDOWN_SECONDS = 5.0  # all of them together (pages close before, within 3 s: chat/socket.py)
+
+
+async def _bounded(what: str, step: Callable[[], Awaitable[object]], ends: float) -> None:
+    """Run one shutdown step for at most SHUTDOWN_STEP_SECONDS (and not past `ends`); a
+    failure is logged, and the next step still runs."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(min(ends, loop.time() + SHUTDOWN_STEP_SECONDS)):
+            await step()
+    except TimeoutError:
+        log.warning("shutdown: %s did not finish in time; going on", what)
+    except Exception as failure:
+        log.warning("shutdown: %s failed (%s); going on", what, type(failure).__name__)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _configure_logging(settings.debug)
@@ -146,13 +163,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "posting": Posting(db, broker, limiter, settings),
             }
         finally:
+            # Every step is bounded: with the database or Redis unreachable, shutdown still
+            # ends well within the graceful-shutdown limit (the Procfile's 20 s).
             purging.cancel()
-            await presence_updates.stop()
-            await presence.stop()
-            await broker.stop()
+            steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+                ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
+                ("presence updates", presence_updates.stop),
+                ("presence", presence.stop),
+                ("broker", broker.stop),
+            ]
             if client is not None:
-                await client.aclose()
-            await db.close()
+                steps.append(("redis", client.aclose))
+            steps.append(("database", db.close))
+            ends = asyncio.get_running_loop().time() + SHUTDOWN_SECONDS
+            for what, step in steps:
+                await _bounded(what, step, ends)
 
     return Starlette(
         debug=settings.debug,

@@ -85,3 +85,16 @@ def make_group(client, name: str, description: str = "") -> uuid.UUID:  # type: 
         return (await directory.create(session, name, description)).id
 
     return run(client, create)  # type: ignore[no-any-return]
+
+
+def make_users(client, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Accounts straight into the table (no password that works): members for size tests."""
+    from discussit.core.security.text import username_key
+
+    async def add(session):  # type: ignore[no-untyped-def]
+        session.add_all(
+            User(username=n, username_key=username_key(n), password_hash="!") for n in names
+        )
+        await session.commit()
+
+    run(client, add)

@@ -345,3 +345,81 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+class SwitchableProxy:
+    """A TCP forwarder to a local server that can turn into a black hole: connections stay
+    open, bytes go in and nothing comes back (a server gone off the network, not one that
+    refuses). Runs its own event loop in a thread."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target_port = target_port
+        self.port = free_port()
+        self.holed = False
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
+        assert started.wait(10)
+
+    def _run(self, started: Any) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        )
+        started.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self._shut())
+        self.loop.close()
+
+    async def _shut(self) -> None:
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for writer in self.writers:
+            writer.close()
+        await asyncio.gather(*(w.wait_closed() for w in self.writers), return_exceptions=True)
+        await self.server.wait_closed()
+
+    def blackhole(self) -> None:
+        self.holed = True
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        if self.holed:
+            await self._swallow(reader)
+            return
+        try:
+            upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            return
+        self.writers.add(upstream_w)
+        await asyncio.gather(self._pipe(reader, upstream_w), self._pipe(upstream_r, writer))
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                if not self.holed:
+                    sink.write(data)
+                    await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+
+    async def _swallow(self, source: asyncio.StreamReader) -> None:
+        try:
+            while await source.read(65536):
+                pass
+        except (ConnectionError, OSError):
+            pass

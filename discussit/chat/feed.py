@@ -86,6 +86,9 @@ class Feed:
             self.last_sent = entry.seq
             if count % MAX_BATCH == 0:
                 await self.out.flush()
+        # Everything up to `upto` has been read: a seq with no entry (a collapsed join/leave)
+        # is no gap to wait for.
+        self.last_sent = max(self.last_sent, upto)
         self.pending = {s: i for s, i in self.pending.items() if s > self.last_sent}
         sent: list[Sequenced] = [*entries, *self._release()]
         await self.out.flush()

@@ -39,6 +39,10 @@ from discussit.settings import ADDRESS_FACTOR, Settings
 
 log = logging.getLogger("discussit.socket")
 
+# Taking and giving back a page's presence count is shielded from cancellation (a count taken
+# must be given back), but bounded: with Redis unreachable, shutdown must still end in time.
+CLEANUP_SECONDS = 3.0
+
 
 class GroupSocket(Frames, Updates):
     """One open group page: the reader (chat/frames.py) and the writer (chat/updates.py) over
@@ -129,16 +133,22 @@ async def group_socket(ws: WebSocket) -> None:
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
         member = membership.Member(viewer.id, viewer.user.username)
-        counted = False
+        taken = counted = False
         try:
             # Counting and uncounting are shielded from cancellation (shutdown): a count taken
             # must be given back, or the user would look online (and use a socket) forever.
             # The per-user cap is checked and taken in one step (presence.take_socket).
-            with anyio.CancelScope(shield=True):
-                if await presence.take_socket(viewer.id, settings.sockets_per_user):
+            with anyio.CancelScope(
+                shield=True, deadline=anyio.current_time() + CLEANUP_SECONDS
+            ) as counting:
+                taken = await presence.take_socket(viewer.id, settings.sockets_per_user)
+                if taken:
                     came_online = await presence.connect(group_id, viewer.id)
                     counted = True
-            if not counted:
+            if counting.cancelled_caught:  # presence is unreachable: try again later
+                await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
+                return
+            if not taken:
                 log.info("socket refused: too many open pages user=%s", viewer.id)
                 await ws.send_text(render("live/_too_many.html"))
                 await ws.close(closecodes.POLICY, "too many open pages")
@@ -147,11 +157,11 @@ async def group_socket(ws: WebSocket) -> None:
                 await presence_updates.changed(group_id, member, online=True)
             await GroupSocket(ws, viewer, group_id, sub).run()
         finally:
-            with anyio.CancelScope(shield=True):
-                if counted:
+            with anyio.CancelScope(shield=True, deadline=anyio.current_time() + CLEANUP_SECONDS):
+                if taken:
                     await presence.give_socket(viewer.id)
-                    if await presence.disconnect(group_id, viewer.id):
-                        await presence_updates.changed(group_id, member, online=False)
+                if counted and await presence.disconnect(group_id, viewer.id):
+                    await presence_updates.changed(group_id, member, online=False)
     finally:
         sub.close()
 

@@ -9,10 +9,9 @@ from collections.abc import Iterable
 
 from discussit.core.realtime.broker import LOBBY, Broker, user_channel
 from discussit.core.realtime.items import CountChanged, GroupCreated, MembershipChanged
-from discussit.core.realtime.presence import Presence
 from discussit.core.templating import render
 from discussit.groups.membership import Member
-from discussit.timeline.entries import Entry
+from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.live import publish_entry
 
 
@@ -22,15 +21,28 @@ def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[in
     )
 
 
+def member_change_html(entry: Entry, member: Member, before_id: int | None, is_online: bool) -> str:
+    """The one member who joined (inserted in list order) or left (removed), and the
+    removal of the event this one replaced, if any: a few hundred bytes whatever the size of
+    the group (the whole list would be ~150 bytes per member, to every open page)."""
+    return render(
+        "members/_change.html",
+        member=member,
+        joined=entry.kind == Kind.JOINED,
+        before_id=before_id,
+        is_online=is_online,
+        replaces=entry.replaces,
+    )
+
+
 async def publish_membership_change(
-    broker: Broker, presence: Presence, entry: Entry, members: list[Member], is_member: bool
+    broker: Broker, entry: Entry, change_html: str, member_count: int, is_member: bool
 ) -> None:
-    """After a join or leave: the event and the member list to the group's open pages, the
-    count to every home page, and the user's own home pages' buttons."""
-    online = await presence.online(entry.group_id)
-    await publish_entry(broker, entry, members_html(entry.group_id, members, online))
+    """After a join or leave: the event and the changed member to the group's open pages,
+    the count to every home page, and the user's own home pages' buttons."""
+    await publish_entry(broker, entry, change_html)
     count = render(
-        "groups/_count.html", group_id=entry.group_id, member_count=len(members), oob=True
+        "groups/_count.html", group_id=entry.group_id, member_count=member_count, oob=True
     )
     await broker.publish(LOBBY, CountChanged(count))
     # Buttons hold a per-browser CSRF token, so each of the user's streams renders its own.

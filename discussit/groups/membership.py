@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,11 +78,42 @@ async def leave(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
     return await change(db, group_id, user, joining=False)
 
 
+# Members are listed by username in any case, then by id: the page's order, and the order a
+# joining member is inserted in live (listed_before).
+_LISTED = (func.lower(User.username), col(User.id))
+
+
 async def members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:
     rows = await session.exec(
         select(User.id, User.username)  # type: ignore[call-overload]
         .join(Membership, col(Membership.user_id) == User.id)
         .where(Membership.group_id == group_id)
-        .order_by(col(User.username_key))
+        .order_by(*_LISTED)
     )
     return [Member(uid, name) for uid, name in rows]
+
+
+async def listed_before(session: AsyncSession, group_id: uuid.UUID, member: Member) -> int | None:
+    """The user id of the member listed just before `member` (None: it comes first)."""
+    name = func.lower(User.username)
+    key = member.username.lower()
+    found = await session.exec(
+        select(User.id)  # type: ignore[call-overload]
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(
+            Membership.group_id == group_id,
+            or_(name < key, and_(name == key, col(User.id) < member.user_id)),
+        )
+        .order_by(*(c.desc() for c in _LISTED))
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:
+    found = await session.exec(
+        select(func.count())  # type: ignore[call-overload]
+        .select_from(Membership)
+        .where(col(Membership.group_id) == group_id)
+    )
+    return int(found.scalar_one())

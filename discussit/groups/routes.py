@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -11,11 +12,14 @@ from starlette.routing import Route
 from discussit.accounts import auth
 from discussit.accounts.pages import page
 from discussit.core.db import Database
+from discussit.core.realtime.presence import Presence
 from discussit.core.security import text
+from discussit.core.security.ratelimit import MemoryLimiter, client_address
 from discussit.core.templating import dom_id
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, is_htmx, read_form, text_param
 from discussit.groups import access, directory, live, membership
+from discussit.settings import ADDRESS_FACTOR, Settings
 
 
 async def index(request: Request) -> Response:
@@ -28,23 +32,52 @@ async def index(request: Request) -> Response:
 
 
 async def _change_membership(request: Request, joining: bool) -> Response:
-    """Join or leave (idempotent): persist, then publish, then answer the row or a redirect."""
+    """Join or leave (idempotent): within the user's budget, persist, then publish, then answer
+    the row or a redirect."""
     viewer = await auth.require_viewer(request)
     group_id = access.group_id_from_path(request)
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
+    await _spend_membership_budget(request, viewer)
     db: Database = request.state.db
     entry = await membership.change(db, group_id, viewer.user, joining)  # raises NoSuchGroup
     if entry is not None:
+        member = membership.Member(viewer.id, viewer.user.username)
         async with db.session() as session:
-            members = await membership.members(session, group_id)
+            before_id = (
+                await membership.listed_before(session, group_id, member) if joining else None
+            )
+            count = await membership.member_count(session, group_id)
+        presence: Presence = request.state.presence
+        is_online = joining and viewer.id in await presence.online(group_id)
+        change = live.member_change_html(entry, member, before_id, is_online)
         await live.publish_membership_change(
-            request.state.broker, request.state.presence, entry, members, is_member=joining
+            request.state.broker, entry, change, count, is_member=joining
         )
     if not joining and next_url.startswith(url_path("chat:show", group_id=group_id).rstrip("/")):
         next_url = url_path("groups:index")  # the group's page is closed to non-members
     if not is_htmx(request):
         return RedirectResponse(next_url, status_code=303)
     return await _row(request, viewer, group_id)
+
+
+async def _spend_membership_budget(request: Request, viewer: auth.Viewer) -> None:
+    """Each join or leave re-renders rows and lines on many pages: budgeted per user and per
+    address (429 with Retry-After past it)."""
+    settings: Settings = request.state.settings
+    limiter: MemoryLimiter = request.state.limiter
+    per_user = settings.membership_changes_per_user
+    for key, rate in (
+        (f"membership:user:{viewer.id}", per_user),
+        (f"membership:addr:{client_address(request)}", per_user.times(ADDRESS_FACTOR)),
+    ):
+        decision = await limiter.hit(key, rate)
+        if not decision.allowed:
+            raise HTTPException(
+                429,
+                f"You are joining and leaving too fast. Try again in {decision.retry_after} "
+                "seconds.",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
 
 
 async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Response:

@@ -25,3 +25,4 @@ class Entry:
     username: str
     created_at: datetime
     body: str = ""
+    replaces: int | None = None  # the seq of an entry this one took the place of (removed)

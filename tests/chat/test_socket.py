@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
@@ -165,20 +164,43 @@ def test_the_configured_origin_allowlist_is_exact(settings, tmp_path):
             ).__enter__()  # the app's own origin is not enough once a list is set
 
 
-def test_joins_and_leaves_appear_live_with_the_member_list(client, alice, bob, lounge):
+def test_joins_and_leaves_appear_live_with_only_the_changed_member(client, alice, bob, lounge):
     alice.join(lounge)
+    carol = Browser(client)
+    carol.sign_up("carol")
+    carol.join(lounge)
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
         bob.join(lounge)
-        frames = receive_until(a, "bob</strong> joined")
-        frame = frames[-1]
-        assert re.search(r'<ul id="members" class="members" hx-swap-oob="true">', frame)
-        names = [n.text() for n in html_fragment(frame).css("#members .member__name")]
-        assert names == ["alice", "bob"]
+        frame = receive_until(a, "bob</strong> joined")[-1]
+        assert 'id="members"' not in frame  # never the whole list
+        alice_id = factories.user(client, "alice").id
+        bob_id = factories.user(client, "bob").id
+        inserted = html_fragment(frame).css_first(f'div[hx-swap-oob="afterend:#member-{alice_id}"]')
+        assert inserted is not None  # in list order: after alice, before carol
+        assert [n.text() for n in inserted.css(".member__name")] == ["bob"]
+        say(a, "between")  # a message, so bob's leave is a line of its own
+        receive_until(a, "between")
         bob.leave(lounge)
         frame = receive_until(a, "bob</strong> left")[-1]
-        names = [n.text() for n in html_fragment(frame).css("#members .member__name")]
-        assert names == ["alice"]
+        assert f'<li id="member-{bob_id}" hx-swap-oob="delete"></li>' in frame
+        assert 'id="members"' not in frame
+
+
+def test_a_join_or_leave_sends_a_few_hundred_bytes_whatever_the_group_size(client, alice, lounge):
+    names = [f"member{i:03d}" for i in range(200)]
+    factories.make_users(client, names)
+    for name in names:
+        factories.add_member(client, lounge, name)
+    alice.join(lounge)
+    with alice.socket(lounge) as a:
+        resume(a, _last_seq(alice, lounge))
+        newcomer = Browser(client)
+        newcomer.sign_up("zed")
+        newcomer.join(lounge)
+        frame = receive_until(a, "zed</strong> joined")[-1]
+    assert len(frame.encode()) < 2000, len(frame)
+    figs.FIGURES["budget"]["join_frame_bytes_201_members"] = len(frame.encode())
 
 
 def test_presence_marks_who_has_the_group_open(members, lounge):

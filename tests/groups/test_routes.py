@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from discussit import limits
+from discussit.timeline import store
 from tests import factories
 from tests.helpers import Browser, html
 
@@ -46,7 +47,10 @@ def test_joining_with_htmx_returns_just_that_groups_row(alice, lounge):
     assert [b.text(strip=True) for b in html(left).css("button")] == ["Join"]
 
 
-def test_dlv7_joining_twice_or_leaving_twice_records_one_event_each(client, alice, lounge):
+def test_dlv7_joining_twice_or_leaving_twice_records_one_event_each(
+    client, alice, lounge, monkeypatch
+):
+    monkeypatch.setattr(store, "EVENT_COLLAPSE_SECONDS", 0)  # every change a line of its own
     for _ in range(2):
         alice.join(lounge)
     for _ in range(2):
@@ -55,6 +59,28 @@ def test_dlv7_joining_twice_or_leaving_twice_records_one_event_each(client, alic
     page = html(alice.get(f"/groups/{lounge}/"))
     lines = [n.text(separator=" ", strip=True) for n in page.css(".event__text")]
     assert lines == ["alice joined", "alice left", "alice joined"]
+
+
+def test_budget_repeated_joins_and_leaves_collapse_to_one_line_and_are_limited(
+    client, alice, bob, lounge
+):
+    """Ten quick joins and leaves leave one line in the history, after the last message, and
+    push no message off the page; past the budget a join is refused (429)."""
+    bob.join(lounge)
+    factories.post_messages(client, lounge, "bob", 3)
+    for _ in range(5):
+        alice.join(lounge)
+        alice.leave(lounge)
+    alice.join(lounge)
+    page = html(alice.get(f"/groups/{lounge}/"))
+    lines = [n.text(separator=" ", strip=True) for n in page.css(".event__text")]
+    assert lines == ["bob joined", "alice joined"]
+    assert [n.text() for n in page.css(".message__body")] == ["m0", "m1", "m2"]
+    answers = [alice.leave(lounge).status_code for _ in range(20)]
+    assert 429 in answers
+    refused = alice.leave(lounge)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "too fast" in refused.text
 
 
 def test_leaving_from_the_group_page_goes_home(alice, lounge):
