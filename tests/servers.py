@@ -243,9 +243,11 @@ class Page:
                 text = frame if isinstance(frame, str) else frame.decode()
                 self.frames.append(text)
                 for seq, body in re.findall(r'<li id="entry-(\d+)"[^>]*>(.*?)</li>', text, re.S):
-                    line = re.sub(r"<[^>]+>", " ", body)
-                    self.entries.append((int(seq), " ".join(line.split())))
-                    self.arrivals.setdefault(line.split()[-1], time.monotonic())
+                    words = re.sub(r"<[^>]+>", " ", body).split()
+                    if not words:  # a removal (hx-swap-oob="delete"), not a line shown
+                        continue
+                    self.entries.append((int(seq), " ".join(words)))
+                    self.arrivals.setdefault(words[-1], time.monotonic())
         except Exception:
             pass
         finally:

@@ -23,10 +23,10 @@ MAX_FRAME = 16 * 1024
 MAX_BAD_FRAMES = 5
 BAD_FRAME_WINDOW = 60.0
 MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is closed (1013)
-# Every frame spends from a budget of FRAME_BURST, refilled at FRAMES_PER_SECOND: past it a
-# frame is refused (and counts as bad) before it is even parsed.
-FRAME_BURST = 20
-FRAMES_PER_SECOND = 5.0
+# Every frame spends from a budget: the sender's message budget (RATE_LIMIT_MESSAGES) plus
+# FRAME_SLACK frames of other kinds, refilled at the same pace. Past it a frame is refused (and
+# counts as bad) before it is even parsed: no page of ours sends faster than its user may post.
+FRAME_SLACK = 20
 
 
 class Frames(Connection):
@@ -67,8 +67,10 @@ class Frames(Connection):
     def spend_frame(self) -> bool:
         """One frame from the socket's budget (a token bucket); False when it is spent."""
         now = time.monotonic()
+        rate = self.settings.messages_per_user
+        burst = rate.count + FRAME_SLACK
         tokens, at = self.frame_budget
-        tokens = min(FRAME_BURST, tokens + (now - at) * FRAMES_PER_SECOND)
+        tokens = min(burst, tokens + (now - at) * burst / rate.seconds)
         self.frame_budget = (max(tokens - 1, 0.0), now)
         return tokens >= 1
 

@@ -133,7 +133,8 @@ async def group_socket(ws: WebSocket) -> None:
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
         member = membership.Member(viewer.id, viewer.user.username)
-        taken = counted = False
+        taken: bool | None = False
+        counted = False
         try:
             # Counting and uncounting are shielded from cancellation (shutdown): a count taken
             # must be given back, or the user would look online (and use a socket) forever.
@@ -145,7 +146,7 @@ async def group_socket(ws: WebSocket) -> None:
                 if taken:
                     came_online = await presence.connect(group_id, viewer.id)
                     counted = True
-            if counting.cancelled_caught:  # presence is unreachable: try again later
+            if counting.cancelled_caught or taken is None:  # presence unreachable: retry later
                 await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
                 return
             if not taken:

@@ -23,10 +23,11 @@ class Presence:
     async def stop(self) -> None:
         """End background upkeep."""
 
-    async def take_socket(self, user_id: int, cap: int) -> bool:
+    async def take_socket(self, user_id: int, cap: int) -> bool | None:
         """Take one of the user's `cap` places for open pages, if one is free: checked and
         taken in one step (nothing runs between the two in this process), so parallel
-        handshakes cannot all pass the check. Give it back with `give_socket`."""
+        handshakes cannot all pass the check. Give it back with `give_socket`. None: the count
+        cannot be reached now (shared presence away); the page should retry later."""
         if self._sockets[user_id] >= cap:
             return False
         self._sockets[user_id] += 1

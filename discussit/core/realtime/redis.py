@@ -42,13 +42,17 @@ def _text(value: bytes | str) -> str:
 def make_client(url: str) -> redis.Redis:
     """The process's one Redis client (pub/sub takes one connection; commands share a small
     pool). Explicit timeouts: redis-py 8's defaults do not suit a long-lived server."""
-    return redis.Redis.from_url(
+    # A blocking pool: a burst of more than 20 commands at once (pages connecting together)
+    # waits up to 5 s for a connection instead of failing with "Too many connections".
+    pool = redis.BlockingConnectionPool.from_url(
         url,
         max_connections=20,
+        timeout=5,
         socket_timeout=5,
         socket_connect_timeout=5,
         health_check_interval=30,
     )
+    return redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
 class RedisBroker(Broker):
@@ -168,18 +172,23 @@ class RedisPresence(Presence):
             await self.client.hdel(self._key(group_id), *dead)
         return counts
 
-    async def take_socket(self, user_id: int, cap: int) -> bool:
+    async def take_socket(self, user_id: int, cap: int) -> bool | None:
         """Counted first, then checked across every process: two handshakes at once may both
-        be refused near the cap, but more than `cap` are never admitted. Redis away: admitted
-        (live updates wait for it anyway)."""
+        be refused near the cap, but more than `cap` are never admitted. Redis away: None (the
+        page is told to retry later; a cap that cannot be checked admits no one)."""
+        key = f"discussit:sockets:{user_id}"
         try:
-            await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, 1)
-            if await self.sockets(user_id) <= cap:
-                return True
-            await self.give_socket(user_id)
-            return False
+            await self.client.hincrby(key, self.token, 1)
         except (RedisError, OSError):
-            return True
+            return None
+        try:
+            if await self._open_sockets(user_id) <= cap:
+                return True
+        except (RedisError, OSError):
+            await self.give_socket(user_id)
+            return None
+        await self.give_socket(user_id)
+        return False
 
     async def give_socket(self, user_id: int) -> None:
         with suppress(RedisError, OSError):
@@ -205,18 +214,22 @@ class RedisPresence(Presence):
 
     async def sockets(self, user_id: int) -> int:
         try:
-            counts = await self.client.hgetall(f"discussit:sockets:{user_id}")
-            if not counts:
-                return 0
-            tokens = [_text(t) for t in counts]
-            alive = await self.client.mget([f"discussit:process:{t}" for t in tokens])
-            total = 0
-            for token, n, a in zip(tokens, counts.values(), alive, strict=True):
-                if a is not None or token == self.token:
-                    total += int(n)
-            return total
+            return await self._open_sockets(user_id)
         except (RedisError, OSError):
             return 0
+
+    async def _open_sockets(self, user_id: int) -> int:
+        """The user's open pages on live processes (raises RedisError)."""
+        counts = await self.client.hgetall(f"discussit:sockets:{user_id}")
+        if not counts:
+            return 0
+        tokens = [_text(t) for t in counts]
+        alive = await self.client.mget([f"discussit:process:{t}" for t in tokens])
+        total = 0
+        for token, n, a in zip(tokens, counts.values(), alive, strict=True):
+            if a is not None or token == self.token:
+                total += int(n)
+        return total
 
     async def online(self, group_id: uuid.UUID) -> frozenset[int]:
         try:
