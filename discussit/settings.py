@@ -78,11 +78,11 @@ def _whole(what: str, least: int = 1) -> Callable[[str], int]:
 
 def _hosts(raw: str) -> tuple[str, ...]:
     hosts = tuple(h.strip().lower() for h in raw.replace(",", " ").split() if h.strip())
+    if hosts == ("*",):
+        return ()
     for host in hosts:
         name = host.removeprefix(".")
-        if host == "*":
-            return ()
-        if not name or not all(part.isascii() for part in name) or any(c in name for c in "/:@ "):
+        if not name or not all(part.isascii() for part in name) or any(c in name for c in "/:@ *"):
             raise ValueError(f"entries look like chat.example.com or .example.com, not {host!r}")
     return hosts
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy import case, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
@@ -53,7 +54,13 @@ def _token_hash(token: str) -> str:
 async def find_user(session: AsyncSession, username: str) -> User | None:
     """The account with this username, in any case and spelled with any look-alikes ("Alice",
     "aIice" and "alice" are one account: core.security.text.username_key)."""
-    found = await session.exec(select(User).where(User.username_key == username_key(username)))
+    exact = col(User.username) == username
+    found = await session.exec(
+        select(User)
+        .where(or_(exact, col(User.username_key) == username_key(username)))
+        .order_by(case((exact, 0), else_=1))  # a name kept from before the key (migration 0003)
+        .limit(1)
+    )
     return found.first()
 
 

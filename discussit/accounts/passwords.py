@@ -50,7 +50,7 @@ def problems(password: str, username: str) -> list[str]:
 # Argon2id takes 64 MiB and a core's worth of time per hash: at most one hash per core runs at
 # once, the rest wait (as coroutines, holding no thread), so a burst of logins or sign-ups can
 # neither take gigabytes nor fill the worker threads other requests need.
-HASHING_AT_ONCE = max(1, os.cpu_count() or 1)
+HASHING_AT_ONCE = max(1, len(os.sched_getaffinity(0)))  # the cores this process may use
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()
 )

@@ -33,12 +33,9 @@ async def _too_many(request: Request, retry_after: int, what: str) -> Response:
 
 
 def _user_key(username: str) -> str:
-    """The rate-limit key of a typed username: its account's key, so case and look-alike
-    variants share one counter (a text no username could be is counted as itself)."""
-    try:
-        return text.username_key(text.clean(username, text.USERNAME))
-    except text.InvalidText:
-        return "invalid:" + username.encode("unicode_escape").decode("ascii")[:100]
+    """The rate-limit key of a typed username: the very key the account lookup uses
+    (auth.find_user), so no spelling that reaches an account has a counter of its own."""
+    return text.username_key(username)
 
 
 async def signup(request: Request) -> Response:

@@ -83,7 +83,7 @@ class Frames(Connection):
             count, since = 0, now
         self.bad_frames = (count + 1, since)
         if count + 1 >= MAX_BAD_FRAMES:
-            await self.end(f"{count + 1} bad frames", None)
+            await self.end(f"{count + 1} bad frames", "live/_refused.html")
             return
         await self.error(problem, text)
 

@@ -133,6 +133,9 @@ async def group_socket(ws: WebSocket) -> None:
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
         member = membership.Member(viewer.id, viewer.user.username)
+        # What may have been counted, set *before* each call: a call cut off by the deadline
+        # may have counted or not, and is undone either way (at worst a place too many is
+        # given back for a moment; a place never given back would lock the user out).
         taken: bool | None = False
         counted = False
         try:
@@ -142,10 +145,11 @@ async def group_socket(ws: WebSocket) -> None:
             with anyio.CancelScope(
                 shield=True, deadline=anyio.current_time() + CLEANUP_SECONDS
             ) as counting:
+                taken = True  # (if cut off inside: maybe taken)
                 taken = await presence.take_socket(viewer.id, settings.sockets_per_user)
                 if taken:
+                    counted = True  # (likewise)
                     came_online = await presence.connect(group_id, viewer.id)
-                    counted = True
             if counting.cancelled_caught or taken is None:  # presence unreachable: retry later
                 await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
                 return

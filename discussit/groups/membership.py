@@ -14,6 +14,8 @@ from discussit.models import Membership, User, utcnow
 from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.store import MEMBERSHIPS, next_seq, record_event
 
+USERS = User.__table__  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True, slots=True)
 class Member:
@@ -40,13 +42,24 @@ async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) ->
     return (await session.exec(_membership(group_id, user_id))).first() is not None
 
 
-async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -> Entry | None:
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A join or leave as committed, and the group as it was right after it (read in the same
+    transaction, which the group's seq serialises: open pages apply changes in seq order, so
+    each change's neighbour and count are the ones those pages have then)."""
+
+    entry: Entry
+    member_count: int
+    listed_after: int | None  # joining: the user id of the member listed just before, if any
+
+
+async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -> Changed | None:
     """Join (or leave) `group_id` and record "joined" (or "left"). None, and nothing written,
     when there is nothing to change. Raises NoSuchGroup."""
     assert user.id is not None
     user_id, username = user.id, user.username
 
-    def write(conn: Connection) -> Entry:
+    def write(conn: Connection) -> Changed:
         seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
         if is_member_now(conn, group_id, user_id) == joining:
             raise _Unchanged
@@ -60,9 +73,18 @@ async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -
                     MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id
                 )
             )
-        return record_event(
+        entry = record_event(
             conn, group_id, seq, user_id, username, Kind.JOINED if joining else Kind.LEFT
         )
+        count = conn.execute(
+            select(func.count()).select_from(MEMBERSHIPS).where(MEMBERSHIPS.c.group_id == group_id)
+        ).scalar_one()
+        before = (
+            conn.execute(_listed_before(group_id, Member(user_id, username))).scalar()
+            if joining
+            else None
+        )
+        return Changed(entry, int(count), before)
 
     try:
         return await db.write(write)
@@ -70,16 +92,16 @@ async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -
         return None
 
 
-async def join(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+async def join(db: Database, group_id: uuid.UUID, user: User) -> Changed | None:
     return await change(db, group_id, user, joining=True)
 
 
-async def leave(db: Database, group_id: uuid.UUID, user: User) -> Entry | None:
+async def leave(db: Database, group_id: uuid.UUID, user: User) -> Changed | None:
     return await change(db, group_id, user, joining=False)
 
 
 # Members are listed by username in any case, then by id: the page's order, and the order a
-# joining member is inserted in live (listed_before).
+# joining member is inserted in live (_listed_before).
 _LISTED = (func.lower(User.username), col(User.id))
 
 
@@ -93,27 +115,17 @@ async def members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:
     return [Member(uid, name) for uid, name in rows]
 
 
-async def listed_before(session: AsyncSession, group_id: uuid.UUID, member: Member) -> int | None:
-    """The user id of the member listed just before `member` (None: it comes first)."""
-    name = func.lower(User.username)
+def _listed_before(group_id: uuid.UUID, member: Member):  # type: ignore[no-untyped-def]
+    """The user id of the member listed just before `member` (none: it comes first)."""
+    name = func.lower(USERS.c.username)
     key = member.username.lower()
-    found = await session.exec(
-        select(User.id)  # type: ignore[call-overload]
-        .join(Membership, col(Membership.user_id) == User.id)
+    return (
+        select(USERS.c.id)
+        .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == USERS.c.id)
         .where(
-            Membership.group_id == group_id,
-            or_(name < key, and_(name == key, col(User.id) < member.user_id)),
+            MEMBERSHIPS.c.group_id == group_id,
+            or_(name < key, and_(name == key, USERS.c.id < member.user_id)),
         )
-        .order_by(*(c.desc() for c in _LISTED))
+        .order_by(name.desc(), USERS.c.id.desc())
         .limit(1)
     )
-    return found.scalar_one_or_none()
-
-
-async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:
-    found = await session.exec(
-        select(func.count())  # type: ignore[call-overload]
-        .select_from(Membership)
-        .where(col(Membership.group_id) == group_id)
-    )
-    return int(found.scalar_one())

@@ -39,19 +39,14 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
     await _spend_membership_budget(request, viewer)
     db: Database = request.state.db
-    entry = await membership.change(db, group_id, viewer.user, joining)  # raises NoSuchGroup
-    if entry is not None:
+    changed = await membership.change(db, group_id, viewer.user, joining)  # NoSuchGroup
+    if changed is not None:
         member = membership.Member(viewer.id, viewer.user.username)
-        async with db.session() as session:
-            before_id = (
-                await membership.listed_before(session, group_id, member) if joining else None
-            )
-            count = await membership.member_count(session, group_id)
         presence: Presence = request.state.presence
         is_online = joining and viewer.id in await presence.online(group_id)
-        change = live.member_change_html(entry, member, before_id, is_online)
+        html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)
         await live.publish_membership_change(
-            request.state.broker, entry, change, count, is_member=joining
+            request.state.broker, changed.entry, html, changed.member_count, is_member=joining
         )
     if not joining and next_url.startswith(url_path("chat:show", group_id=group_id).rstrip("/")):
         next_url = url_path("groups:index")  # the group's page is closed to non-members

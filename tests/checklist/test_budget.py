@@ -134,6 +134,29 @@ def test_budget_a_request_head_that_trickles_in_is_cut(server_env, tmp_path):
                     assert trickled < 30, "the slow head was never cut"
                 except ConnectionResetError:
                     break
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as unread:
+            # A body the app never reads: answered, then the connection is closed, so the rest
+            # of the body cannot hold it (each byte would reset uvicorn's keep-alive timer).
+            unread.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab")
+            answer, trickles = b"", 0
+            unread.settimeout(0.5)
+            while True:  # keep trickling the body until the server hangs up
+                try:
+                    chunk = unread.recv(65536)
+                except TimeoutError:
+                    chunk = None
+                except ConnectionResetError:
+                    break
+                if chunk == b"":
+                    break
+                answer += chunk or b""
+                try:
+                    unread.sendall(b"c")
+                except OSError:
+                    break
+                trickles += 1
+                assert trickles < 20, "a trickled body held the connection"
+            assert answer.startswith(b"HTTP/1.1 200")
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as quick:
             quick.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert quick.recv(64).startswith(b"HTTP/1.1 200")  # whole heads are served

@@ -155,3 +155,31 @@ def test_proxy_head_on_the_event_stream_answers_like_get_without_a_stream(client
         == 403
     )
     figs.add("proxy", "cases_tried", 3)
+
+
+def test_proxy_host_headers_with_anything_but_a_name_and_port_are_refused(client_with):
+    with client_with(allowed_hosts=("chat.example.com",)) as client:
+        for host in (
+            "evil@chat.example.com",
+            "chat.example.com/x",
+            "chat.example.com?x",
+            "chat.example.com:80:80",
+        ):
+            assert client.get("/login", headers={"Host": host}).status_code == 400, host
+            figs.add("proxy", "cases_tried")
+        assert client.get("/login", headers={"Host": "[::1]:8000"}).status_code == 400
+
+
+def test_proxy_ipv6_clients_are_counted_by_their_slash_64():
+    from types import SimpleNamespace
+
+    from discussit.core.security.ratelimit import client_address
+
+    def of(host: str) -> str:
+        return client_address(SimpleNamespace(client=SimpleNamespace(host=host)))
+
+    assert of("2001:db8:1:2:aaaa::1") == of("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert of("2001:db8:1:3::1") != of("2001:db8:1:2::1")
+    assert of("::ffff:198.51.100.7") == of("198.51.100.7") == "198.51.100.7"
+    assert of("testclient") == "testclient"
+    figs.add("proxy", "cases_tried", 3)

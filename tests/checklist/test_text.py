@@ -257,3 +257,49 @@ def test_text_a_failing_statement_never_carries_user_input_to_the_log(client):
     assert "s3cret-typed" not in str(failure.value)
     assert "hidden" in str(failure.value)
     assert text.MESSAGE.max_length == limits.MESSAGE_MAX
+
+
+def test_text_emoji_newer_than_this_python_and_invisible_format_characters_in_names():
+    assert text.clean("\U0001fae8 shaking face", text.MESSAGE) == "\U0001fae8 shaking face"
+    with pytest.raises(text.InvalidText):
+        text.clean("a\U0001fffeb", text.MESSAGE)  # a non-character stays refused
+    assert text.name_key("General\u200b") == text.name_key("general")
+    _tally(1)
+
+
+def test_text_login_spellings_that_reach_an_account_share_its_budget(client_with):
+    """Fullwidth and mathematical letters fold to the account's name (NFKC), so they count
+    against its login budget too: no spelling gets a budget of its own."""
+    from discussit.settings import Rate
+
+    with client_with(login_attempts_per_user=Rate(3, 180)) as client:
+        Browser(client).sign_up("alice")
+        answers = [
+            Browser(client).log_in(name, "wrong-guess-77").status_code
+            for name in ("alice", "\uff41lice", "\U0001d41alice", "ALICE")
+        ]
+    assert answers == [400, 400, 400, 429]
+    _tally(3)
+
+
+def test_text_accounts_kept_from_before_the_key_still_log_in(client):
+    """Migration 0003 gave the younger of two look-alike accounts the key `key~id`: typed
+    exactly, its name still finds it."""
+    from discussit.accounts import auth
+    from discussit.models import User
+
+    async def legacy(session):  # type: ignore[no-untyped-def]
+        session.add(
+            User(username="alice", username_key=text.username_key("alice"), password_hash="!")
+        )
+        session.add(
+            User(
+                username="aIice", username_key=text.username_key("aIice") + "~2", password_hash="!"
+            )
+        )
+        await session.commit()
+        return [
+            (await auth.find_user(session, name)).username for name in ("aIice", "alice", "ALICE")
+        ]
+
+    assert factories.run(client, legacy) == ["aIice", "alice", "alice"]

@@ -79,7 +79,17 @@ def test_uvicorn_httptools_protocol_has_the_callbacks_the_head_deadline_override
 
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    for name in ("connection_made", "on_message_begin", "on_headers_complete", "connection_lost"):
+    names = (
+        "connection_made",
+        "on_message_begin",
+        "on_headers_complete",
+        "on_response_complete",
+        "connection_lost",
+    )
+    for name in names:
         assert callable(getattr(HttpToolsProtocol, name)), name
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    assert "self.more_body = True" in inspect.getsource(RequestResponseCycle.__init__)
     assert "call_later" not in inspect.getsource(HttpToolsProtocol.connection_made)
     assert "self.loop" in inspect.getsource(HttpToolsProtocol.__init__)

@@ -43,13 +43,14 @@ def make_client(url: str) -> redis.Redis:
     """The process's one Redis client (pub/sub takes one connection; commands share a small
     pool). Explicit timeouts: redis-py 8's defaults do not suit a long-lived server."""
     # A blocking pool: a burst of more than 20 commands at once (pages connecting together)
-    # waits up to 5 s for a connection instead of failing with "Too many connections".
+    # waits up to 2 s for a connection instead of failing with "Too many connections". Every
+    # wait is 2 s at most, under the 3 s a page's presence cleanup may take (chat/socket.py).
     pool = redis.BlockingConnectionPool.from_url(
         url,
         max_connections=20,
-        timeout=5,
-        socket_timeout=5,
-        socket_connect_timeout=5,
+        timeout=2,
+        socket_timeout=2,
+        socket_connect_timeout=2,
         health_check_interval=30,
     )
     return redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
@@ -119,15 +120,29 @@ class RedisBroker(Broker):
         self.deliver(_text(channel)[len(PREFIX) :], item)
 
 
+_DECREMENT = """
+local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return left
+"""
+
+
 class RedisPresence(Presence):
     def __init__(self, client: redis.Redis) -> None:
         super().__init__()
         self.client = client
         self.token = secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
+        self._decrement_script = client.register_script(_DECREMENT)
 
     def _key(self, group_id: uuid.UUID) -> str:
         return f"discussit:presence:{group_id}"
+
+    async def _decrement(self, key: str, field: str) -> int:
+        """One count fewer, and the field removed at zero, in one step: as two commands, a
+        count another page added between them would be deleted with the field."""
+        left = await self._decrement_script(keys=[key], args=[field])
+        return int(left)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._keep_alive(), name="discussit-presence")
@@ -192,8 +207,7 @@ class RedisPresence(Presence):
 
     async def give_socket(self, user_id: int) -> None:
         with suppress(RedisError, OSError):
-            if await self.client.hincrby(f"discussit:sockets:{user_id}", self.token, -1) <= 0:
-                await self.client.hdel(f"discussit:sockets:{user_id}", self.token)
+            await self._decrement(f"discussit:sockets:{user_id}", self.token)
 
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         try:
@@ -205,9 +219,7 @@ class RedisPresence(Presence):
     async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
         field = f"{user_id}:{self.token}"
         try:
-            left = await self.client.hincrby(self._key(group_id), field, -1)
-            if left <= 0:
-                await self.client.hdel(self._key(group_id), field)
+            await self._decrement(self._key(group_id), field)
             return (await self._counts(group_id)).get(user_id, 0) == 0
         except (RedisError, OSError):
             return False

@@ -51,16 +51,16 @@ class CSRFMiddleware:
         body = b""
         more = True
         with anyio.move_on_after(BODY_TIMEOUT) as reading:
-            while more:
+            while more and len(body) <= MAX_BODY:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-                if len(body) > MAX_BODY:
-                    await _refuse(413, "That was too much data for one form.", scope, receive, send)
-                    return
-        if reading.cancelled_caught:  # a body trickled in: the connection is not kept
+        if len(body) > MAX_BODY:
+            await _refuse(413, "That was too much data for one form.", scope, receive, send)
+            return
+        if reading.cancelled_caught:  # a body trickled in
             await _refuse(408, "That form took too long to arrive.", scope, receive, send)
             return
         expected = scope.get("session", {}).get("csrf")
@@ -100,5 +100,8 @@ def _form_token(conn: HTTPConnection, body: bytes) -> str | None:
 
 
 async def _refuse(status: int, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """The error page, on a connection that is then closed: the body may not have been read,
+    and a client must not keep the connection by trickling the rest of it."""
     html = render("errors/error.html", status=status, reason=reason, viewer=None, csrf_token="")
-    await HTMLResponse(html, status_code=status)(scope, receive, send)
+    response = HTMLResponse(html, status_code=status, headers={"Connection": "close"})
+    await response(scope, receive, send)

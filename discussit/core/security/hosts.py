@@ -8,20 +8,22 @@ subdomain (".example.com"); ports are ignored. Empty (the default): any host.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import re
 
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from discussit.core.templating import render
 
+# A Host header is a name or an IPv4 address, or a bracketed IPv6 address, with an optional
+# port, and nothing else (no user info, path or query riding along).
+_HOST = re.compile(r"(?P<name>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
 
 def host_name(host_header: str) -> str:
     """The host name of a Host header, without port, lower-cased ("" if it is not one)."""
-    try:
-        return (urlsplit("//" + host_header).hostname or "").lower()
-    except ValueError:
-        return ""
+    found = _HOST.fullmatch(host_header)
+    return found.group("name").lower() if found else ""
 
 
 def host_allowed(host_header: str, allowed: tuple[str, ...]) -> bool:

@@ -7,6 +7,7 @@ counters are shared by every process, so a limit holds however many processes se
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -88,7 +89,18 @@ def make_limiter(client: redis.Redis | None) -> MemoryLimiter:
 
 
 def client_address(conn: object) -> str:
-    """The peer address uvicorn reports: the router's X-Forwarded-For only from trusted proxies
-    (--forwarded-allow-ips), never a header a client could spoof directly."""
+    """What per-address budgets count: the client's address as the trusted proxies name it
+    (core/security/proxies.py), else the peer's. An IPv6 address counts by its /64, the block
+    one subscriber is usually given (else one host would have billions of budgets)."""
     client = getattr(conn, "client", None)
-    return client.host if client is not None else "unknown"
+    if client is None:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(client.host)
+    except ValueError:
+        return str(client.host)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

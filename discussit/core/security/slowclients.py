@@ -5,10 +5,11 @@ its request line and headers, a byte now and then, holds the connection (and a s
 `--limit-concurrency`) for as long as it likes. `GuardedHttpProtocol` is uvicorn's httptools
 protocol plus one timer per connection: the request head (line and headers) must be complete
 within HEAD_TIMEOUT seconds of the connection opening, or of the previous response, else the
-connection is closed. Bodies are bounded in time where they are read (core/security/csrf.py).
+connection is closed. Bodies are bounded in time where they are read (core/security/csrf.py),
+and a connection answered before its body was all read is closed, not kept alive.
 
 The Procfile selects it with `--http discussit.core.security.slowclients:GuardedHttpProtocol`.
-It subclasses uvicorn 0.54.0's `HttpToolsProtocol` and overrides four of its callbacks
+It subclasses uvicorn 0.54.0's `HttpToolsProtocol` and overrides five of its callbacks
 (tests/core/test_private_apis.py checks they still exist).
 """
 
@@ -37,6 +38,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._stop_head_timer()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.more_body and not self.transport.is_closing():
+            # Answered before the request's body was all read (a refusal): the rest would only
+            # hold the connection (each byte resets uvicorn's keep-alive timer), so close it.
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()

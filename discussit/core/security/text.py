@@ -7,7 +7,8 @@ person who typed it. Nothing is truncated silently. In order:
 - surrounding whitespace stripped, then the length checked, before any per-character work;
 - Unicode NFC (the same text is stored the same way, whatever the keyboard made);
 - refused: NUL and every other C0/C1 control (newline only in multi-line fields; a tab becomes a
-  space), lone surrogates, private-use, unassigned and non-characters;
+  space), lone surrogates, private-use, unassigned and non-characters (code points in the
+  pictograph blocks excepted: emoji newer than this Python's Unicode data);
 - bidi embeddings, overrides and isolates (U+202A-E, U+2066-9) removed: they would reorder
   the text around them on every page that shows it;
 - blank: a text with no visible glyph (spaces, zero-width and format characters, variation
@@ -68,6 +69,16 @@ _REFUSED_CATEGORIES = {
     "Co": "private-use characters",
     "Cn": "unassigned characters",  # includes the non-characters U+FFFE, U+FFFF, ...
 }
+# Code points Unicode keeps for pictographs and assigns a few more of each year: unassigned in
+# this Python's Unicode data may mean an emoji newer than it (Python 3.11 knows Unicode 14.0;
+# U+1FAE8 arrived in 15.0), which is accepted; non-characters never are.
+_PICTOGRAPH_BLOCKS = ((0x1F000, 0x1FAFF),)
+
+
+def _newer_pictograph(code: int) -> bool:
+    return any(low <= code <= high for low, high in _PICTOGRAPH_BLOCKS)
+
+
 # Categories with no glyph of their own: separators, format characters (zero-width joiners and
 # spaces, the soft hyphen, tags), combining marks and variation selectors (Mn) alone.
 _INVISIBLE_CATEGORIES = {"Zs", "Zl", "Zp", "Cf", "Mn", "Me"}
@@ -93,6 +104,8 @@ def clean(raw: object, rule: Rule) -> str:
     for ch in text:
         category = unicodedata.category(ch)
         refused = _REFUSED_CATEGORIES.get(category)
+        if refused is not None and category == "Cn" and _newer_pictograph(ord(ch)):
+            refused = None  # an emoji newer than this Python's Unicode data, not garbage
         if refused is not None and not (ch == "\n" and rule.multiline):
             raise InvalidText(f"{rule.what} cannot contain {refused}.")
         if not visible and ch != "\n":
@@ -132,8 +145,10 @@ def clean_number(raw: object, what: str, max_digits: int = 18) -> int:
 
 
 def name_key(name: str) -> str:
-    """How group names compare: the same key for names that differ only in case or width."""
-    return unicodedata.normalize("NFKC", name).casefold()
+    """How group names compare: the same key for names that differ only in case, width or
+    invisible format characters ("General" and "General\u200b" are one name)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
 
 
 # ASCII look-alikes folded together after casefolding (Unicode TR39 confusables among the
