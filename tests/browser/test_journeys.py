@@ -50,7 +50,8 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     base = live_server.url
     group = unique("Lounge")
     live_server.command("create-group", group, "--description", "Where we hang out")
-    alice_name, bob_name, carol_name = unique("alice"), unique("bob"), unique("carol")
+    # Carol's name sorts first: her live entry in the member list goes to its top.
+    alice_name, bob_name, carol_name = unique("alice"), unique("bob"), unique("aaron")
 
     alice = new_context().new_page()
     bob = new_context().new_page()
@@ -102,10 +103,15 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     row(carol, group).locator("button:has-text('Join')").click()
     for page in (alice, bob):
         expect(page.locator("#timeline .event").last).to_contain_text(f"{carol_name} joined")
-        expect(page.locator("#members .member__name")).to_have_count(3)
+        expect(page.locator("#members .member__name")).to_have_text(
+            [carol_name, alice_name, bob_name]  # only her entry was sent, put in list order
+        )
+    alice.screenshot(path=str(artifacts / "group-page-member-joined.png"), full_page=True)
     row(carol, group).locator("button:has-text('Leave')").click()
     for page in (alice, bob):
         expect(page.locator("#timeline .event").last).to_contain_text(f"{carol_name} left")
+        # Her join and leave, with no message between, are one line: the join line went.
+        expect(page.locator("#timeline .event")).to_have_count(3)
         expect(page.locator("#members .member__name")).to_have_text(sorted([alice_name, bob_name]))
 
     alice.screenshot(path=str(artifacts / "group-page.png"), full_page=True)
