@@ -111,6 +111,14 @@ SHUTDOWN_STEP_SECONDS = 2.0  # each step of the lifespan's shutdown, at most
 SHUTDOWN_SECONDS = 5.0  # all of them together (pages close before, within 3 s: chat/socket.py)
 
 
+async def _shut_down(steps: list[tuple[str, Callable[[], Awaitable[object]]]]) -> None:
+    """The lifespan's shutdown, every step bounded: with the database or Redis unreachable it
+    still ends well within the graceful-shutdown limit (the Procfile's 20 s)."""
+    ends = asyncio.get_running_loop().time() + SHUTDOWN_SECONDS
+    for what, step in steps:
+        await _bounded(what, step, ends)
+
+
 async def _bounded(what: str, step: Callable[[], Awaitable[object]], ends: float) -> None:
     """Run one shutdown step for at most SHUTDOWN_STEP_SECONDS (and not past `ends`); a
     failure is logged, and the next step still runs."""
@@ -163,21 +171,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "posting": Posting(db, broker, limiter, settings),
             }
         finally:
-            # Every step is bounded: with the database or Redis unreachable, shutdown still
-            # ends well within the graceful-shutdown limit (the Procfile's 20 s).
             purging.cancel()
-            steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-                ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
-                ("presence updates", presence_updates.stop),
-                ("presence", presence.stop),
-                ("broker", broker.stop),
-            ]
-            if client is not None:
-                steps.append(("redis", client.aclose))
-            steps.append(("database", db.close))
-            ends = asyncio.get_running_loop().time() + SHUTDOWN_SECONDS
-            for what, step in steps:
-                await _bounded(what, step, ends)
+            await _shut_down(
+                [
+                    ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
+                    ("presence updates", presence_updates.stop),
+                    ("presence", presence.stop),
+                    ("broker", broker.stop),
+                    *([("redis", client.aclose)] if client is not None else []),
+                    ("database", db.close),
+                ]
+            )
 
     return Starlette(
         debug=settings.debug,

@@ -223,6 +223,27 @@ def test_text_a_socket_closes_after_too_many_refused_frames(alice, lounge):
                 ws.send_text(json.dumps({"text": "\x00"}))
                 receive_until(ws, 'id="composer"')
         assert closed.value.code == 1008
+    figs.add("budget", "cases_tried")
+    figs.add("budget", "cases_held")
+    figs.FIGURES["budget"].setdefault("cases", []).append("refused frames close the socket")  # type: ignore[union-attr]
+
+
+def test_budget_a_socket_spends_a_frame_budget_before_parsing(client, alice, lounge):
+    """Each frame spends from a budget of the sender's message budget plus FRAME_SLACK,
+    refilled at the same pace: a burst past it is refused unparsed (and counts as bad)."""
+    from types import SimpleNamespace
+
+    from discussit.chat.frames import FRAME_SLACK, Frames
+    from discussit.settings import Rate
+
+    page = SimpleNamespace(
+        settings=SimpleNamespace(messages_per_user=Rate(30, 10)), frame_budget=(float("inf"), 0.0)
+    )
+    spent = [Frames.spend_frame(page) for _ in range(30 + FRAME_SLACK + 5)]  # type: ignore[arg-type]
+    assert spent == [True] * (30 + FRAME_SLACK) + [False] * 5
+    figs.add("budget", "cases_tried")
+    figs.add("budget", "cases_held")
+    figs.FIGURES["budget"].setdefault("cases", []).append("frames per socket")  # type: ignore[union-attr]
 
 
 @settings(max_examples=300, deadline=None)
