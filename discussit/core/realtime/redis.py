@@ -120,10 +120,12 @@ class RedisBroker(Broker):
         self.deliver(_text(channel)[len(PREFIX) :], item)
 
 
+# One count fewer in each (KEYS[i], ARGV[i]) hash field, the field removed at zero, in one step.
 _DECREMENT = """
-local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return left
+for i, key in ipairs(KEYS) do
+  if redis.call('HINCRBY', key, ARGV[i], -1) <= 0 then redis.call('HDEL', key, ARGV[i]) end
+end
+return 0
 """
 
 
@@ -136,13 +138,18 @@ class RedisPresence(Presence):
         self._decrement_script = client.register_script(_DECREMENT)
 
     def _key(self, group_id: uuid.UUID) -> str:
+        """Open pages in the group, field `user:token` (who is online: `online`)."""
         return f"discussit:presence:{group_id}"
 
-    async def _decrement(self, key: str, field: str) -> int:
-        """One count fewer, and the field removed at zero, in one step: as two commands, a
-        count another page added between them would be deleted with the field."""
-        left = await self._decrement_script(keys=[key], args=[field])
-        return int(left)
+    def _user_key(self, group_id: uuid.UUID, user_id: int) -> str:
+        """One user's open pages in the group, field `token` (did they just come online or
+        go offline: a few fields to read, not the whole group's)."""
+        return f"discussit:presence:{group_id}:{user_id}"
+
+    async def _decrement(self, *pairs: tuple[str, str]) -> None:
+        """One count fewer in each (key, field), the field removed at zero, in one step: as
+        two commands, a count another page added between them would be deleted with it."""
+        await self._decrement_script(keys=[k for k, _ in pairs], args=[f for _, f in pairs])
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._keep_alive(), name="discussit-presence")
@@ -207,20 +214,26 @@ class RedisPresence(Presence):
 
     async def give_socket(self, user_id: int) -> None:
         with suppress(RedisError, OSError):
-            await self._decrement(f"discussit:sockets:{user_id}", self.token)
+            await self._decrement((f"discussit:sockets:{user_id}", self.token))
 
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
+        user_key = self._user_key(group_id, user_id)
         try:
-            await self.client.hincrby(self._key(group_id), f"{user_id}:{self.token}", 1)
-            return (await self._counts(group_id)).get(user_id, 0) == 1
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hincrby(self._key(group_id), f"{user_id}:{self.token}", 1)
+                pipe.hincrby(user_key, self.token, 1)
+                await pipe.execute()
+            return await self._live_total(user_key) == 1
         except (RedisError, OSError):
             return False
 
     async def disconnect(self, group_id: uuid.UUID, user_id: int) -> bool:
-        field = f"{user_id}:{self.token}"
+        user_key = self._user_key(group_id, user_id)
         try:
-            await self._decrement(self._key(group_id), field)
-            return (await self._counts(group_id)).get(user_id, 0) == 0
+            await self._decrement(
+                (self._key(group_id), f"{user_id}:{self.token}"), (user_key, self.token)
+            )
+            return await self._live_total(user_key) == 0
         except (RedisError, OSError):
             return False
 
@@ -232,7 +245,12 @@ class RedisPresence(Presence):
 
     async def _open_sockets(self, user_id: int) -> int:
         """The user's open pages on live processes (raises RedisError)."""
-        counts = await self.client.hgetall(f"discussit:sockets:{user_id}")
+        return await self._live_total(f"discussit:sockets:{user_id}")
+
+    async def _live_total(self, key: str) -> int:
+        """The sum of a hash of per-process counts (field: process token), counting only
+        processes still alive (raises RedisError)."""
+        counts = await self.client.hgetall(key)
         if not counts:
             return 0
         tokens = [_text(t) for t in counts]
