@@ -96,15 +96,20 @@ def _tune_garbage_collector() -> None:
 SESSION_PURGE_SECONDS = 3600  # how often ended sessions are deleted
 
 
+async def _purge_sessions_once(db: Database, settings: Settings) -> None:
+    """Delete the sessions that have expired (a database that is away: next time)."""
+    try:
+        if purged := await auth.purge_expired(db, settings.session_max_age):
+            log.info("purged %d expired sessions", purged)
+    except (SQLAlchemyError, OSError) as failure:
+        log.warning("could not purge expired sessions: %s", type(failure).__name__)
+
+
 async def _purge_sessions(db: Database, settings: Settings) -> None:
-    """At start and then every SESSION_PURGE_SECONDS: delete the sessions that have expired."""
+    """Every SESSION_PURGE_SECONDS (the lifespan purges once at start, before serving)."""
     while True:
-        try:
-            if purged := await auth.purge_expired(db, settings.session_max_age):
-                log.info("purged %d expired sessions", purged)
-        except (SQLAlchemyError, OSError) as failure:  # the database is away: next time
-            log.warning("could not purge expired sessions: %s", type(failure).__name__)
         await asyncio.sleep(SESSION_PURGE_SECONDS)
+        await _purge_sessions_once(db, settings)
 
 
 SHUTDOWN_STEP_SECONDS = 2.0  # each step of the lifespan's shutdown, at most
@@ -158,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await presence.start()
         presence_updates = PresenceUpdates(broker)
         limiter = make_limiter(client)
+        await _purge_sessions_once(db, settings)
         purging = asyncio.get_running_loop().create_task(_purge_sessions(db, settings))
         _tune_garbage_collector()
         try:
