@@ -30,4 +30,10 @@ async def room(ws: WebSocket) -> None:
         members.discard(ws)
 
 
-app = Starlette(routes=[WebSocketRoute("/groups/{room}/ws", room)])
+def create_app() -> Starlette:
+    """A factory, so both servers start from the Procfile's very flags (`--factory`)."""
+    rooms.clear()
+    return Starlette(routes=[WebSocketRoute("/groups/{room}/ws", room)])
+
+
+app = create_app()

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import statistics
 import subprocess
@@ -86,6 +87,23 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def procfile_flags() -> list[str]:
+    """The uvicorn flags of the Procfile's web line, without the app, host, port and workers."""
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    words = shlex.split(line.removeprefix("web:"))
+    words = words[words.index("uvicorn") + 2 :]  # after `uvicorn <app>`
+    flags: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--host", "--port", "--workers"):
+            skip = True
+        else:
+            flags.append(word)
+    return flags
+
+
 @dataclass
 class Target:
     """A server under test: DiscussIt itself, or the bare relay."""
@@ -105,29 +123,23 @@ class Target:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        app = "bench.relay:app" if self.name == "relay" else "discussit.app:create_app"
+        app = "bench.relay:create_app" if self.name == "relay" else "discussit.app:create_app"
+        # Both servers run the Procfile's web line as it is (transport, frame limit, no
+        # compression, pings, HTTP protocol, limits, logging: uvicorn's default access log),
+        # only the app, host, port and worker count differ.
         command = [
             sys.executable,
             "-m",
             "uvicorn",
             app,
+            *procfile_flags(),
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--ws",
-            "websockets-sansio",
-            "--ws-max-size",
-            "65536",
-            "--log-level",
-            "warning",
-            "--no-access-log",
+            "--workers",
+            str(self.workers),
         ]
-        if self.name != "relay":  # DiscussIt with its Procfile's WebSocket flags
-            command.insert(4, "--factory")
-            command += ["--ws-per-message-deflate", "false", "--workers", str(self.workers)]
-            command += ["--http", "discussit.core.security.slowclients:GuardedHttpProtocol"]
-        command += ["--limit-concurrency", "10000"]  # the Procfile's, for both
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             ["taskset", "-c", self.cores, *command],
@@ -208,9 +220,11 @@ class Receiver:
 
     arrivals: dict[tuple[int, int], float] = field(default_factory=dict)
     ws: LeanSocket | None = None
+    received_bytes: int = 0  # payload bytes of every frame, to measure bytes per delivery
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
+        self.received_bytes += len(payload)
         for sender, i in NONCE.findall(payload):
             self.arrivals.setdefault((int(sender), int(i)), now)
 
@@ -299,6 +313,7 @@ async def fan_out(
     connect_cpu = cpu_seconds(pid) - cpu_before
     rss_after = rss_kib(pid)
     sent_at: dict[tuple[int, int], float] = {}
+    bytes_before = sum(r.received_bytes for r in receivers)
     cpu_before = cpu_seconds(pid)
     generator_cpu_before = time.process_time()
     began = time.perf_counter()
@@ -325,6 +340,7 @@ async def fan_out(
     generator_cpu = time.process_time() - generator_cpu_before
     latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
     delivered = len(latencies)
+    received_bytes = sum(r.received_bytes for r in receivers) - bytes_before
     await close_pages(receivers)
     return {
         "n": n,
@@ -337,6 +353,10 @@ async def fan_out(
         "deliveries_per_s": delivered / max(last - began, 1e-9),
         "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
         "generator_cpu_us_per_delivery": generator_cpu / max(delivered, 1) * 1e6,
+        # The generator's CPU over the phase's wall time: near 100 % it is the limit, and
+        # deliveries/s is a floor (CPU per delivery is then the server's capacity figure).
+        "generator_cpu_percent": generator_cpu / max(last - began, 1e-9) * 100,
+        "bytes_per_delivery": received_bytes / max(delivered, 1),
         "connect_seconds": connect_seconds,
         "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
         "rss_kib_per_socket": (rss_after - rss_before) / n,

@@ -1,4 +1,4 @@
-"""A lean WebSocket client for the load generator (RFC 6455, permessage-deflate as browsers offer).
+"""A lean WebSocket client for the load generator (RFC 6455; permessage-deflate when asked).
 
 One Python process receiving tens of thousands of frames a second spends most of its time in
 the client library; with the `websockets` client the generator, not the server, was the limit
@@ -164,8 +164,10 @@ async def connect(
     origin: str,
     cookie: str = "",
     timeout: float = 30,
+    compress: bool = False,
 ) -> LeanSocket:
-    """Open `url` (ws://host:port/path) as a browser page would, offering permessage-deflate."""
+    """Open `url` (ws://host:port/path) as a browser page would; offering permessage-deflate
+    only if `compress` (the like-for-like runs offer none: neither server then pays for it)."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     _, socket = await asyncio.wait_for(
@@ -180,8 +182,9 @@ async def connect(
         f"Sec-WebSocket-Key: {key.decode()}",
         "Sec-WebSocket-Version: 13",
         f"Origin: {origin}",
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
     ]
+    if compress:
+        request.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
     if cookie:
         request.append(f"Cookie: {cookie}")
     assert socket.transport is not None
