@@ -39,6 +39,28 @@ def _target(what: str, relay: float, app: float, limit: float, unit: str) -> str
     )
 
 
+def client_check(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """The lean generator against the `websockets` library on one case (same N, 10 msg/s)."""
+    check = results.get("client_check") or {}
+    if not check:
+        return []
+    parts = []
+    for name, label in (("relay", "relay"), ("discussit", "DiscussIt")):
+        lib = check[name]
+        lean = next(r for r in results["rate"][name] if r["n"] == lib["n"])
+        cpu = lib["cpu_us_per_delivery"] / lean["cpu_us_per_delivery"] - 1
+        parts.append(
+            f"{label} {lean['cpu_us_per_delivery']:.1f} / {lib['cpu_us_per_delivery']:.1f} µs "
+            f"({cpu:+.0%}), p99 {lean['p99_ms']:.1f} / {lib['p99_ms']:.1f} ms"
+        )
+    n = check["discussit"]["n"]
+    return [
+        f"The generator checked against the `websockets` library (N = {n}, 10 msg/s; server "
+        f"CPU per delivery with the lean client / with `websockets`): " + "; ".join(parts) + ".",
+        "",
+    ]
+
+
 def targets(results: dict) -> list[str]:  # type: ignore[type-arg]
     """Every target as a ratio to the relay in the same run (issue 12)."""
     rate = {
@@ -194,6 +216,7 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
             f"| catch-up of 500 missed messages | | {pages['catch_up_500_ms']:.0f} ms | |",
             "",
         ]
+    lines += client_check(results)
     lines += targets(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 import itsdangerous
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websockets_connect
 
 from bench import wsclient
 from bench.wsclient import LeanSocket
@@ -229,15 +231,52 @@ class Receiver:
             self.arrivals.setdefault((int(sender), int(i)), now)
 
 
+class LibrarySocket:
+    """A page's socket through the `websockets` library: the check that the lean client measures
+    the servers as a well-kept client would (same interface as LeanSocket)."""
+
+    def __init__(self, ws: ClientConnection, on_message: Callable[[bytes], None]) -> None:
+        self.ws = ws
+        self.reader = asyncio.get_running_loop().create_task(self._read(on_message))
+        self.sends: set[asyncio.Task[None]] = set()
+
+    async def _read(self, on_message: Callable[[bytes], None]) -> None:
+        with suppress(Exception):
+            async for frame in self.ws:
+                on_message(frame if isinstance(frame, bytes) else frame.encode())
+
+    def send_text(self, text: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.ws.send(text))
+        self.sends.add(task)
+        task.add_done_callback(self.sends.discard)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.gather(self.reader, *self.sends, return_exceptions=True)
+
+
 async def open_page(
-    target: Target, cookie: str, cursor: int, on_message: Callable[[bytes], None]
-) -> LeanSocket:
-    ws = await wsclient.connect(
-        f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws",
-        on_message,
-        origin=target.url,
-        cookie=cookie,
-    )
+    target: Target,
+    cookie: str,
+    cursor: int,
+    on_message: Callable[[bytes], None],
+    client: str = "lean",
+) -> LeanSocket | LibrarySocket:
+    url = f"ws://127.0.0.1:{target.port}/groups/{target.group}/ws"
+    ws: LeanSocket | LibrarySocket
+    if client == "websockets":
+        connection = await websockets_connect(
+            url,
+            origin=target.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie} if cookie else None,
+            compression=None,
+            max_size=2**20,
+            open_timeout=30,
+            ping_interval=None,
+        )
+        ws = LibrarySocket(connection, on_message)
+    else:
+        ws = await wsclient.connect(url, on_message, origin=target.url, cookie=cookie)
     if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format)
         ws.send_text(
             json.dumps(
@@ -251,7 +290,9 @@ async def open_page(
     return ws
 
 
-async def open_pages(target: Target, n: int, cursor: int, first: int = 0) -> list[Receiver]:
+async def open_pages(
+    target: Target, n: int, cursor: int, first: int = 0, client: str = "lean"
+) -> list[Receiver]:
     """n pages (members first, first + 1, ...), opened in batches of 100 as pages open; each
     reads from its first frame."""
     receivers = [Receiver() for _ in range(n)]
@@ -264,6 +305,7 @@ async def open_pages(target: Target, n: int, cursor: int, first: int = 0) -> lis
                     target.cookies[first + i] if target.cookies else "",
                     cursor,
                     receivers[i].on_message,
+                    client,
                 )
                 for i in batch
             )
@@ -295,7 +337,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def fan_out(
-    target: Target, n: int, senders: int, messages: int, rate: float | None
+    target: Target, n: int, senders: int, messages: int, rate: float | None, client: str = "lean"
 ) -> dict[str, float]:
     """One measurement: n receivers, `senders` of them sending `messages` each."""
     assert target.process is not None
@@ -307,7 +349,7 @@ async def fan_out(
     rss_before = rss_kib(pid)
     cpu_before = cpu_seconds(pid)
     began = time.perf_counter()
-    receivers = await open_pages(target, n, cursor)
+    receivers = await open_pages(target, n, cursor, client=client)
     connect_seconds = time.perf_counter() - began
     await asyncio.sleep(2.0)  # let presence updates of the connects settle
     connect_cpu = cpu_seconds(pid) - cpu_before
@@ -476,6 +518,7 @@ def run(quick: bool) -> dict[str, object]:
         "pages": {},
         "hold": {},
         "two_processes": {},
+        "client_check": {},
     }
     for name in ("relay", "discussit"):
         db = folder / f"bench-{secrets.token_hex(4)}.db"
@@ -501,6 +544,12 @@ def run(quick: bool) -> dict[str, object]:
             flat = asyncio.run(fan_out(target, flat_n, senders=2, messages=50, rate=None))
             print(name, "flat out", flat, flush=True)
             results["flat_out"][name] = flat  # type: ignore[index]
+            check_n = 1000 if not quick else 500
+            check = asyncio.run(
+                fan_out(target, check_n, senders=2, messages=25, rate=10, client="websockets")
+            )
+            print(name, "client check", check, flush=True)
+            results["client_check"][name] = check  # type: ignore[index]
             if name == "discussit":
                 results["pages"] = asyncio.run(page_costs(target))
                 print("pages", results["pages"], flush=True)
