@@ -161,3 +161,9 @@ def say(ws: WebSocketTestSession, text: str, **extra: Any) -> None:
 
 def seqs(frames: list[str]) -> list[int]:
     return [int(s) for f in frames for s in re.findall(r'id="entry-(\d+)"', f)]
+
+
+def freeze_limits(client: Any) -> None:
+    """Stop the rate limiter's clock: a test must not straddle two of its fixed windows (which
+    would allow up to twice a limit)."""
+    client.app_state["limiter"].clock = lambda: 1_000_000.0

@@ -18,7 +18,7 @@ from discussit.core.security import csrf
 from discussit.settings import Rate
 from tests import factories
 from tests import figures as figs
-from tests.helpers import PASSWORD, Browser, receive_text, receive_until, resume
+from tests.helpers import PASSWORD, Browser, freeze_limits, receive_text, receive_until, resume
 from tests.servers import Member, Page, Server
 
 
@@ -31,6 +31,7 @@ def _held(case: str) -> None:
 
 def test_budget_every_login_attempt_counts_not_only_failures(client_with):
     with client_with(login_attempts_per_user=Rate(3, 180)) as client:
+        freeze_limits(client)
         Browser(client).sign_up("alice")
         answers = [Browser(client).log_in("alice").status_code for _ in range(4)]
     assert answers == [303, 303, 303, 429]  # right passwords count too
@@ -39,6 +40,7 @@ def test_budget_every_login_attempt_counts_not_only_failures(client_with):
 
 def test_budget_login_attempts_per_address_count_every_username(client_with):
     with client_with(login_attempts_per_address=Rate(4, 180)) as client:
+        freeze_limits(client)
         answers = [Browser(client).log_in(f"nobody{i}").status_code for i in range(6)]
     assert answers == [400] * 4 + [429] * 2
     _held("login attempts per address")
@@ -219,6 +221,7 @@ def test_budget_sixty_parallel_handshakes_admit_at_most_the_cap(server_env, tmp_
 
 def test_budget_connects_and_their_catch_ups_are_budgeted_per_user(client_with):
     with client_with(connects_per_user=Rate(3, 60)) as client:
+        freeze_limits(client)
         alice = Browser(client)
         alice.sign_up("alice")
         group = factories.make_group(client, "Busy")

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 from discussit.core.security.proxies import forwarded_client
 from discussit.settings import Rate, Settings, SettingsError
 from tests import figures as figs
-from tests.helpers import Browser
+from tests.helpers import Browser, freeze_limits
 
 
 @pytest.mark.parametrize(
@@ -53,10 +53,12 @@ def _signup(client, i: int, forwarded: str):  # type: ignore[no-untyped-def]
 
 def test_proxy_a_forged_left_entry_does_not_change_the_rate_limit_key(client_with):
     with client_with(proxy_hops=1, signups_per_address=Rate(2, 3600)) as client:
+        freeze_limits(client)
         statuses = [_signup(client, i, f"203.0.113.{i}, 198.51.100.7") for i in range(3)]
         other = _signup(client, 9, "203.0.113.1, 198.51.100.8")
     assert statuses == [303, 303, 429] and other == 303
     with client_with(proxy_hops=0, signups_per_address=Rate(2, 3600)) as client:
+        freeze_limits(client)
         statuses = [_signup(client, 10 + i, f"198.51.100.{i}") for i in range(3)]
     assert statuses == [303, 303, 429]  # no trusted proxy: the header is ignored
     figs.add("proxy", "cases_tried", 2)

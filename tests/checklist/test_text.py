@@ -18,7 +18,7 @@ from discussit import limits
 from discussit.core.security import text
 from tests import factories
 from tests import figures as figs
-from tests.helpers import Browser, html, receive_until, resume
+from tests.helpers import Browser, freeze_limits, html, receive_until, resume
 
 # Texts no field accepts: controls, NUL, lone surrogates, private-use, unassigned and
 # non-characters, and texts with no visible glyph.
@@ -294,6 +294,7 @@ def test_text_login_spellings_that_reach_an_account_share_its_budget(client_with
     from discussit.settings import Rate
 
     with client_with(login_attempts_per_user=Rate(3, 180)) as client:
+        freeze_limits(client)
         Browser(client).sign_up("alice")
         answers = [
             Browser(client).log_in(name, "wrong-guess-77").status_code
