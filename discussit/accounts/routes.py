@@ -32,12 +32,6 @@ async def _too_many(request: Request, retry_after: int, what: str) -> Response:
     return response
 
 
-def _user_key(username: str) -> str:
-    """The rate-limit key of a typed username: the very key the account lookup uses
-    (auth.find_user), so no spelling that reaches an account has a counter of its own."""
-    return text.username_key(username)
-
-
 async def signup(request: Request) -> Response:
     next_url = auth.safe_next(request.query_params.get("next"))
     if request.method == "GET":
@@ -104,7 +98,9 @@ async def login(request: Request) -> Response:
     # password is even hashed; past either limit even the right password is refused until the
     # window ends, so guessing gains nothing and bursts cost no hashing.
     keys = [
-        (f"login:user:{_user_key(username)}", settings.login_attempts_per_user),
+        # The very key the account lookup uses (auth.find_user): every spelling that reaches
+        # an account shares its counter.
+        (f"login:user:{text.username_key(username)}", settings.login_attempts_per_user),
         (f"login:addr:{client_address(request)}", settings.login_attempts_per_address),
     ]
     for key, limit in keys:

@@ -32,10 +32,10 @@ from discussit.core.realtime import closecodes
 from discussit.core.realtime.broker import Broker, Subscription, group_channel, user_channel
 from discussit.core.realtime.presence import Presence
 from discussit.core.security import origins
-from discussit.core.security.ratelimit import MemoryLimiter, client_address
+from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.templating import render
 from discussit.groups import access, membership
-from discussit.settings import ADDRESS_FACTOR, Settings
+from discussit.settings import Settings
 
 log = logging.getLogger("discussit.socket")
 
@@ -103,17 +103,12 @@ async def _within_budget(ws: WebSocket, viewer: Viewer) -> bool:
     budgeted per user and per address. Past it the page is told to wait and retries (1013)."""
     settings: Settings = ws.state.settings
     limiter: MemoryLimiter = ws.state.limiter
-    per_user = settings.connects_per_user
-    for key, rate in (
-        (f"connect:user:{viewer.id}", per_user),
-        (f"connect:addr:{client_address(ws)}", per_user.times(ADDRESS_FACTOR)),
-    ):
-        if not (await limiter.hit(key, rate)).allowed:
-            log.info("socket refused: connecting too often user=%s", viewer.id)
-            await ws.send_text(render("live/_too_often.html"))
-            await ws.close(closecodes.TRY_AGAIN_LATER, "connecting too often")
-            return False
-    return True
+    if (await spend(limiter, "connect", viewer.id, ws, settings.connects_per_user)).allowed:
+        return True
+    log.info("socket refused: connecting too often user=%s", viewer.id)
+    await ws.send_text(render("live/_too_often.html"))
+    await ws.close(closecodes.TRY_AGAIN_LATER, "connecting too often")
+    return False
 
 
 async def group_socket(ws: WebSocket) -> None:

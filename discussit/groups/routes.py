@@ -14,12 +14,12 @@ from discussit.accounts.pages import page
 from discussit.core.db import Database
 from discussit.core.realtime.presence import Presence
 from discussit.core.security import text
-from discussit.core.security.ratelimit import MemoryLimiter, client_address
+from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.templating import dom_id
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, is_htmx, read_form, text_param
 from discussit.groups import access, directory, live, membership
-from discussit.settings import ADDRESS_FACTOR, Settings
+from discussit.settings import Settings
 
 
 async def index(request: Request) -> Response:
@@ -61,18 +61,13 @@ async def _spend_membership_budget(request: Request, viewer: auth.Viewer) -> Non
     settings: Settings = request.state.settings
     limiter: MemoryLimiter = request.state.limiter
     per_user = settings.membership_changes_per_user
-    for key, rate in (
-        (f"membership:user:{viewer.id}", per_user),
-        (f"membership:addr:{client_address(request)}", per_user.times(ADDRESS_FACTOR)),
-    ):
-        decision = await limiter.hit(key, rate)
-        if not decision.allowed:
-            raise HTTPException(
-                429,
-                f"You are joining and leaving too fast. Try again in {decision.retry_after} "
-                "seconds.",
-                headers={"Retry-After": str(decision.retry_after)},
-            )
+    decision = await spend(limiter, "membership", viewer.id, request, per_user)
+    if not decision.allowed:
+        raise HTTPException(
+            429,
+            f"You are joining and leaving too fast. Try again in {decision.retry_after} seconds.",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
 
 
 async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Response:

@@ -129,6 +129,11 @@ return 0
 """
 
 
+def _sockets_key(user_id: int) -> str:
+    """A user's open pages in every group, field `token` (the per-user cap)."""
+    return f"discussit:sockets:{user_id}"
+
+
 class RedisPresence(Presence):
     def __init__(self, client: redis.Redis) -> None:
         super().__init__()
@@ -198,13 +203,12 @@ class RedisPresence(Presence):
         """Counted first, then checked across every process: two handshakes at once may both
         be refused near the cap, but more than `cap` are never admitted. Redis away: None (the
         page is told to retry later; a cap that cannot be checked admits no one)."""
-        key = f"discussit:sockets:{user_id}"
         try:
-            await self.client.hincrby(key, self.token, 1)
+            await self.client.hincrby(_sockets_key(user_id), self.token, 1)
         except (RedisError, OSError):
             return None
         try:
-            if await self._open_sockets(user_id) <= cap:
+            if await self._live_total(_sockets_key(user_id)) <= cap:
                 return True
         except (RedisError, OSError):
             await self.give_socket(user_id)
@@ -214,7 +218,7 @@ class RedisPresence(Presence):
 
     async def give_socket(self, user_id: int) -> None:
         with suppress(RedisError, OSError):
-            await self._decrement((f"discussit:sockets:{user_id}", self.token))
+            await self._decrement((_sockets_key(user_id), self.token))
 
     async def connect(self, group_id: uuid.UUID, user_id: int) -> bool:
         user_key = self._user_key(group_id, user_id)
@@ -239,13 +243,9 @@ class RedisPresence(Presence):
 
     async def sockets(self, user_id: int) -> int:
         try:
-            return await self._open_sockets(user_id)
+            return await self._live_total(_sockets_key(user_id))
         except (RedisError, OSError):
             return 0
-
-    async def _open_sockets(self, user_id: int) -> int:
-        """The user's open pages on live processes (raises RedisError)."""
-        return await self._live_total(f"discussit:sockets:{user_id}")
 
     async def _live_total(self, key: str) -> int:
         """The sum of a hash of per-process counts (field: process token), counting only

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from discussit.settings import Rate
+from discussit.settings import ADDRESS_FACTOR, Rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,22 @@ class RedisLimiter(MemoryLimiter):
         except (RedisError, OSError):
             return await super().hit(key, limit)
         return Decision(used <= limit.count, 0 if used <= limit.count else left)
+
+
+async def spend(
+    limiter: MemoryLimiter, action: str, user_id: int, conn: object, per_user: Rate
+) -> Decision:
+    """One `action` from the user's budget and from their address's (ADDRESS_FACTOR users'
+    worth): the first refusal, or allowed. Both are counted either way."""
+    refused = None
+    for key, rate in (
+        (f"{action}:user:{user_id}", per_user),
+        (f"{action}:addr:{client_address(conn)}", per_user.times(ADDRESS_FACTOR)),
+    ):
+        decision = await limiter.hit(key, rate)
+        if not decision.allowed and refused is None:
+            refused = decision
+    return refused or Decision(True, 0)
 
 
 def make_limiter(client: redis.Redis | None) -> MemoryLimiter:
