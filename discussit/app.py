@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "app is served under (e.g. chat.example.com)."
         )
     urls.use_routes(ROUTES)
-    templating.use_overrides(settings.templates_dir)
+    templating.use_overrides(settings.templates_dir, settings.templates_reload)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:

@@ -137,6 +137,15 @@ VARIABLES: tuple[Variable, ...] = (
         "On first start (no groups at all) create General, Random and Help.",
     ),
     Variable(
+        "TEMPLATES_RELOAD",
+        "templates_reload",
+        _bool,
+        "`false` (`true` with `make run`)",
+        "Re-read a template when its file changes, so edits show on the next page without a "
+        "restart. Off in production: looking at every template's file on every render costs "
+        "more than the render.",
+    ),
+    Variable(
         "TEMPLATES_DIR",
         "templates_dir",
         _directory,
@@ -217,6 +226,7 @@ class Settings:
     workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
     templates_dir: Path | None = None
+    templates_reload: bool = False
     login_attempts_per_user: Rate = Rate(10, 180)
     login_attempts_per_address: Rate = Rate(50, 180)
     signups_per_address: Rate = Rate(20, 3600)

@@ -1,6 +1,9 @@
-"""One open group page's connection: its parts, its life (the reader in the handler's task,
-the writer and the expiry notice as helper tasks) and how it ends. The reader is in
-chat/frames.py, the writer in chat/updates.py; chat/socket.py puts them together."""
+"""One open group page's connection: its parts, its life and how it ends. The reader runs in
+the handler's task; live items are written to the page by whoever publishes them, when the page
+is idle and its client reading (`deliver_now`: no task switch per delivery), else queued for a
+writer task started on demand (it ends when the queue is empty: an idle page has no task of its
+own); the expiry notice is a timer. The reader is in chat/frames.py, the writer in
+chat/updates.py; chat/socket.py puts them together."""
 
 from __future__ import annotations
 
@@ -58,6 +61,8 @@ class Connection:
         "throttled",
         "scope",
         "helpers",
+        "drainer",
+        "ended",
         "failure",
     )
 
@@ -78,39 +83,62 @@ class Connection:
         self.bad_frames = (0, 0.0)  # refused frames, since when (chat/frames.py)
         self.frame_budget = (math.inf, 0.0)  # frames left, as of when (a full budget)
         self.throttled = 0
-        # The reader runs in the handler's task, inside `scope`; the writer and the expiry
-        # notice are helper tasks. Not an anyio task group: that costs every page ~4 KB more.
+        # The reader runs in the handler's task, inside `scope`; the writer (while there is
+        # work) and the expiry notice are helper tasks. Not an anyio task group: that costs
+        # every page ~4 KB more.
         self.scope = anyio.CancelScope()
         self.helpers: list[asyncio.Task[None]] = []
+        self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
+        self.ended = False
         self.failure: BaseException | None = None
 
     async def run(self) -> None:
         # A timer, not a sleeping task: one task fewer per open page.
         ends_in = max(0.0, (self.viewer.expires_at - utcnow()).total_seconds())
         timer = asyncio.get_running_loop().call_later(ends_in, self._expire_now)
-        self.spawn(self.writer())
+        sub = self.sub
+        sub.direct, sub.on_queued = self.deliver_now, self.writer_needed
+        if sub.has_items():  # queued between subscribing and now
+            self.writer_needed()
         try:
             with self.scope:
                 await self.reader()
         finally:
+            self.ended = True
+            sub.direct = sub.on_queued = None
             timer.cancel()
-            for task in self.helpers:
+            helpers = list(self.helpers)
+            for task in helpers:
                 task.cancel()
-            if self.helpers:
-                await asyncio.wait(self.helpers)
+            if helpers:
+                await asyncio.wait(helpers)
         if self.failure is not None:
             raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self.helpers.append(task)
         task.add_done_callback(self._helper_done)
+        return task
+
+    def writer_needed(self) -> None:
+        """Items are queued: start the writer, unless it is running (it reads them in turn)."""
+        if self.drainer is None and not self.ended:
+            self.drainer = self.spawn(self._write())
+
+    async def _write(self) -> None:
+        try:
+            await self.writer()
+        finally:
+            self.drainer = None  # (no await since the writer saw an empty queue)
 
     def _expire_now(self) -> None:
         self.spawn(self.expire())
 
     def _helper_done(self, task: asyncio.Task[None]) -> None:
-        self.resume_done()  # no reader may wait for a writer that has stopped
+        self.helpers.remove(task)
+        if task.cancelled() or task.exception() is not None or self.sender.closed:
+            self.resume_done()  # no reader may wait for a writer that has stopped
         if not task.cancelled() and task.exception() is not None:
             self.failure = task.exception()
             self.stop()
@@ -162,7 +190,11 @@ class Connection:
         raise NotImplementedError
 
     def writer(self) -> Coroutine[Any, Any, None]:
-        """The writer task's coroutine (its frames are the page's memory: keep it shallow)."""
+        """The writer task's coroutine: what is queued, until the queue is empty."""
+        raise NotImplementedError
+
+    def deliver_now(self, item: Any) -> bool:
+        """Offered each live item while nothing is queued: True if it was written at once."""
         raise NotImplementedError
 
     async def read_missed(self, after: int) -> tuple[int, list[Entry]]:

@@ -120,32 +120,33 @@ class Feed:
             released.append(item)
         return released
 
-    async def pump(
+    async def drain(
         self,
         sub: Subscription,
         handle: Callable[[Any], Awaitable[None]],
         on_gap: Callable[[], Awaitable[None]],
     ) -> None:
-        """The page's one writer loop, until its outlet closes: each item is handled, and under
-        load whatever else is already queued (up to MAX_BATCH) goes out in the same frame
-        (adaptive batching; an idle page sends each item at once). While an entry is held for
-        an earlier one, the wait is GAP_WAIT seconds; a gap still open then costs one catch-up
-        (`on_gap`), so only a gap that stays open reads the database."""
+        """The page's writer: handle what the subscription has queued, then return (it runs only
+        while there is work; chat/connection.py starts it when items are queued). Whatever is
+        already queued (up to MAX_BATCH) goes out in one frame. While an entry is held for an
+        earlier one, it waits up to GAP_WAIT seconds for more; a gap still open then costs one
+        catch-up (`on_gap`), so only a gap that stays open reads the database."""
         out = self.out
         while not out.closed:
-            if not self.pending:
-                item = await sub.get()
-            else:
-                try:
-                    async with asyncio.timeout(GAP_WAIT):
-                        item = await sub.get()
-                except TimeoutError:
-                    await on_gap()
-                    continue
-            await handle(item)
             for _ in range(MAX_BATCH):
                 if out.closed or (item := sub.get_nowait()) is None:
                     break
                 await handle(item)
             if self.started:  # before the page says where it is, what is queued waits for it
                 await out.flush()
+            if sub.has_items():
+                continue
+            if not self.pending or out.closed:
+                return  # (no await since the check: an item queued later starts a new writer)
+            try:
+                async with asyncio.timeout(GAP_WAIT):
+                    item = await sub.get()
+            except TimeoutError:
+                await on_gap()
+                continue
+            await handle(item)

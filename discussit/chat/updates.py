@@ -28,7 +28,32 @@ class Updates(Connection):
     __slots__ = ()
 
     def writer(self) -> Coroutine[Any, Any, None]:
-        return self.feed.pump(self.sub, self.handle, self.catch_up)
+        return self.feed.drain(self.sub, self.handle, self.catch_up)
+
+    def deliver_now(self, item: Any) -> bool:
+        """The hot path of every delivery, run by the publisher: the next entry (or a presence
+        change) for a live page whose writer is idle, written at once if the client is reading.
+        Anything else (an entry out of order or held, this user's own leave, which is checked
+        first, a control item, a client not reading) is queued for the writer."""
+        if self.drainer is not None:
+            return False  # the writer is at work: it keeps the order
+        cls = type(item)
+        if cls is EntryAppended:
+            feed = self.feed
+            last = feed.last_sent
+            if (
+                last is None
+                or item.seq != last + 1
+                or feed.pending
+                or (item.kind == _LEFT and item.user_id == self.viewer.id)
+                or not self.sender.send_now(item.html)
+            ):
+                return False
+            feed.last_sent = item.seq
+            return True
+        if cls is PresenceChanged:
+            return self.feed.started and self.sender.send_now(item.html)
+        return False
 
     async def handle(self, item: Any) -> None:
         handler = self.ITEMS.get(type(item))

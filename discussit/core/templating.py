@@ -35,6 +35,11 @@ def _time_label(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _iso_time(value: datetime) -> str:
+    """A <time>'s machine-readable value, to the second (UTC)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
@@ -56,10 +61,12 @@ environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # use_overrides(reload=True): a file's time checked at every render
 )
 environment.filters["dom_id"] = dom_id
 environment.filters["time_label"] = _time_label
 environment.filters["plural"] = _plural
+environment.filters["iso_time"] = _iso_time
 environment.globals["HTMX"] = HTMX
 environment.globals["limits"] = limits
 environment.globals["url_for"] = url_path  # before Jinja2Templates, which only sets a default
@@ -68,9 +75,11 @@ environment.globals["new_client_message_id"] = new_client_message_id
 templates = Jinja2Templates(env=environment)
 
 
-def use_overrides(folder: Path | None) -> None:
-    """Search `folder` (TEMPLATES_DIR) before the built-in templates; None: built-ins only."""
+def use_overrides(folder: Path | None, reload: bool = False) -> None:
+    """Search `folder` (TEMPLATES_DIR) before the built-in templates; None: built-ins only.
+    `reload` (TEMPLATES_RELOAD): re-read a template whose file changed."""
     environment.loader = _loader(folder)
+    environment.auto_reload = reload
     if environment.cache is not None:
         environment.cache.clear()
 

@@ -1,6 +1,7 @@
 // DiscussIt's own few lines. Fragments are rendered once for everyone; this personalises them
-// (marks my messages, shows local times), keeps the newest message in view, and empties the
-// message box once htmx has sent it over the socket.
+// (marks my messages, shows local times), keeps the newest message in view, moves the page's
+// resume cursor along as entries arrive, and empties the message box once htmx has sent it
+// over the socket.
 (function () {
   "use strict";
 
@@ -28,7 +29,17 @@
       timeline.addEventListener("scroll", function () {
         atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 60;
       });
-      new MutationObserver(function () {
+      // The resume form sends #last-seq on every (re)connect: the newest entry this page shows
+      // (each carries its data-seq), so a reconnect asks only for what came after it.
+      var cursor = document.getElementById("last-seq");
+      var advance = function (node) {
+        var seq = node.nodeType === 1 ? Number(node.getAttribute("data-seq")) : 0;
+        if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
+      };
+      new MutationObserver(function (records) {
+        records.forEach(function (record) {
+          record.addedNodes.forEach(advance);
+        });
         decorate(timeline);
         if (atBottom) timeline.scrollTop = timeline.scrollHeight;
       }).observe(timeline, { childList: true });

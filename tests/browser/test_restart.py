@@ -39,6 +39,9 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     ivan = Member(first, "ivan")
     ivan.join(group)
     expect(page.locator("#timeline .event").last).to_contain_text("ivan joined")
+    # The resume cursor followed what arrived live (2 entries after the page was rendered).
+    newest = page.eval_on_selector("#timeline > li[data-seq]:last-child", "e => e.dataset.seq")
+    expect(page.locator("#last-seq")).to_have_value(newest)
 
     _, seconds = first.terminate()
     assert seconds < first.graceful

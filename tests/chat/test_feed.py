@@ -112,7 +112,9 @@ def test_the_catch_up_releases_held_entries_that_now_follow():
     assert [e.seq for e in sent] == [1, 2, 3] and page.seqs() == [1, 2, 3]
 
 
-def test_the_pump_sends_what_is_already_queued_in_one_frame_and_fills_open_gaps(monkeypatch):
+def test_the_writer_sends_what_is_already_queued_in_one_frame_fills_open_gaps_and_ends(
+    monkeypatch,
+):
     monkeypatch.setattr(feed_module, "GAP_WAIT", 0.05)
 
     async def scenario() -> tuple[Page, list[str]]:
@@ -137,10 +139,7 @@ def test_the_pump_sends_what_is_already_queued_in_one_frame_and_fills_open_gaps(
             page.last_seq = 8
             await feed.catch_up()
 
-        pump = asyncio.create_task(feed.pump(sub, handle, on_gap))
-        while feed.last_sent != 8:
-            await asyncio.sleep(0.01)
-        pump.cancel()
+        await asyncio.wait_for(feed.drain(sub, handle, on_gap), 5)  # ends when all is sent
         return page, handled
 
     page, handled = asyncio.run(scenario())
@@ -159,9 +158,7 @@ def test_before_the_page_resumes_nothing_queued_is_sent():
         async def handle(item: EntryAppended) -> None:
             page.queued.append("presence")
 
-        pump = asyncio.create_task(feed.pump(sub, handle, page.flush))
-        await asyncio.sleep(0.05)
-        pump.cancel()
+        await asyncio.wait_for(feed.drain(sub, handle, page.flush), 5)
         return page
 
     page = asyncio.run(scenario())

@@ -39,3 +39,28 @@ def test_an_interrupt_wakes_a_waiting_reader():
         return await asyncio.wait_for(waiting, 1)
 
     assert asyncio.run(scenario()) == "resume"
+
+
+def test_an_owner_takes_items_directly_while_nothing_is_queued_and_is_told_when_they_queue():
+    sub = MemoryBroker().subscribe("g")
+    taken: list[object] = []
+    woken: list[int] = []
+    sub.direct = lambda item: item != CountChanged("no") and not taken.append(item)
+    sub.on_queued = lambda: woken.append(len(sub.items))
+    sub.put(CountChanged("a"))  # taken at once
+    sub.put(CountChanged("no"))  # refused: queued, and the owner is told
+    sub.put(CountChanged("b"))  # something is queued: it queues behind, in order
+    assert taken == [CountChanged("a")]
+    assert list(sub.items) == [CountChanged("no"), CountChanged("b")] and woken == [1, 2]
+
+
+def test_a_direct_delivery_that_fails_queues_the_item_and_the_fan_out_goes_on():
+    broker = MemoryBroker()
+    broken, fine = broker.subscribe("g"), broker.subscribe("g")
+
+    def fail(item: object) -> bool:
+        raise RuntimeError("a bug in one page")
+
+    broken.direct = fail
+    broker.deliver("g", CountChanged("x"))
+    assert list(broken.items) == [CountChanged("x")] and list(fine.items) == [CountChanged("x")]

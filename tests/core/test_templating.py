@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
 from starlette.testclient import TestClient
 
 from discussit import limits
@@ -62,3 +63,24 @@ def test_an_operator_can_override_one_fragment(settings, tmp_path, lounge_name="
         alice = Browser(client)
         alice.log_in("alice")
         assert ".event--custom" not in alice.get(f"/groups/{group}/").text
+
+
+@pytest.mark.parametrize("reload", [True, False])
+def test_an_edited_template_shows_at_once_only_with_templates_reload(tmp_path, reload):
+    """TEMPLATES_RELOAD (make run) re-reads an edited file; without it (production) a template
+    is read once, and no render looks at its file."""
+    import os
+
+    from discussit.core import templating
+
+    (tmp_path / "errors").mkdir()
+    page = tmp_path / "errors" / "_inline.html"
+    page.write_text("before")
+    try:
+        templating.use_overrides(tmp_path, reload=reload)
+        assert templating.render("errors/_inline.html") == "before"
+        page.write_text("after")
+        os.utime(page, (page.stat().st_atime, page.stat().st_mtime + 5))
+        assert templating.render("errors/_inline.html") == ("after" if reload else "before")
+    finally:
+        templating.use_overrides(None)

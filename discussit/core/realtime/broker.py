@@ -11,11 +11,15 @@ each item once and calling `deliver`) serves several.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from typing import Any
 
 from discussit.core.realtime.items import RESYNC, Item
+
+log = logging.getLogger("discussit.broker")
 
 LOBBY = "lobby"  # every home page
 
@@ -30,9 +34,23 @@ def user_channel(user_id: int) -> str:
 
 class Subscription:
     """One connection's view of the broker: a bounded queue fed by one or more channels, read by
-    one task. (A deque and one waiter: an asyncio.Queue costs every open page ~2 KB more.)"""
+    one task. (A deque and one waiter: an asyncio.Queue costs every open page ~2 KB more.)
 
-    __slots__ = ("broker", "channels", "maxsize", "items", "control", "_waiter")
+    An owner may also take items as they are delivered (`direct`: with nothing queued, it is
+    offered each item first and returns True when it dealt with it at once, without waiting),
+    and be told when items are queued (`on_queued`), to start a reader only when one is needed
+    (chat/connection.py: an idle page has no task of its own)."""
+
+    __slots__ = (
+        "broker",
+        "channels",
+        "maxsize",
+        "items",
+        "control",
+        "_waiter",
+        "direct",
+        "on_queued",
+    )
 
     def __init__(self, broker: Broker, channels: tuple[str, ...], maxsize: int) -> None:
         self.broker = broker
@@ -41,8 +59,17 @@ class Subscription:
         self.items: deque[Any] = deque()
         self.control: object | None = None  # the owner's own item, ahead of the queue
         self._waiter: asyncio.Future[None] | None = None
+        self.direct: Callable[[Any], bool] | None = None
+        self.on_queued: Callable[[], None] | None = None
 
     def put(self, item: Item) -> None:
+        direct = self.direct
+        if direct is not None and not self.items and self.control is None:
+            try:
+                if direct(item):
+                    return
+            except Exception:  # one page's fault never stops a fan-out: it gets the item queued
+                log.exception("direct delivery failed")
         if len(self.items) >= self.maxsize:
             self.resync()
             return
@@ -64,6 +91,8 @@ class Subscription:
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+        elif self.on_queued is not None:
+            self.on_queued()
 
     async def get(self) -> Any:
         """The next item, waiting for one (one reader at a time)."""
@@ -74,6 +103,10 @@ class Subscription:
             finally:
                 self._waiter = None
         return self._next()
+
+    def has_items(self) -> bool:
+        """Is anything waiting to be read?"""
+        return bool(self.items) or self.control is not None
 
     def get_nowait(self) -> Any:
         """The next item if there is one, else None."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
+from typing import Any, cast
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -34,6 +35,30 @@ class FrameSender:
     def queue(self, html: str) -> None:
         """Add to the next frame (sent at the next flush)."""
         self.outbox.append(html)
+
+    def send_now(self, html: str) -> bool:
+        """Send `html` as one frame at once, without waiting, if that can be done: nothing is
+        queued or being sent, and the client is reading (the server says its transport is
+        writable). False: nothing was sent (queue it instead). The hot path of a live page:
+        the publisher writes to each such page itself, as a bare relay does, with no task
+        switch. Steps the server's own `send` once: uvicorn's waits only for `writable`,
+        before writing anything (tests/core/test_private_apis.py), so a send that would wait
+        is abandoned with nothing written."""
+        writable = self._writable
+        if self.closed or self.outbox or self._lock.locked() or writable is None:
+            return False
+        if not writable.is_set():
+            return False
+        step = cast(Coroutine[Any, Any, None], self._send({"type": "websocket.send", "text": html}))
+        try:
+            step.send(None)
+        except StopIteration:
+            return True
+        except (OSError, WebSocketDisconnect, WebSocketDisconnected):
+            self.closed = True  # the client went away; the reader sees the disconnect
+            return True
+        step.close()  # it would have waited: nothing was written
+        return False
 
     async def send(self, html: str) -> None:
         """Send now, after anything queued: htmx applies every OOB element of a frame, in order."""

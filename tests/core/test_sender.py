@@ -1,0 +1,65 @@
+"""FrameSender.send_now: the publisher writes a live page's frame itself only when that cannot
+wait; a send that would wait is abandoned with nothing written, and queued instead."""
+
+from __future__ import annotations
+
+import asyncio
+
+from discussit.core.realtime.sender import FrameSender
+
+
+class Protocol:
+    """uvicorn's sansio protocol as send_now relies on it: `send` waits for `writable` first."""
+
+    def __init__(self) -> None:
+        self.writable = asyncio.Event()
+        self.written: list[str] = []
+
+    async def send(self, message: dict[str, str]) -> None:
+        await self.writable.wait()
+        self.written.append(message["text"])
+
+
+class Socket:
+    def __init__(self, protocol: Protocol) -> None:
+        self.scope = {"discussit.server_send": protocol.send}
+        self.send = protocol.send
+
+
+def test_send_now_writes_at_once_only_when_nothing_can_make_it_wait():
+    async def scenario() -> tuple[list[bool], list[str], int]:
+        protocol = Protocol()
+        sender = FrameSender(Socket(protocol), on_slow=lambda: None)  # type: ignore[arg-type]
+        answers = [sender.send_now("paused")]  # the client is not reading: nothing written
+        protocol.writable.set()
+        answers.append(sender.send_now("one"))
+        sender.queue("queued first")
+        answers.append(sender.send_now("two"))  # something is queued: it must go first
+        await sender.flush()
+        answers.append(sender.send_now("three"))
+        await asyncio.sleep(0)
+        return answers, protocol.written, len(protocol.writable._waiters)  # type: ignore[attr-defined]
+
+    answers, written, waiting = asyncio.run(scenario())
+    assert answers == [False, True, False, True]
+    assert written == ["one", "queued first", "three"] and waiting == 0
+
+
+def test_a_send_that_would_wait_after_all_is_abandoned_with_nothing_written():
+    class Busy(Protocol):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writable.set()
+            self.other = asyncio.Event()
+
+        async def send(self, message: dict[str, str]) -> None:
+            await self.other.wait()  # (uvicorn waits for nothing but `writable`)
+            self.written.append(message["text"])
+
+    async def scenario() -> tuple[bool, list[str], int]:
+        protocol = Busy()
+        sender = FrameSender(Socket(protocol), on_slow=lambda: None)  # type: ignore[arg-type]
+        sent = sender.send_now("one")
+        return sent, protocol.written, len(protocol.other._waiters)  # type: ignore[attr-defined]
+
+    assert asyncio.run(scenario()) == (False, [], 0)
