@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -34,6 +33,7 @@ from discussit.core.security.headers import SecurityHeadersMiddleware
 from discussit.core.security.hosts import AllowedHostsMiddleware
 from discussit.core.security.proxies import TrustedProxyMiddleware
 from discussit.core.security.ratelimit import make_limiter
+from discussit.core.security.sessions import CookieSessions
 from discussit.groups import routes as groups_routes
 from discussit.groups import seed, stream
 from discussit.settings import Settings
@@ -198,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             Middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts),
             Middleware(
-                SessionMiddleware,
+                CookieSessions,
                 secret_key=settings.secret_key,
                 session_cookie=session_cookie_name(settings),
                 max_age=settings.session_max_age,

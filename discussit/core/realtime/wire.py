@@ -9,6 +9,7 @@ own ASGI `send`, kept in the scope by `KeepServerSend` (the outermost middleware
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,10 +20,12 @@ class KeepServerSend:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not async: it hands back the app's awaitable, so no frame of its own stays on the
+        # stack of every open page (the security middlewares pass sockets through alike).
         if scope["type"] == "websocket":
             scope[SCOPE_KEY] = send
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
 
 def server_send(scope: Scope, fallback: Send) -> Send:

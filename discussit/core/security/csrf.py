@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable
 from urllib.parse import parse_qs
 
 import anyio
@@ -38,10 +39,14 @@ class CSRFMiddleware:
         self.app = app
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not async: sockets and safe requests (the home page's event stream) pass straight
+        # through, with no frame of ours on their stack.
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._unsafe(scope, receive, send)
+
+    async def _unsafe(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = HTTPConnection(scope)
         if origins.cross_site(conn, self.settings):
             await _refuse(

@@ -8,6 +8,7 @@ made same-site paths.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
@@ -52,11 +53,13 @@ class SecurityHeadersMiddleware:
         self.app = app
         self.headers = security_headers(hsts)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not async: a socket passes straight through, with no frame of ours on its stack.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
 
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
