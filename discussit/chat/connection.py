@@ -56,6 +56,7 @@ class Connection:
         "sender",
         "feed",
         "resumed",
+        "admitted_at",
         "bad_frames",
         "frame_budget",
         "throttled",
@@ -67,7 +68,12 @@ class Connection:
     )
 
     def __init__(
-        self, ws: WebSocket, viewer: Viewer, group_id: uuid.UUID, sub: Subscription
+        self,
+        ws: WebSocket,
+        viewer: Viewer,
+        group_id: uuid.UUID,
+        sub: Subscription,
+        admitted_at: int | None = None,
     ) -> None:
         self.ws = ws
         self.viewer = viewer
@@ -80,6 +86,9 @@ class Connection:
         self.sender = FrameSender(ws, on_slow=self.stop)
         self.feed = Feed(self.sender, self.read_missed)
         self.resumed: asyncio.Future[None] | None = None  # set by the resume frame, done after
+        # The group's last seq when membership and login were checked (subscribed before):
+        # a page resuming from it has missed nothing the subscription does not bring.
+        self.admitted_at = admitted_at
         self.bad_frames = (0, 0.0)  # refused frames, since when (chat/frames.py)
         self.frame_budget = (math.inf, 0.0)  # frames left, as of when (a full budget)
         self.throttled = 0

@@ -55,21 +55,39 @@ Read = Callable[[int], Awaitable[tuple[int, list[Entry]]]]
 
 class Feed:
     # One per open page: slots instead of a dict.
-    __slots__ = ("out", "read", "last_sent", "pending")
+    __slots__ = ("out", "read", "last_sent", "pending", "held_all")
 
     def __init__(self, out: Outlet, read: Read) -> None:
         self.out = out
         self.read = read
         self.last_sent: int | None = None  # None until the page says where it is (resume)
         self.pending: dict[int, EntryAppended] = {}  # entries that arrived ahead of an earlier one
+        self.held_all = True  # every live entry before the start is in `pending` (`hold`)
 
     @property
     def started(self) -> bool:
         return self.last_sent is not None
 
-    async def start(self, after: int) -> list[Sequenced]:
-        """The page has everything up to `after`: send what came since, then go live."""
+    def hold(self, item: EntryAppended) -> None:
+        """A live entry before the page said where it is: held (up to MAX_PENDING), so that a
+        page resuming from where it was admitted needs no read (`start`)."""
+        if self.held_all and len(self.pending) < MAX_PENDING:
+            self.pending[item.seq] = item
+        else:
+            self.held_all = False  # too many: the start reads the database instead
+            self.pending.clear()
+
+    async def start(self, after: int, admitted_at: int | None = None) -> list[Sequenced]:
+        """The page has everything up to `after`: send what came since, then go live. When
+        `after` is the group's last seq as of the page's admission (read after subscribing)
+        and every live entry since is held, they are all it missed: no read."""
         self.last_sent = after
+        if after == admitted_at and self.held_all:
+            self.pending = {s: i for s, i in self.pending.items() if s > after}
+            sent = self._release()
+            if not self.pending:  # (else an entry is missing between them: read)
+                await self.out.flush()
+                return sent
         return await self.catch_up()
 
     async def catch_up(self) -> list[Sequenced]:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import suppress
 
 import anyio
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from discussit.accounts.auth import Viewer, current_viewer
 from discussit.chat.frames import Frames
@@ -51,8 +52,9 @@ class GroupSocket(Frames, Updates):
     __slots__ = ()
 
 
-async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None:
-    """Login, readiness, the per-user cap and membership, in one database session. Refused:
+async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] | None:
+    """Login, readiness, the per-user cap, membership and the group's last seq, in one database
+    session. Refused:
     the socket is closed (1008, or 1013 to retry later) and None returned. Subscribes before
     checking membership, so a leave cannot slip in between unseen."""
     broker: Broker = ws.state.broker
@@ -77,8 +79,12 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
                 return None
             sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
             try:
-                await access.require_member(ws, session, group_id)
-            except (access.NoSuchGroup, access.NotAMemberOf):
+                # Membership, login and the group's last seq in one query: a page that
+                # resumes from that seq needs no second read (chat/feed.py Feed.start).
+                cursor = await access.replay_cursor(
+                    session, group_id, viewer, ws.state.settings.session_max_age
+                )
+            except (access.NoSuchGroup, access.NotAMemberOf, access.LoginEnded):
                 sub.close()
                 log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
                 await ws.close(closecodes.POLICY, "not a member")
@@ -89,13 +95,14 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription] | None
         if sub is not None:
             sub.close()
         log.warning("socket refused: database busy")
-        await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
+        with suppress(WebSocketDisconnect):  # (the client may have given up meanwhile)
+            await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
         return None
     except BaseException:  # cancelled (the client left, or shutdown) at any await above
         if sub is not None:
             sub.close()
         raise
-    return viewer, group_id, sub
+    return viewer, group_id, sub, cursor
 
 
 async def _within_budget(ws: WebSocket, viewer: Viewer) -> bool:
@@ -123,7 +130,7 @@ async def group_socket(ws: WebSocket) -> None:
     admitted = await _admit(ws)
     if admitted is None:
         return
-    viewer, group_id, sub = admitted
+    viewer, group_id, sub, cursor = admitted
     presence: Presence = ws.state.presence
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
@@ -155,7 +162,7 @@ async def group_socket(ws: WebSocket) -> None:
                 return
             if came_online:
                 await presence_updates.changed(group_id, member, online=True)
-            await GroupSocket(ws, viewer, group_id, sub).run()
+            await GroupSocket(ws, viewer, group_id, sub, cursor).run()
         finally:
             with anyio.CancelScope(shield=True, deadline=anyio.current_time() + CLEANUP_SECONDS):
                 if taken:

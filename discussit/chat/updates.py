@@ -68,7 +68,8 @@ class Updates(Connection):
 
     async def on_entry(self, item: EntryAppended) -> None:
         feed = self.feed
-        if feed.last_sent is None:  # before the resume frame: the catch-up will send entries
+        if feed.last_sent is None:  # before the resume frame: held for it (chat/feed.py)
+            feed.hold(item)
             if item.kind == _LEFT and item.user_id == self.viewer.id:
                 await self.check_still_allowed()
             return
@@ -92,6 +93,7 @@ class Updates(Connection):
         if self.feed.started:
             await self.catch_up()
         else:
+            self.feed.held_all = False  # lost entries too: the start reads the database
             await self.check_still_allowed()
 
     async def on_logout(self, item: LoggedOut) -> None:
@@ -150,7 +152,7 @@ class Updates(Connection):
         """Send what the page missed (from `after`, or from the feed's cursor), then the member
         list if anyone joined or left meanwhile."""
         sent = await self.checked(
-            self.feed.start(after) if after is not None else self.feed.catch_up()
+            self.feed.start(after, self.admitted_at) if after is not None else self.feed.catch_up()
         )
         if sent is None:
             return

@@ -163,3 +163,24 @@ def test_before_the_page_resumes_nothing_queued_is_sent():
 
     page = asyncio.run(scenario())
     assert page.frames == [] and page.queued == ["presence"]
+
+
+def test_a_page_resuming_where_it_was_admitted_gets_what_was_held_without_a_read():
+    page = Page([entry(s) for s in range(1, 8)], last_seq=7)
+    feed = page.feed()
+    for seq in (6, 7):  # published between the admission (last seq 5) and the resume frame
+        feed.hold(live(seq))
+    sent = asyncio.run(feed.start(5, admitted_at=5))
+    assert [e.seq for e in sent] == [6, 7] and page.seqs() == [6, 7] and page.reads == []
+
+
+@pytest.mark.parametrize("case", ["elsewhere", "gap", "too many held"])
+def test_otherwise_the_start_reads_the_database(case):
+    page = Page([entry(s) for s in range(1, 8)], last_seq=7)
+    feed = page.feed()
+    held = {"elsewhere": [6, 7], "gap": [7], "too many held": range(6, 8 + MAX_PENDING)}[case]
+    for seq in held:
+        feed.hold(live(seq))
+    after = 3 if case == "elsewhere" else 5
+    asyncio.run(feed.start(after, admitted_at=5))
+    assert page.reads == [after] and page.seqs()[: 7 - after] == list(range(after + 1, 8))
