@@ -216,6 +216,26 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
             f"| catch-up of 500 missed messages | | {pages['catch_up_500_ms']:.0f} ms | |",
             "",
         ]
+    storm = results.get("storm") or {}
+    if storm:
+        live = storm["all_live_after_restart_s"]
+        clean = storm["lost"] == 0 and storm["duplicates"] == 0
+        lines += [
+            f"Reconnect storm: {storm['pages']} open pages ({storm['groups']} groups) on one "
+            f"process, {storm['rate']:.0f} messages/s spread over the groups; SIGTERM (the old "
+            f"process ended in {storm['old_process_exit_s']:.1f} s), a new process on the same "
+            f"port and database (ready {storm['new_process_ready_after_s']:.1f} s after the "
+            f"SIGTERM), every page reconnecting at once with its cursor. Every page had a message "
+            f"sent after the new process was ready **{live:.1f} s** after the SIGTERM (a group "
+            f"gets one every {storm['groups'] / storm['rate']:.0f} s, so this includes up to that "
+            f"wait; target 15 s: {_verdict(live <= 15)}); p99 delivery of those messages "
+            f"{storm['p99_ms_sent_after_restart']:.0f} ms; every page had its group's last entry "
+            f"{storm['last_entry_everywhere_s']:.1f} s after sending stopped. Lost "
+            f"**{storm['lost']}**, shown twice **{storm['duplicates']}** ({_verdict(clean)}); "
+            f"{storm['connects']} connects in all; server CPU {storm['server_cpu_s']:.1f} s "
+            "in the new process until every page was live.",
+            "",
+        ]
     lines += client_check(results)
     lines += targets(results)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -486,9 +486,9 @@ async def page_costs(target: Target) -> dict[str, float]:
         out[f"group_page_ms_{history}"] = timed(
             f"{target.url}/groups/{target.group}/", target.cookies[0]
         )
-    for count in (10, 1000):
-        seed_app(target, 1, groups=count)
-        out[f"home_page_ms_{count}_groups"] = timed(f"{target.url}/", target.cookies[0])
+    for groups in (10, 1000):
+        seed_app(target, 1, groups=groups)
+        out[f"home_page_ms_{groups}_groups"] = timed(f"{target.url}/", target.cookies[0])
     seed_app(target, 1, history=1000)
     seen, done = 0, asyncio.Event()
 
@@ -562,6 +562,11 @@ def run(quick: bool) -> dict[str, object]:
             print(name, "hold", results["hold"][name], flush=True)  # type: ignore[index]
         finally:
             target.stop()
+    if not quick:
+        from bench.storm import storm
+
+        results["storm"] = asyncio.run(storm(held))
+        print("storm", results["storm"], flush=True)
     database_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
     if database_url and redis_url and not quick:  # `make bench` starts both (.ci/services.sh)
         results["two_processes"] = two_processes(database_url, redis_url, 1000)

@@ -159,8 +159,10 @@ class Feed:
                 await out.flush()
             if sub.has_items():
                 continue
-            if not self.pending or out.closed:
-                return  # (no await since the check: an item queued later starts a new writer)
+            if not self.pending or not self.started or out.closed:
+                # (No await since the check: an item queued later starts a new writer. Held
+                # before the start, entries wait for the resume frame, which starts one.)
+                return
             try:
                 async with asyncio.timeout(GAP_WAIT):
                     item = await sub.get()

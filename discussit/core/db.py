@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,6 +43,12 @@ def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
     cursor.close()
 
 
+# Pooled connections (kept, and more at a burst) for reads: SQLite, and PostgreSQL.
+SQLITE_POOL = (10, 20)
+SERVER_POOL = (10, 10)
+POOL_WAIT = 30.0  # seconds a session may wait for a connection (SQLAlchemy's pool timeout)
+
+
 def make_engine(url: str) -> AsyncEngine:
     """hide_parameters: a failing statement is logged and raised without its values, so no
     user input (a message, a password hash) reaches the log."""
@@ -53,8 +60,8 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(
             url,
             connect_args={"timeout": 30},
-            pool_size=10,
-            max_overflow=20,
+            pool_size=SQLITE_POOL[0],
+            max_overflow=SQLITE_POOL[1],
             hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -62,8 +69,8 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=SERVER_POOL[0],
+        max_overflow=SERVER_POOL[1],
         hide_parameters=True,
         # An unreachable server fails a connection in 5 s, not after the kernel's SYN retries
         # (over two minutes): pages get 503/1013 and shutdown ends in time.
@@ -125,6 +132,8 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        kept, burst = SQLITE_POOL if engine.dialect.name == "sqlite" else SERVER_POOL
+        self._turns = asyncio.Semaphore(kept + burst)
         self._writer = (
             _SQLiteWriter(engine.url.render_as_string(hide_password=False))
             if engine.dialect.name == "sqlite"
@@ -133,8 +142,21 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            yield session
+        """A session, once one of the pool's connections is free for it: at most as many
+        sessions as connections, served in the order they asked (asyncio's semaphore is
+        first come, first served; SQLAlchemy's pool is not, and when every page reconnected
+        at once after a restart some waited past its timeout while later ones were served).
+        Waiting longer than POOL_WAIT raises SQLAlchemy's pool TimeoutError, as the pool did."""
+        try:
+            async with asyncio.timeout(POOL_WAIT):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise PoolTimeout("no database connection was free in time") from None
+        try:
+            async with self._sessions() as session:
+                yield session
+        finally:
+            self._turns.release()
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work(connection)` as one transaction: committed if it returns, rolled back if
