@@ -63,3 +63,17 @@ def test_a_send_that_would_wait_after_all_is_abandoned_with_nothing_written():
         return sent, protocol.written, len(protocol.other._waiters)  # type: ignore[attr-defined]
 
     assert asyncio.run(scenario()) == (False, [], 0)
+
+
+def test_a_socket_the_server_closed_itself_is_marked_closed_not_an_error():
+    class Closed(Protocol):
+        async def send(self, message: dict[str, str]) -> None:
+            raise RuntimeError("Unexpected ASGI message 'websocket.send', after sending close")
+
+    async def scenario() -> tuple[bool, bool]:
+        protocol = Closed()
+        protocol.writable.set()
+        sender = FrameSender(Socket(protocol), on_slow=lambda: None)  # type: ignore[arg-type]
+        return sender.send_now("one"), sender.closed
+
+    assert asyncio.run(scenario()) == (True, True)

@@ -54,8 +54,11 @@ class FrameSender:
             step.send(None)
         except StopIteration:
             return True
-        except (OSError, WebSocketDisconnect, WebSocketDisconnected):
-            self.closed = True  # the client went away; the reader sees the disconnect
+        except (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError):
+            # The client went away, or the server closed the socket itself (a frame over the
+            # size limit: 1009; uvicorn then refuses sends with RuntimeError): the reader sees
+            # the disconnect.
+            self.closed = True
             return True
         step.close()  # it would have waited: nothing was written
         return False
@@ -86,8 +89,8 @@ class FrameSender:
                 with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
                     await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
                 self.on_slow()
-            except (OSError, WebSocketDisconnect, WebSocketDisconnected):
-                self.closed = True  # the client went away; the reader sees the disconnect
+            except (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError):
+                self.closed = True  # gone, or closed by the server itself (as in send_now)
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once, after anything already being sent."""
