@@ -103,6 +103,7 @@ class LivePage:
     connects: int = 0
     ws: wsclient.LeanSocket | None = None
     live_since: float = 0.0  # when the current socket sent its resume frame
+    handshakes: list[tuple[float, float]] = field(default_factory=list)  # (began, seconds)
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
@@ -117,6 +118,7 @@ class LivePage:
             self.arrivals.setdefault(int(raw), now)
 
     async def open(self) -> None:
+        began = time.perf_counter()
         url = f"ws://127.0.0.1:{self.port}/groups/{self.group}/ws"
         ws = await wsclient.connect(
             url, self.on_message, origin=f"http://127.0.0.1:{self.port}", cookie=self.cookie
@@ -127,6 +129,7 @@ class LivePage:
             )
         )
         self.ws, self.live_since = ws, time.perf_counter()
+        self.handshakes.append((began, self.live_since - began))
         self.connects += 1
 
     async def keep_open(self, stop: asyncio.Event) -> None:

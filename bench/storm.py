@@ -94,6 +94,7 @@ async def storm(pages: int = 5000) -> dict[str, float]:
         t - sent_at[i] for p in watched for i, t in p.arrivals.items() if sent_at.get(i, 0) > ready
     )
     p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else float("nan")
+    shakes = sorted(d for p in watched for began, d in p.handshakes if began > killed)
     lost = sum(len(set(range(1, final[p.group] + 1)) - p.seen) for p in watched)
     duplicates = sum(p.duplicates for p in watched)
     stop.set()
@@ -117,6 +118,7 @@ async def storm(pages: int = 5000) -> dict[str, float]:
         "connects": sum(p.connects for p in watched),
         "p99_ms_sent_after_restart": p99,
         "last_entry_everywhere_s": settled_s,
+        "handshake_p99_s": shakes[int(len(shakes) * 0.99)] if shakes else float("nan"),
     }
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import case, or_
+from sqlalchemy import Connection, bindparam, case, or_
+from sqlalchemy import select as core_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
@@ -64,10 +65,32 @@ async def find_user(session: AsyncSession, username: str) -> User | None:
     return found.first()
 
 
+_USERS = User.__table__  # type: ignore[attr-defined]
+_LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
+_FIND_LOGIN = (
+    core_select(*_USERS.c, _LOGINS.c.created_at.label("login_started"))
+    .join_from(_USERS, _LOGINS, _LOGINS.c.user_id == _USERS.c.id)
+    .where(_LOGINS.c.token_hash == bindparam("key"), _LOGINS.c.created_at > bindparam("oldest"))
+)
+
+
+def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
+    """The user behind a login's token hash, if the login is alive (one statement)."""
+    row = db.execute(
+        _FIND_LOGIN, {"key": key, "oldest": utcnow() - timedelta(seconds=max_age)}
+    ).first()
+    if row is None:
+        return None
+    found = row._mapping
+    user = User(**{column.key: found[column] for column in _USERS.c})
+    return Viewer(user, key, found["login_started"] + timedelta(seconds=max_age))
+
+
 async def current_viewer(
     conn: HTTPConnection, session: AsyncSession | None = None
 ) -> Viewer | None:
-    """Who is logged in (one query, once per request); in `session` when the caller has one."""
+    """Who is logged in (one statement, once per request); in `session` when the caller has
+    one, else in one round trip of its own (Database.read: every page's socket asks)."""
     known = getattr(conn.state, "viewer", _UNKNOWN)
     if known is not _UNKNOWN:
         return known if isinstance(known, Viewer) else None
@@ -75,22 +98,12 @@ async def current_viewer(
     token = conn.session.get("sid")
     if isinstance(token, str):
         key = _token_hash(token)
-        oldest = utcnow() - timedelta(seconds=conn.state.settings.session_max_age)
-        query = (
-            select(User, AuthSession.created_at)
-            .join(AuthSession, col(AuthSession.user_id) == User.id)
-            .where(AuthSession.token_hash == key, col(AuthSession.created_at) > oldest)
-        )
+        max_age = conn.state.settings.session_max_age
         if session is None:
             db: Database = conn.state.db
-            async with db.session() as own:
-                row = (await own.exec(query)).first()
+            viewer = await db.read(lambda c: _find_login(c, key, max_age))
         else:
-            row = (await session.exec(query)).first()
-        if row is not None:
-            user, started = row
-            expires = started + timedelta(seconds=conn.state.settings.session_max_age)
-            viewer = Viewer(user, key, expires)
+            viewer = await session.run_sync(lambda s: _find_login(s.connection(), key, max_age))
     conn.state.viewer = viewer
     return viewer
 

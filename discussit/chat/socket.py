@@ -53,42 +53,44 @@ class GroupSocket(Frames, Updates):
 
 
 async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] | None:
-    """Login, readiness, the per-user cap, membership and the group's last seq, in one database
-    session. Refused:
-    the socket is closed (1008, or 1013 to retry later) and None returned. Subscribes before
-    checking membership, so a leave cannot slip in between unseen."""
+    """Login, readiness, the per-user cap, membership and the group's last seq, in two reads
+    of one round trip each (Database.read). Refused: the socket is closed (1008, or 1013 to
+    retry later) and None returned. Subscribes before checking membership, so a leave cannot
+    slip in between unseen."""
     broker: Broker = ws.state.broker
     db: Database = ws.state.db
+    settings: Settings = ws.state.settings
     sub: Subscription | None = None
     try:
-        async with db.session() as session:
-            viewer = await current_viewer(ws, session)
-            if viewer is None:
-                await ws.close(closecodes.POLICY, "log in first")
-                return None
-            if not broker.ready():
-                # Live updates cannot flow yet (Redis not reachable): htmx retries 1013.
-                await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
-                return None
-            if not await _within_budget(ws, viewer):
-                return None
-            try:
-                group_id = access.parse_group_id(ws.path_params["group_id"])
-            except access.NoSuchGroup:
-                await ws.close(closecodes.POLICY, "no such group")
-                return None
-            sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
-            try:
-                # Membership, login and the group's last seq in one query: a page that
-                # resumes from that seq needs no second read (chat/feed.py Feed.start).
-                cursor = await access.replay_cursor(
-                    session, group_id, viewer, ws.state.settings.session_max_age
+        viewer = await current_viewer(ws)
+        if viewer is None:
+            await ws.close(closecodes.POLICY, "log in first")
+            return None
+        if not broker.ready():
+            # Live updates cannot flow yet (Redis not reachable): htmx retries 1013.
+            await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
+            return None
+        if not await _within_budget(ws, viewer):
+            return None
+        try:
+            group_id = access.parse_group_id(ws.path_params["group_id"])
+        except access.NoSuchGroup:
+            await ws.close(closecodes.POLICY, "no such group")
+            return None
+        sub = broker.subscribe(group_channel(group_id), user_channel(viewer.id))
+        try:
+            # Membership, login and the group's last seq in one statement: a page that
+            # resumes from that seq needs no second read (chat/feed.py Feed.start).
+            cursor = await db.read(
+                lambda conn: access.replay_cursor_now(
+                    conn, group_id, viewer, settings.session_max_age
                 )
-            except (access.NoSuchGroup, access.NotAMemberOf, access.LoginEnded):
-                sub.close()
-                log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
-                await ws.close(closecodes.POLICY, "not a member")
-                return None
+            )
+        except (access.NoSuchGroup, access.NotAMemberOf, access.LoginEnded):
+            sub.close()
+            log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
+            await ws.close(closecodes.POLICY, "not a member")
+            return None
     except PoolTimeout:
         # Every database connection stayed busy (a burst of pages connecting at once): not a
         # server error; htmx reconnects after 1013 and the page catches up then.

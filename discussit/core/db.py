@@ -47,6 +47,7 @@ def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
 SQLITE_POOL = (10, 20)
 SERVER_POOL = (10, 10)
 POOL_WAIT = 30.0  # seconds a session may wait for a connection (SQLAlchemy's pool timeout)
+READ_THREADS = 4  # SQLite: threads (each with its connection) for Database.read
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -126,6 +127,37 @@ class _SQLiteWriter:
             self._conn = None
 
 
+class _SQLiteReaders:
+    """Short reads on SQLite, each in one round trip: a few threads, each with its own plain
+    connection (WAL: readers never wait for the writer). The hot reads (every page's connect)
+    through aiosqlite and an ORM session cost about ten thread round trips each."""
+
+    def __init__(self, url: str, threads: int) -> None:
+        self._engine: Engine = create_engine(
+            sync_url(url),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=threads,
+            max_overflow=0,
+            hide_parameters=True,
+        )
+        event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlite-read")
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        with self._engine.connect() as conn:  # pooled: one connection per thread, kept
+            try:
+                return work(conn)
+            finally:
+                conn.rollback()  # a read: nothing to keep, and the snapshot ends
+
+    def close(self) -> None:
+        self._threads.shutdown()
+        self._engine.dispose()
+
+
 class Database:
     """Hands out short-lived sessions; routes and the live layer never build engines themselves."""
 
@@ -134,11 +166,40 @@ class Database:
         self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         kept, burst = SQLITE_POOL if engine.dialect.name == "sqlite" else SERVER_POOL
         self._turns = asyncio.Semaphore(kept + burst)
+        self._readers = (
+            _SQLiteReaders(engine.url.render_as_string(hide_password=False), READ_THREADS)
+            if engine.dialect.name == "sqlite"
+            else None
+        )
         self._writer = (
             _SQLiteWriter(engine.url.render_as_string(hide_password=False))
             if engine.dialect.name == "sqlite"
             else None
         )
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)`, a few statements that only read, in one round trip and one
+        snapshot (for the hot reads: every page's connect). SQLite: on a reader thread with a
+        plain connection. PostgreSQL: on a pooled connection, in its turn (as `session`)."""
+        if self._readers is not None:
+            return await self._readers.run(work)
+        async with self._turn(), self.engine.connect() as conn:
+            try:
+                return await conn.run_sync(work)
+            finally:
+                await conn.rollback()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(POOL_WAIT):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise PoolTimeout("no database connection was free in time") from None
+        try:
+            yield
+        finally:
+            self._turns.release()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -147,16 +208,8 @@ class Database:
         first come, first served; SQLAlchemy's pool is not, and when every page reconnected
         at once after a restart some waited past its timeout while later ones were served).
         Waiting longer than POOL_WAIT raises SQLAlchemy's pool TimeoutError, as the pool did."""
-        try:
-            async with asyncio.timeout(POOL_WAIT):
-                await self._turns.acquire()
-        except TimeoutError:
-            raise PoolTimeout("no database connection was free in time") from None
-        try:
-            async with self._sessions() as session:
-                yield session
-        finally:
-            self._turns.release()
+        async with self._turn(), self._sessions() as session:
+            yield session
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work(connection)` as one transaction: committed if it returns, rolled back if
@@ -172,4 +225,6 @@ class Database:
     async def close(self) -> None:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
+        if self._readers is not None:
+            await asyncio.to_thread(self._readers.close)
         await self.engine.dispose()

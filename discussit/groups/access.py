@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
@@ -31,6 +31,7 @@ __all__ = [
     "require_member",
     "require_staff",
     "replay_cursor",
+    "replay_cursor_now",
 ]
 
 
@@ -96,14 +97,21 @@ async def replay_cursor(
 ) -> int:
     """Before a page is sent anything it missed: the group's last seq, if the viewer is still a
     member and still logged in (one query). Raises NoSuchGroup, NotAMemberOf or LoginEnded."""
+    return await session.run_sync(
+        lambda s: replay_cursor_now(s.connection(), group_id, viewer, session_max_age)
+    )
+
+
+def replay_cursor_now(
+    conn: Connection, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
+) -> int:
+    """replay_cursor on a plain connection (Database.read: one round trip)."""
     params = {
         "group_id": group_id,
         "user_id": viewer.id,
         **session_params(viewer.session_key, session_max_age),
     }
-    found = (
-        await session.exec(_REPLAY_CURSOR, params=params)  # type: ignore[call-overload]
-    ).first()
+    found = conn.execute(_REPLAY_CURSOR, params).first()
     if found is None:
         raise NoSuchGroup
     last_seq, still_member, logged_in = found

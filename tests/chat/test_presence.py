@@ -60,3 +60,29 @@ def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_g
     first, after_quiet, held, at_stop = asyncio.run(scenario())
     assert [len(first), len(after_quiet), len(held), len(at_stop)] == [1, 1, 0, 1]
     assert 'id="presence-3"' in at_stop[0].html
+
+
+def test_while_changes_keep_coming_the_window_doubles_and_a_quiet_one_resets_it():
+    async def scenario() -> tuple[list[float], int]:
+        broker = MemoryBroker()
+        group = uuid.uuid4()
+        page = broker.subscribe(group_channel(group))
+        updates = PresenceUpdates(broker, window=0.05, max_window=0.2)
+        loop = asyncio.get_running_loop()
+        began, sends = loop.time(), []
+        uid = 0
+        while loop.time() - began < 1.0:  # a change every 10 ms, for a second
+            uid += 1
+            await updates.changed(group, Member(uid, f"u{uid}"), online=True)
+            sends += [loop.time() - began for _ in _drain(page)]
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.45)  # quiet: longer than the longest window
+        sends += [loop.time() - began for _ in _drain(page)]
+        await updates.changed(group, Member(0, "after"), online=True)
+        return sends, len(_drain(page))
+
+    sends, after_quiet = asyncio.run(scenario())
+    gaps = [b - a for a, b in zip(sends, sends[1:-1], strict=False)]
+    assert 4 <= len(sends) <= 9  # at a fixed 0.05 s window: about 20
+    assert max(gaps) > 0.15  # it grew towards 0.2 s
+    assert after_quiet == 1  # after a quiet window: at once

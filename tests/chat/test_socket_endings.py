@@ -53,13 +53,10 @@ def test_a_socket_in_any_state_closes_when_its_user_leaves_or_logs_out(
     factories.post_messages(client, lounge, "bob", 3, prefix="before ")
     release = threading.Event()
     if state == "resuming":  # the resume frame arrived; its checks wait until the ending is done
-        real = chat_socket.access.replay_cursor
-        calls = []
+        real = chat_socket.access.replay_cursor  # the resume's read (admission: _now)
 
         async def slow_cursor(*args, **kwargs):  # type: ignore[no-untyped-def]
-            calls.append(1)
-            if len(calls) > 1:  # the resume's read (the first is the admission's)
-                await anyio.to_thread.run_sync(release.wait)
+            await anyio.to_thread.run_sync(release.wait)
             return await real(*args, **kwargs)
 
         monkeypatch.setattr(chat_socket.access, "replay_cursor", slow_cursor)
