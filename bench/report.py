@@ -144,6 +144,11 @@ def _generator_and_bytes(relay: dict, app: dict) -> str:  # type: ignore[type-ar
     )
 
 
+RATE_BUSY = (
+    "20 messages/s spread over the groups, 1 join or leave per second, 5 page loads per second"
+)
+
+
 def write(results: dict) -> str:  # type: ignore[type-arg]
     relay_rows, app_rows = results["rate"]["relay"], results["rate"]["discussit"]
     lines = [
@@ -234,6 +239,23 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
             f"**{storm['lost']}**, shown twice **{storm['duplicates']}** ({_verdict(clean)}); "
             f"{storm['connects']} connects in all; server CPU {storm['server_cpu_s']:.1f} s "
             "in the new process until every page was live.",
+            "",
+        ]
+    day = results.get("busy_day") or {}
+    if day:
+        ratio = day["page_load_p99_busy_ms"] / day["page_load_p99_idle_ms"]
+        lines += [
+            f"A busy day: {day['groups']} groups of {day['members']} members, every member's "
+            f"group page open ({day['group_pages']}) and every member's home page on its event "
+            f"stream ({day['home_streams']}); {RATE_BUSY} for {day['seconds']:.0f} s. Delivered "
+            f"{day['delivered']}/{day['expected']} ({_verdict(day['delivered'] == day['expected'])}"
+            f", shown twice {day['duplicates']}), delivery p50 {day['p50_ms']:.1f} ms, p99 "
+            f"**{day['p99_ms']:.0f} ms**; home pages got {day['home_events']} events. Page loads "
+            f"(home and group pages), p99: {day['page_load_p99_idle_ms']:.0f} ms on the idle "
+            f"server, {day['page_load_p99_busy_ms']:.0f} ms during the day (**{ratio:.1f}x**, "
+            f"target 2x: {_verdict(ratio <= 2)}; p50 {day['page_load_p50_idle_ms']:.0f} / "
+            f"{day['page_load_p50_busy_ms']:.0f} ms). Server CPU {day['server_cpu_percent']:.0f} % "
+            "of its core.",
             "",
         ]
     lines += client_check(results)

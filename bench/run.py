@@ -567,6 +567,10 @@ def run(quick: bool) -> dict[str, object]:
 
         results["storm"] = asyncio.run(storm(held))
         print("storm", results["storm"], flush=True)
+        from bench.busyday import busy_day
+
+        results["busy_day"] = asyncio.run(busy_day())
+        print("busy day", results["busy_day"], flush=True)
     database_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
     if database_url and redis_url and not quick:  # `make bench` starts both (.ci/services.sh)
         results["two_processes"] = two_processes(database_url, redis_url, 1000)
