@@ -202,7 +202,9 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
             f"{both['deliveries_per_s']:.0f} "
             f"(**{both['deliveries_per_s'] / one['deliveries_per_s']:.2f}x**, "
             f"{_verdict(both['deliveries_per_s'] >= 1.6 * one['deliveries_per_s'])}; delivered "
-            f"{both['delivered']}/{both['expected']}). This machine has 2 cores: the one process "
+            f"{both['delivered']}/{both['expected']}; pages told to retry later while "
+            f"connecting, which opened again as htmx does: {one.get('retried_after_1013', 0)} "
+            f"and {both.get('retried_after_1013', 0)}). This machine has 2 cores: the one process "
             "runs on core 1, the two share cores 0 and 1 with the load generator, PostgreSQL and "
             "Redis.",
             "",

@@ -68,6 +68,7 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] |
             return None
         if not broker.ready():
             # Live updates cannot flow yet (Redis not reachable): htmx retries 1013.
+            log.warning("socket refused: live updates not ready")
             await ws.close(closecodes.TRY_AGAIN_LATER, "not ready")
             return None
         if not await _within_budget(ws, viewer):
@@ -155,6 +156,7 @@ async def group_socket(ws: WebSocket) -> None:
                     counted = True  # (likewise)
                     came_online = await presence.connect(group_id, viewer.id)
             if counting.cancelled_caught or taken is None:  # presence unreachable: retry later
+                log.warning("socket refused: presence not reachable in time")
                 await ws.close(closecodes.TRY_AGAIN_LATER, "busy")
                 return
             if not taken:
