@@ -16,6 +16,16 @@ from discussit.timeline.entries import Entry
 from tests import factories
 from tests.helpers import html
 
+@pytest.fixture(autouse=True)
+def _routes() -> None:
+    """Fragments build paths from route names: the app's routes, as create_app sets them (so
+    this file passes on its own, not only after a test that made an app)."""
+    from discussit.app import ROUTES
+    from discussit.core import urls
+
+    urls.use_routes(ROUTES)
+
+
 HOSTILE = "<script>alert(1)</script>\"'`${x}{{7*7}}"
 ALL = sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*") if p.is_file())
 
