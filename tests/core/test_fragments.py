@@ -16,6 +16,7 @@ from discussit.timeline.entries import Entry
 from tests import factories
 from tests.helpers import html
 
+
 @pytest.fixture(autouse=True)
 def _routes() -> None:
     """Fragments build paths from route names: the app's routes, as create_app sets them (so
