@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -127,6 +128,9 @@ class _SQLiteWriter:
             self._conn = None
 
 
+_HOLDS_TURN: ContextVar[bool] = ContextVar("discussit_holds_db_turn", default=False)
+
+
 class _SQLiteReaders:
     """Short reads on SQLite, each in one round trip: a few threads, each with its own plain
     connection (WAL: readers never wait for the writer). The hot reads (every page's connect)
@@ -191,14 +195,22 @@ class Database:
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
+        """One of the pool's turns, in arrival order. A task that holds one already (a read
+        inside a session: a route's login lookup) goes on with it: waiting for a second turn
+        while holding one, a burst of such requests would hold every turn and wait forever."""
+        if _HOLDS_TURN.get():
+            yield
+            return
         try:
             async with asyncio.timeout(POOL_WAIT):
                 await self._turns.acquire()
         except TimeoutError:
             raise PoolTimeout("no database connection was free in time") from None
+        token = _HOLDS_TURN.set(True)
         try:
             yield
         finally:
+            _HOLDS_TURN.reset(token)
             self._turns.release()
 
     @asynccontextmanager

@@ -72,3 +72,28 @@ def test_a_write_commits_whole_or_not_at_all_and_failures_do_not_poison_the_next
     names, count = asyncio.run(scenario())
     assert names == sorted(["first", *(f"g{i}" for i in range(20))])
     assert count == 21
+
+
+def test_a_task_holding_a_database_turn_is_not_made_to_wait_for_a_second(database_url):
+    """Sessions wait for a turn (as many as the pool has connections, first come first
+    served). A route opens its session, then looks up its viewer (a read of its own) before
+    the session queries: many such requests at once must not each hold a turn and wait for
+    another one (they would all wait until the 30 s pool timeout)."""
+    migrate.upgrade(database_url)
+
+    async def scenario() -> int:
+        db = Database(make_engine(database_url))
+
+        async def route() -> int:
+            async with db.session() as outer:
+                async with db.session() as inner:  # (the viewer lookup, before `outer` is used)
+                    await inner.exec(select(1))  # type: ignore[call-overload]
+                return int((await outer.exec(select(1))).one()[0])  # type: ignore[call-overload]
+
+        try:
+            answers = await asyncio.wait_for(asyncio.gather(*(route() for _ in range(60))), 20)
+            return sum(answers)
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == 60
