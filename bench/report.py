@@ -154,8 +154,9 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
     lines = [
         "# Fan-out benchmark (latest run)",
         "",
-        "One group, N members; 2 senders, 10 messages/s in total; every receiver records every "
-        "message. Each cell is relay / DiscussIt, measured in the same run on this machine "
+        "One group, N members; 2 senders, 10 messages/s in total (200 messages at N up to 100, "
+        "50 above); every receiver records every message. Each cell is relay / DiscussIt, "
+        "measured in the same run on this machine "
         "(server pinned to core 1, generator to core 0), both servers started with the "
         "Procfile's uvicorn flags and logging, and no compression offered.",
         "",
