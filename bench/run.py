@@ -37,6 +37,7 @@ from websockets.asyncio.client import connect as websockets_connect
 
 from bench import wsclient
 from bench.wsclient import LeanSocket
+from discussit.chat.presence import MAX_WINDOW
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -375,7 +376,10 @@ async def fan_out(
     began = time.perf_counter()
     receivers = await open_pages(target, n, cursor, client=client)
     connect_seconds = time.perf_counter() - began
-    await asyncio.sleep(2.0)  # let presence updates of the connects settle
+    # Let the presence updates of the connects settle: while pages keep connecting, a group's
+    # presence sends back off up to MAX_WINDOW seconds (chat/presence.py), and the last one
+    # must not land in the measured phase.
+    await asyncio.sleep(MAX_WINDOW + 1.0)
     retried = await retry_refused(target, receivers, cursor, client)
     connect_cpu = cpu_seconds(pid) - cpu_before
     rss_after = rss_kib(pid)
