@@ -14,7 +14,7 @@ import time
 import httpx2 as httpx
 
 from bench.pages import LivePage, seed_groups
-from bench.run import RESULTS, Target, cpu_seconds, percentile
+from bench.run import RESULTS, Target, bench_env, cpu_seconds, percentile
 
 GROUPS, MEMBERS = 50, 40
 RATE = 20.0  # messages per second, spread over the groups
@@ -71,15 +71,7 @@ async def load_pages(
 
 async def busy_day() -> dict[str, float]:
     db = RESULTS / "tmp" / f"busy-{secrets.token_hex(4)}.db"
-    env = {
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": f"sqlite:///{db}",
-        "SEED_DEMO_GROUPS": "false",
-        "RATE_LIMIT_MESSAGES": "1000000/10",
-        "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
-        "RATE_LIMIT_MEMBERSHIP": "1000000/60",
-        "SOCKETS_PER_USER": "1000",
-    }
+    env = bench_env(f"sqlite:///{db}", RATE_LIMIT_MEMBERSHIP="1000000/60")
     target = Target("discussit", env=env)
     target.start()
     assert target.process is not None

@@ -4,8 +4,6 @@ itself with its cursor (as htmx does) and counts every entry it is sent."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import random
 import re
@@ -19,6 +17,7 @@ from pathlib import Path
 import itsdangerous
 
 from bench import wsclient
+from bench.run import signed_login
 
 ENTRY = re.compile(rb'id="entry-(\d+)"')
 NONCE = re.compile(rb"nonce(\d+)x")  # in a message's text: when it was sent (the sender's map)
@@ -28,7 +27,6 @@ NONCE = re.compile(rb"nonce(\d+)x")  # in a message's text: when it was sent (th
 class Group:
     id: str
     cookies: list[str]  # one per member, in member order
-    user_ids: list[int]
 
 
 def seed_groups(
@@ -40,21 +38,13 @@ def seed_groups(
 
     from discussit.core import migrate
     from discussit.core.db import sync_url
-    from discussit.models import AuthSession, Membership, User
     from discussit.models import Group as GroupRow
+    from discussit.models import Membership, User
 
     migrate.upgrade(url)
     engine = create_engine(sync_url(url))
     signer = itsdangerous.TimestampSigner(secret)
     tag = secrets.token_hex(3)
-
-    def cookie(session: Session, user: User) -> str:
-        token = secrets.token_urlsafe(32)
-        session.add(
-            AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id)
-        )
-        data = base64.b64encode(json.dumps({"sid": token, "csrf": "bench"}).encode())
-        return "discussit_session=" + signer.sign(data).decode()
 
     out: list[Group] = []
     with Session(engine) as session:
@@ -72,10 +62,8 @@ def seed_groups(
         for g, row in enumerate(rows):
             mine = users[g * members : (g + 1) * members]
             session.add_all(Membership(group_id=row.id, user_id=u.id) for u in mine)
-            out.append(
-                Group(str(row.id), [cookie(session, u) for u in mine], [int(u.id) for u in mine])
-            )  # type: ignore[arg-type]
-        extras = [cookie(session, u) for u in users[groups * members :]]
+            out.append(Group(str(row.id), [signed_login(session, u.id, signer) for u in mine]))
+        extras = [signed_login(session, u.id, signer) for u in users[groups * members :]]
         session.commit()
     engine.dispose()
     return out, extras

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import itsdangerous
@@ -107,6 +108,31 @@ def procfile_flags() -> list[str]:
     return flags
 
 
+def bench_env(database_url: str, **more: str) -> dict[str, str]:
+    """A server's environment in the bench: a fresh key, no demo groups, and budgets no test
+    load reaches (every page connects from one address); `more` adds or overrides."""
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "SEED_DEMO_GROUPS": "false",
+        "RATE_LIMIT_MESSAGES": "1000000/10",
+        "RATE_LIMIT_CONNECTS": "1000000/60",
+        "SOCKETS_PER_USER": "1000",
+        **more,
+    }
+
+
+def signed_login(session: Any, user_id: int, signer: itsdangerous.TimestampSigner) -> str:
+    """A login for `user_id` added to `session` (no Argon2), and its cookie, signed exactly as
+    Starlette's SessionMiddleware signs it."""
+    from discussit.models import AuthSession
+
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user_id))
+    data = base64.b64encode(json.dumps({"sid": token, "csrf": "bench"}).encode())
+    return "discussit_session=" + signer.sign(data).decode()
+
+
 @dataclass
 class Target:
     """A server under test: DiscussIt itself, or the bare relay."""
@@ -175,7 +201,7 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
 
     from discussit.core import migrate
     from discussit.core.db import sync_url
-    from discussit.models import AuthSession, Group, Membership, Message, User
+    from discussit.models import Group, Membership, Message, User
 
     url = target.env["DATABASE_URL"]
     migrate.upgrade(url)
@@ -201,13 +227,9 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
         session.commit()
         cookies = []
         for user in users:
-            token = secrets.token_urlsafe(32)
-            session.add(
-                AuthSession(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id)
-            )
+            assert user.id is not None
             session.add(Membership(group_id=group_id, user_id=user.id))
-            data = base64.b64encode(json.dumps({"sid": token, "csrf": "bench"}).encode())
-            cookies.append("discussit_session=" + signer.sign(data).decode())
+            cookies.append(signed_login(session, user.id, signer))
         for seq in range(1, history + 1):
             session.add(
                 Message(group_id=group_id, seq=seq, author_id=users[0].id, body=f"history {seq}")
@@ -477,16 +499,12 @@ def two_processes(database_url: str, redis_url: str, n: int) -> dict[str, object
             "discussit",
             workers=workers,
             cores="1" if workers == 1 else "0,1",
-            env={
-                "SECRET_KEY": secrets.token_urlsafe(48),
-                "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url,
-                "WEB_CONCURRENCY": str(workers),
-                "SEED_DEMO_GROUPS": "false",
-                "RATE_LIMIT_MESSAGES": "1000000/10",
-                "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
-                "SOCKETS_PER_USER": "100000",
-            },
+            env=bench_env(
+                database_url,
+                REDIS_URL=redis_url,
+                WEB_CONCURRENCY=str(workers),
+                SOCKETS_PER_USER="100000",
+            ),
         )
         target.start()
         try:
@@ -554,14 +572,7 @@ def run(quick: bool) -> dict[str, object]:
         db = folder / f"bench-{secrets.token_hex(4)}.db"
         target = Target(
             name,
-            env={
-                "SECRET_KEY": secrets.token_urlsafe(48),
-                "DATABASE_URL": f"sqlite:///{db}",
-                "SEED_DEMO_GROUPS": "false",
-                "RATE_LIMIT_MESSAGES": "1000000/10",
-                "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
-                "SOCKETS_PER_USER": "1000",
-            },
+            env=bench_env(f"sqlite:///{db}"),
         )
         target.start()
         try:

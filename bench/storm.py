@@ -11,7 +11,7 @@ import secrets
 import time
 
 from bench.pages import LivePage, last_seqs, seed_groups
-from bench.run import RESULTS, Target, cpu_seconds
+from bench.run import RESULTS, Target, bench_env, cpu_seconds
 
 GROUPS = 50
 RATE = 10.0  # messages per second, spread over the groups
@@ -20,14 +20,7 @@ RATE = 10.0  # messages per second, spread over the groups
 async def storm(pages: int = 5000) -> dict[str, float]:
     members = pages // GROUPS
     db = RESULTS / "tmp" / f"storm-{secrets.token_hex(4)}.db"
-    env = {
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": f"sqlite:///{db}",
-        "SEED_DEMO_GROUPS": "false",
-        "RATE_LIMIT_MESSAGES": "1000000/10",
-        "RATE_LIMIT_CONNECTS": "1000000/60",  # every page connects from one address
-        "SOCKETS_PER_USER": "1000",
-    }
+    env = bench_env(f"sqlite:///{db}")
     first = Target("discussit", env=env)
     first.start()
     # One member of each group more, who sends: its page is not counted.

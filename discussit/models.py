@@ -46,15 +46,20 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-def login_alive() -> ColumnElement[bool]:
-    """The one rule for a live login, as a SQL condition with two parameters: the login
+def login_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The one rule for a live login, on the auth_sessions row, with two parameters: the login
     :session_key has not ended (not logged out, and started after :session_oldest, i.e. within
-    the longest a login lasts). Used wherever a statement checks a login itself."""
+    the longest a login lasts)."""
     created_at = AuthSession.__table__.c.created_at  # type: ignore[attr-defined]
-    return exists().where(
+    return (
         AuthSession.__table__.c.token_hash == bindparam("session_key"),  # type: ignore[attr-defined]
         created_at > bindparam("session_oldest", type_=created_at.type),
     )
+
+
+def login_alive() -> ColumnElement[bool]:
+    """The rule as one SQL condition: used wherever a statement checks a login itself."""
+    return exists().where(*login_conditions())
 
 
 class Group(SQLModel, table=True):

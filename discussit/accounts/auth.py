@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import Connection, bindparam, case, or_
+from sqlalchemy import Connection, case, or_
 from sqlalchemy import select as core_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +25,7 @@ from discussit.core.realtime.items import LoggedOut
 from discussit.core.security.csrf import csrf_token
 from discussit.core.security.text import username_key
 from discussit.core.urls import url_path
-from discussit.models import AuthSession, User, utcnow
+from discussit.models import AuthSession, User, login_conditions, utcnow
 
 _UNKNOWN = object()
 
@@ -70,15 +70,13 @@ _LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
 _FIND_LOGIN = (
     core_select(*_USERS.c, _LOGINS.c.created_at.label("login_started"))
     .join_from(_USERS, _LOGINS, _LOGINS.c.user_id == _USERS.c.id)
-    .where(_LOGINS.c.token_hash == bindparam("key"), _LOGINS.c.created_at > bindparam("oldest"))
+    .where(*login_conditions())
 )
 
 
 def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
     """The user behind a login's token hash, if the login is alive (one statement)."""
-    row = db.execute(
-        _FIND_LOGIN, {"key": key, "oldest": utcnow() - timedelta(seconds=max_age)}
-    ).first()
+    row = db.execute(_FIND_LOGIN, session_params(key, max_age)).first()
     if row is None:
         return None
     found = row._mapping

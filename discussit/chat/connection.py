@@ -63,7 +63,6 @@ class Connection:
         "scope",
         "helpers",
         "drainer",
-        "ended",
         "failure",
     )
 
@@ -98,7 +97,6 @@ class Connection:
         self.scope = anyio.CancelScope()
         self.helpers: list[asyncio.Task[None]] = []
         self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
-        self.ended = False
         self.failure: BaseException | None = None
 
     async def run(self) -> None:
@@ -113,8 +111,7 @@ class Connection:
             with self.scope:
                 await self.reader()
         finally:
-            self.ended = True
-            sub.direct = sub.on_queued = None
+            sub.direct = sub.on_queued = None  # no more writers: the helpers are ending
             timer.cancel()
             helpers = list(self.helpers)
             for task in helpers:
@@ -132,7 +129,7 @@ class Connection:
 
     def writer_needed(self) -> None:
         """Items are queued: start the writer, unless it is running (it reads them in turn)."""
-        if self.drainer is None and not self.ended:
+        if self.drainer is None:
             self.drainer = self.spawn(self._write())
 
     async def _write(self) -> None:

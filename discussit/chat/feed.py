@@ -36,12 +36,14 @@ class Sequenced(Protocol):
 
 
 class Outlet(Protocol):
-    """Where the feed's HTML goes: `queue` adds to the next frame, `flush` sends it."""
+    """Where the feed's HTML goes: `queue` adds to the next frame, `flush` sends it;
+    `send_now` sends one frame at once if that needs no wait (else False, nothing sent)."""
 
     closed: bool
 
     def queue(self, html: str) -> None: ...
     async def flush(self) -> None: ...
+    def send_now(self, html: str) -> bool: ...
 
 
 class TooFarBehind(Exception):
@@ -128,6 +130,15 @@ class Feed:
             return ()  # already sent by a catch-up
         self.pending[seq] = item  # usually the earlier one comes within milliseconds
         return None if len(self.pending) > MAX_PENDING else ()
+
+    def send_now(self, item: EntryAppended) -> bool:
+        """The hot path of a live page whose writer is idle: the next entry, nothing held,
+        written at once if the outlet can (True). Else nothing changes (`take` it in turn)."""
+        last = self.last_sent
+        if last is None or item.seq != last + 1 or self.pending or not self.out.send_now(item.html):
+            return False
+        self.last_sent = item.seq
+        return True
 
     def _release(self) -> list[Sequenced]:
         released: list[Sequenced] = []

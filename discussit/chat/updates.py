@@ -39,18 +39,9 @@ class Updates(Connection):
             return False  # the writer is at work: it keeps the order
         cls = type(item)
         if cls is EntryAppended:
-            feed = self.feed
-            last = feed.last_sent
-            if (
-                last is None
-                or item.seq != last + 1
-                or feed.pending
-                or (item.kind == _LEFT and item.user_id == self.viewer.id)
-                or not self.sender.send_now(item.html)
-            ):
-                return False
-            feed.last_sent = item.seq
-            return True
+            if item.kind == _LEFT and item.user_id == self.viewer.id:
+                return False  # checked first, by the writer
+            return self.feed.send_now(item)
         if cls is PresenceChanged:
             return self.feed.started and self.sender.send_now(item.html)
         return False

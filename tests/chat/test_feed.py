@@ -50,6 +50,12 @@ class Page:
         found = [e for e in self.in_database if after < e.seq <= self.last_seq]
         return self.last_seq, found[: limits.CATCH_UP_MAX + 1]
 
+    def send_now(self, html: str) -> bool:
+        if self.queued:
+            return False
+        self.frames.append(html)
+        return True
+
     def feed(self) -> Feed:
         return Feed(self, self.read)
 
@@ -184,3 +190,15 @@ def test_otherwise_the_start_reads_the_database(case):
     after = 3 if case == "elsewhere" else 5
     asyncio.run(feed.start(after, admitted_at=5))
     assert page.reads == [after] and page.seqs()[: 7 - after] == list(range(after + 1, 8))
+
+
+def test_the_next_entry_is_sent_at_once_and_anything_out_of_order_is_left_to_take():
+    page = Page()
+    feed = page.feed()
+    assert not feed.send_now(live(1))  # before the page resumes: nothing
+    asyncio.run(feed.start(0))
+    assert feed.send_now(live(1)) and feed.last_sent == 1
+    assert not feed.send_now(live(3)) and feed.last_sent == 1  # a gap: held by `take` instead
+    feed.take(live(3))
+    assert not feed.send_now(live(2))  # something is held: the writer keeps the order
+    assert page.seqs() == [1]

@@ -97,7 +97,7 @@ class Subscription:
 
     async def get(self) -> Any:
         """The next item, waiting for one (one reader at a time)."""
-        while not self.items and self.control is None:
+        while not self.has_items():
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -111,7 +111,7 @@ class Subscription:
 
     def get_nowait(self) -> Any:
         """The next item if there is one, else None."""
-        return self._next() if self.items or self.control is not None else None
+        return self._next() if self.has_items() else None
 
     def _next(self) -> Any:
         if self.control is not None:

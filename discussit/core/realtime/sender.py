@@ -17,6 +17,10 @@ from discussit.core.realtime import closecodes, wire
 log = logging.getLogger("discussit.socket")
 
 SEND_TIMEOUT = 10  # seconds one frame may wait for a client that stopped reading
+# A send to a socket that is gone: the client went away, or the server closed it itself (a
+# frame over the size limit: 1009; uvicorn then refuses sends with RuntimeError). The reader
+# sees the disconnect.
+GONE = (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError)
 
 
 class FrameSender:
@@ -45,19 +49,19 @@ class FrameSender:
         before writing anything (tests/core/test_private_apis.py), so a send that would wait
         is abandoned with nothing written."""
         writable = self._writable
-        if self.closed or self.outbox or self._lock.locked() or writable is None:
-            return False
-        if not writable.is_set():
+        if (
+            self.closed
+            or self.outbox
+            or self._lock.locked()
+            or not (writable and writable.is_set())
+        ):
             return False
         step = cast(Coroutine[Any, Any, None], self._send({"type": "websocket.send", "text": html}))
         try:
             step.send(None)
         except StopIteration:
             return True
-        except (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError):
-            # The client went away, or the server closed the socket itself (a frame over the
-            # size limit: 1009; uvicorn then refuses sends with RuntimeError): the reader sees
-            # the disconnect.
+        except GONE:
             self.closed = True
             return True
         step.close()  # it would have waited: nothing was written
@@ -89,8 +93,8 @@ class FrameSender:
                 with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
                     await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
                 self.on_slow()
-            except (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError):
-                self.closed = True  # gone, or closed by the server itself (as in send_now)
+            except GONE:
+                self.closed = True
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once, after anything already being sent."""
