@@ -6,7 +6,7 @@ PORT ?= 8000
 .PHONY: run test check install system-packages bench lint types imports format browser clean settings-table
 
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
-	SECRET_KEY="$$(cat .secret_key)" TEMPLATES_RELOAD=true $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --http discussit.core.security.slowclients:GuardedHttpProtocol --limit-concurrency 10000 --timeout-graceful-shutdown 20
+	SECRET_KEY="$$(cat .secret_key)" TEMPLATES_RELOAD=true $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --http discussit.core.security.slowclients:GuardedHttpProtocol --limit-concurrency 12000 --timeout-graceful-shutdown 20
 
 test: install system-packages lint types imports  ## the full gate: lint, types, import layers, then every test on the embedded default, then on PostgreSQL + Redis
 	$(BIN)/pytest -m "not services"

@@ -24,10 +24,11 @@ async def storm(pages: int = 5000) -> dict[str, float]:
     first = Target("discussit", env=env)
     first.start()
     # One member of each group more, who sends: its page is not counted.
-    groups, _ = seed_groups(env["DATABASE_URL"], env["SECRET_KEY"], GROUPS, members + 1)
+    seeded, _ = seed_groups(env["DATABASE_URL"], env["SECRET_KEY"], GROUPS, members + 1)
+    groups = [g.id for g in seeded]
     stop = asyncio.Event()
-    watched = [LivePage(first.port, g.id, c) for g in groups for c in g.cookies[1:]]
-    senders = [LivePage(first.port, g.id, g.cookies[0]) for g in groups]
+    watched = [LivePage(first.port, g.id, c) for g in seeded for c in g.cookies[1:]]
+    senders = [LivePage(first.port, g.id, g.cookies[0]) for g in seeded]
     tasks = []
     for start in range(0, len(watched), 100):  # opened as pages open, 100 at a time
         batch = watched[start : start + 100]
@@ -83,6 +84,11 @@ async def storm(pages: int = 5000) -> dict[str, float]:
     ]
     arrived = [t for t in firsts if t is not None]
     all_live = max(arrived) - killed if len(arrived) == len(firsts) else float("nan")
+    # Only messages that were stored count (a page shows them); one said to the old process
+    # as it closed was never accepted.
+    stored = set().union(*(p.arrivals for p in watched))
+    stored_at = {i: at for i, at in sent_at.items() if i in stored}
+    caught_up = [_caught_up(p, groups.index(p.group), stored_at) for p in watched]
     latencies = sorted(
         t - sent_at[i] for p in watched for i, t in p.arrivals.items() if sent_at.get(i, 0) > ready
     )
@@ -104,6 +110,9 @@ async def storm(pages: int = 5000) -> dict[str, float]:
         "messages": sum(final.values()),
         "old_process_exit_s": old_exit,
         "all_live_after_restart_s": all_live,
+        "all_caught_up_after_restart_s": max(caught_up) - killed
+        if all(t is not None for t in caught_up)
+        else float("nan"),
         "new_process_ready_after_s": ready - killed,
         "lost": lost,
         "duplicates": duplicates,
@@ -113,6 +122,17 @@ async def storm(pages: int = 5000) -> dict[str, float]:
         "last_entry_everywhere_s": settled_s,
         "handshake_p99_s": shakes[int(len(shakes) * 0.99)] if shakes else float("nan"),
     }
+
+
+def _caught_up(page: LivePage, group: int, sent_at: dict[int, float]) -> float | None:
+    """When `page` was live again and caught up: its last connect (its resume frame sent), or
+    later, when the last message sent to its group before that connect arrived (replayed, or
+    live if it was stored after). None: one of those never arrived."""
+    reconnected = page.live_since
+    before = [i for i, at in sent_at.items() if i % GROUPS == group and at < reconnected]
+    if any(i not in page.arrivals for i in before):
+        return None
+    return max([reconnected, *(page.arrivals[i] for i in before)])
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ class Server:
                 "--http",
                 "discussit.core.security.slowclients:GuardedHttpProtocol",
                 "--limit-concurrency",
-                "10000",
+                "12000",
                 "--timeout-graceful-shutdown",
                 str(self.graceful),
                 *self.extra_args,  # later flags win (e.g. a shorter ping for dead-peer tests)

@@ -1,0 +1,216 @@
+"""SQLite's hot reads and writes (every page's connect, posting, joining, leaving), each in one
+call: on the event loop's own thread when SQLite can answer without waiting, else on threads.
+
+A read or write of an indexed row or two takes SQLite tens of microseconds; handing it to a
+thread and back cost more than that on the benchmark's machine (a thread hop is about 80 µs of
+CPU there, two per connect and one per message). So a hot read or write first runs at once on
+the loop, on a connection that never waits: its busy timeout is 0, so a lock held elsewhere (a
+signup's session on its own connection, or the writer thread busy) makes it fail at once with
+nothing changed, and then it goes to the threads, which wait their turn as before. In WAL mode
+readers never wait for the writer. That connection also never checkpoints itself (a
+checkpoint syncs the files to disk): every CHECKPOINT_EVERY writes on the loop, one of the
+reader threads checkpoints instead, passively (it never blocks a writer)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger("discussit.db")
+
+T = TypeVar("T")
+PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
+WAITING_PRAGMAS = (*PRAGMAS, "busy_timeout=30000")  # every other connection waits up to 30 s
+LOOP_PRAGMAS = (*PRAGMAS, "busy_timeout=0", "wal_autocheckpoint=0")  # never waits (see above)
+CHECKPOINT_EVERY = 200  # writes on the loop between checkpoints (SQLite's own: 1,000 pages)
+
+
+def _pragmas(*pragmas: str) -> Callable[[Any, Any], None]:
+    def run(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    return run
+
+
+set_pragmas = _pragmas(*WAITING_PRAGMAS)  # for every other connection (db.make_engine too)
+
+
+def _engine(url: str, pragmas: Callable[[Any, Any], None], pool_size: int = 1) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=pool_size,
+        max_overflow=0,
+        hide_parameters=True,
+    )
+    event.listen(engine, "connect", pragmas)
+    return engine
+
+
+def _must_wait(failure: DBAPIError) -> bool:
+    """SQLite said the database is locked (by another connection): try again where waiting is
+    allowed."""
+    code = getattr(failure.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class _Waited:
+    """Returned by a try on the loop that SQLite could not answer without waiting."""
+
+
+_WAIT = _Waited()
+
+
+def _transaction(conn: Connection, work: Callable[[Connection], T], commit: bool) -> T:
+    """`work` as one transaction: committed if `commit` and it returns; else rolled back."""
+    transaction = conn.begin()
+    try:
+        result = work(conn)
+    except BaseException:
+        transaction.rollback()
+        raise
+    if commit:
+        transaction.commit()
+    else:
+        transaction.rollback()  # a read: nothing to keep, and the snapshot ends
+    return result
+
+
+class _Writer:
+    """SQLite's one writer thread, with one plain connection: for writes that had to wait. They
+    queue here in order instead of sleeping in SQLite's busy handler."""
+
+    def __init__(self, url: str) -> None:
+        self._engine = _engine(url, set_pragmas)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._conn: Connection | None = None  # used by the writer thread only
+        self.pending = 0  # writes handed to the thread and not yet done
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
+        finally:
+            self.pending -= 1
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        try:
+            return _transaction(self._conn, work, commit=True)
+        except DBAPIError:  # a database error: reconnect next time
+            self._conn.close()
+            self._conn = None
+            raise
+
+    def close(self) -> None:
+        self._thread.submit(self._close).result()
+        self._thread.shutdown()
+        self._engine.dispose()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _Readers:
+    """A few threads, each with its own plain connection (pooled: one per thread, kept)."""
+
+    def __init__(self, url: str, threads: int) -> None:
+        self._engine = _engine(url, set_pragmas, pool_size=threads)
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlite-read")
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, work)
+
+    def _run(self, work: Callable[[Connection], T]) -> T:
+        with self._engine.connect() as conn:
+            return _transaction(conn, work, commit=False)
+
+    def checkpoint(self) -> Future[tuple[int, int, int]]:
+        return self._threads.submit(self._checkpoint)
+
+    def _checkpoint(self) -> tuple[int, int, int]:
+        """(1 if it could not finish, frames in the WAL, frames copied to the database)."""
+        with self._engine.connect() as conn:
+            busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            return int(busy), int(frames), int(copied)
+
+    def close(self) -> None:
+        self._threads.shutdown()
+        self._engine.dispose()
+
+
+class SQLite:
+    """The hot path's reads and writes on one SQLite file (Database.read and Database.write)."""
+
+    def __init__(self, url: str, read_threads: int) -> None:
+        self._loop_engine = _engine(url, _pragmas(*LOOP_PRAGMAS))
+        self._loop_conn: Connection | None = None
+        self._writer = _Writer(url)
+        self._readers = _Readers(url, read_threads)
+        self._since_checkpoint = 0
+        self.checkpointing: Future[tuple[int, int, int]] | None = None
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        result = self._now(work, commit=False)
+        if isinstance(result, _Waited):
+            return await self._readers.run(work)
+        return result
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        if not self._writer.pending:  # else after those, in order, on the writer thread
+            result = self._now(work, commit=True)
+            if not isinstance(result, _Waited):
+                self._wrote()
+                return result
+        return await self._writer.run(work)
+
+    def _now(self, work: Callable[[Connection], T], commit: bool) -> T | _Waited:
+        """`work` at once on the loop's connection, or _WAIT if SQLite would have to wait (then
+        nothing was changed)."""
+        try:
+            if self._loop_conn is None:  # (its pragmas too may find the database locked)
+                self._loop_conn = self._loop_engine.connect()
+            return _transaction(self._loop_conn, work, commit)
+        except DBAPIError as failure:
+            if _must_wait(failure):
+                return _WAIT
+            if self._loop_conn is not None:  # another database error: reconnect next time
+                self._loop_conn.close()
+                self._loop_conn = None
+            raise
+
+    def _wrote(self) -> None:
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY and (
+            self.checkpointing is None or self.checkpointing.done()
+        ):
+            self._since_checkpoint = 0
+            self.checkpointing = self._readers.checkpoint()
+            self.checkpointing.add_done_callback(_log_failure)
+
+    def close(self) -> None:
+        if self._loop_conn is not None:
+            self._loop_conn.close()
+            self._loop_conn = None
+        self._loop_engine.dispose()
+        self._writer.close()
+        self._readers.close()
+
+
+def _log_failure(done: Future[tuple[int, int, int]]) -> None:
+    failure = done.exception()
+    if failure is not None:
+        log.warning("WAL checkpoint failed: %s", type(failure).__name__)
