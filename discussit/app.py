@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from discussit import errors
 from discussit.accounts import auth
@@ -137,6 +138,14 @@ async def _bounded(what: str, step: Callable[[], Awaitable[object]], ends: float
         log.warning("shutdown: %s failed (%s); going on", what, type(failure).__name__)
 
 
+class _App(Starlette):
+    """KeepServerSend outermost, outside Starlette's own error middleware too (which wraps
+    every HTTP send): live updates go out through the server's own send (core/realtime/wire)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return KeepServerSend(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     _configure_logging(settings.debug)
@@ -189,11 +198,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ]
             )
 
-    return Starlette(
+    return _App(
         debug=settings.debug,
         routes=ROUTES,
         middleware=[
-            Middleware(KeepServerSend),
             Middleware(TrustedProxyMiddleware, hops=settings.proxy_hops),
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             Middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts),

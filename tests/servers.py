@@ -12,12 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from discussit.core.security.slowclients import GuardedHttpProtocol
 
@@ -228,11 +230,13 @@ class Page:
             open_timeout=10,
         )
         if resume:
-            await self.ws.send(
-                json.dumps(
-                    {"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}}
+            # A refused page may be closed before this (1008): the reader records the code.
+            with suppress(ConnectionClosed):
+                await self.ws.send(
+                    json.dumps(
+                        {"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}}
+                    )
                 )
-            )
         self._reader = asyncio.create_task(self._read())
         return self
 

@@ -7,9 +7,11 @@ CPU there, two per connect and one per message). So a hot read or write first ru
 the loop, on a connection that never waits: its busy timeout is 0, so a lock held elsewhere (a
 signup's session on its own connection, or the writer thread busy) makes it fail at once with
 nothing changed, and then it goes to the threads, which wait their turn as before. In WAL mode
-readers never wait for the writer. That connection also never checkpoints itself (a
-checkpoint syncs the files to disk): every CHECKPOINT_EVERY writes on the loop, one of the
-reader threads checkpoints instead, passively (it never blocks a writer)."""
+readers never wait for the writer. Nor does the loop wait for the disk: with
+synchronous=NORMAL SQLite syncs files only at a checkpoint and when a write starts the WAL over
+after one. So the loop's connection never checkpoints itself: every CHECKPOINT_EVERY writes on
+the loop, a reader thread checkpoints, passively (it never blocks a writer), and the write after
+a checkpoint that copied the whole WAL goes to the writer thread."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 log = logging.getLogger("discussit.db")
 
@@ -45,10 +48,12 @@ def _pragmas(*pragmas: str) -> Callable[[Any, Any], None]:
 set_pragmas = _pragmas(*WAITING_PRAGMAS)  # for every other connection (db.make_engine too)
 
 
-def _engine(url: str, pragmas: Callable[[Any, Any], None], pool_size: int = 1) -> Engine:
+def _engine(
+    url: str, pragmas: Callable[[Any, Any], None], pool_size: int = 1, wait: float = 30
+) -> Engine:
     engine = create_engine(
         url,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": wait, "check_same_thread": False},
         pool_size=pool_size,
         max_overflow=0,
         hide_parameters=True,
@@ -80,7 +85,11 @@ def _transaction(conn: Connection, work: Callable[[Connection], T], commit: bool
         transaction.rollback()
         raise
     if commit:
-        transaction.commit()
+        try:
+            transaction.commit()
+        except BaseException:  # (SQLite said busy): nothing kept, and no lock left held
+            transaction.rollback()
+            raise
     else:
         transaction.rollback()  # a read: nothing to keep, and the snapshot ends
     return result
@@ -97,11 +106,15 @@ class _Writer:
         self.pending = 0  # writes handed to the thread and not yet done
 
     async def run(self, work: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
         self.pending += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
-        finally:
-            self.pending -= 1
+        done = self._thread.submit(self._run, work)
+        # Counted until the thread is done with it, even if the caller stopped waiting.
+        done.add_done_callback(lambda _: _call_soon(loop, self._one_done))
+        return await asyncio.wrap_future(done)
+
+    def _one_done(self) -> None:
+        self.pending -= 1
 
     def _run(self, work: Callable[[Connection], T]) -> T:
         if self._conn is None:
@@ -156,7 +169,7 @@ class SQLite:
     """The hot path's reads and writes on one SQLite file (Database.read and Database.write)."""
 
     def __init__(self, url: str, read_threads: int) -> None:
-        self._loop_engine = _engine(url, _pragmas(*LOOP_PRAGMAS))
+        self._loop_engine = _engine(url, _pragmas(*LOOP_PRAGMAS), wait=0)  # its pragmas too
         self._loop_conn: Connection | None = None
         self._writer = _Writer(url)
         self._readers = _Readers(url, read_threads)
@@ -170,7 +183,9 @@ class SQLite:
         return result
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        if not self._writer.pending:  # else after those, in order, on the writer thread
+        # On the writer thread, in order, after writes already there; and the first write after
+        # a checkpoint copied the whole WAL: it starts the WAL over, which syncs it to disk.
+        if not self._writer.pending and not self._wal_restarts():
             result = self._now(work, commit=True)
             if not isinstance(result, _Waited):
                 self._wrote()
@@ -184,8 +199,8 @@ class SQLite:
             if self._loop_conn is None:  # (its pragmas too may find the database locked)
                 self._loop_conn = self._loop_engine.connect()
             return _transaction(self._loop_conn, work, commit)
-        except DBAPIError as failure:
-            if _must_wait(failure):
+        except SQLAlchemyError as failure:
+            if isinstance(failure, DBAPIError) and _must_wait(failure):
                 return _WAIT
             if self._loop_conn is not None:  # another database error: reconnect next time
                 self._loop_conn.close()
@@ -194,12 +209,24 @@ class SQLite:
 
     def _wrote(self) -> None:
         self._since_checkpoint += 1
-        if self._since_checkpoint >= CHECKPOINT_EVERY and (
-            self.checkpointing is None or self.checkpointing.done()
-        ):
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self.checkpointing is None:
             self._since_checkpoint = 0
-            self.checkpointing = self._readers.checkpoint()
+            try:
+                self.checkpointing = self._readers.checkpoint()
+            except RuntimeError:  # shutting down: the write itself is committed
+                return
             self.checkpointing.add_done_callback(_log_failure)
+
+    def _wal_restarts(self) -> bool:
+        """Whether a checkpoint finished since the last write and copied the whole WAL (once)."""
+        done = self.checkpointing
+        if done is None or not done.done():
+            return False
+        self.checkpointing = None
+        if done.exception() is not None:
+            return False
+        _busy, frames, copied = done.result()
+        return copied == frames
 
     def close(self) -> None:
         if self._loop_conn is not None:
@@ -208,6 +235,11 @@ class SQLite:
         self._loop_engine.dispose()
         self._writer.close()
         self._readers.close()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    with suppress(RuntimeError):  # the loop is closed (shutdown): nothing left to count
+        loop.call_soon_threadsafe(callback)
 
 
 def _log_failure(done: Future[tuple[int, int, int]]) -> None:

@@ -4,6 +4,11 @@ join/leave buttons.
 Every (re)connect first sends the viewer's page of the directory, read from the database, so
 whatever happened while the stream was away is caught up; then it goes live. Unnamed events
 carry HTML with hx-swap-oob; the named event `close` ends the stream (after logout).
+
+A member count is the same event for every home page, and every join or leave sends one to
+every open home page: while a stream waits for its next item, the publisher writes that event
+to it straight away (`_Outlet`), as group pages get their messages (chat/updates.py), with no
+task switch per page. Anything else, or a client that is not reading, goes through the stream.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import lru_cache
+from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
@@ -20,6 +27,7 @@ from starlette.routing import Route
 from discussit.accounts import auth
 from discussit.accounts.pages import error_page
 from discussit.core.db import Database
+from discussit.core.realtime import wire
 from discussit.core.realtime.broker import LOBBY, Broker, user_channel
 from discussit.core.realtime.items import (
     CountChanged,
@@ -43,6 +51,38 @@ class _Ended(Exception):
     """This login ended: the stream says so and closes."""
 
 
+@lru_cache(maxsize=16)
+def _event(html: str) -> bytes:
+    """One event's bytes, encoded once per process for every stream (as sse-starlette encodes
+    what the stream yields)."""
+    return ServerSentEvent(data=html).encode()
+
+
+class _Outlet:
+    """Writes a member count straight to the server, without waiting (wire.send_now), while
+    the stream is between events. Else False: the item is queued for the stream."""
+
+    __slots__ = ("_send", "_writable", "waiting")
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self._writable = wire.writable(send)
+        self.waiting = False  # the stream sent everything and waits for its next item
+
+    def usable(self) -> bool:
+        return self._writable is not None  # the server says when a send would wait
+
+    def deliver_now(self, item: object) -> bool:
+        if not self.waiting or type(item) is not CountChanged:
+            return False
+        if self._writable is None or not self._writable.is_set():
+            return False
+        body = _event(item.html)
+        return wire.send_now(
+            self._send, {"type": "http.response.body", "body": body, "more_body": True}
+        )
+
+
 async def home_stream(request: Request) -> Response:
     if origins.cross_site(request, request.state.settings):
         return await error_page(request, 403, "Live updates are only for this site's own pages.")
@@ -56,6 +96,9 @@ async def home_stream(request: Request) -> Response:
     token = csrf_token(request)
     after = text_param(request, "after", text.PAGE_KEY)  # the page's directory page
     sub = broker.subscribe(LOBBY, user_channel(viewer.id))
+    outlet = _Outlet(wire.server_send(request.scope, None))  # type: ignore[arg-type]
+    if outlet.usable():
+        sub.direct = outlet.deliver_now
 
     async def whole_page(_item: object = None) -> str:
         async with db.session() as session:
@@ -91,7 +134,11 @@ async def home_stream(request: Request) -> Response:
         try:
             yield ServerSentEvent(data=await whole_page())  # subscribed first, then read
             while True:
-                item = await sub.get()
+                outlet.waiting = True
+                try:
+                    item = await sub.get()
+                finally:
+                    outlet.waiting = False
                 handler = handlers.get(type(item))
                 if handler is None:
                     continue

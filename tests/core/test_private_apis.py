@@ -39,7 +39,7 @@ def test_uvicorn_sansio_sends_through_a_protocol_with_a_writable_event():
     assert wire.writable(plain) is None  # another server: every send may wait
 
 
-def test_the_server_send_is_kept_for_websockets_only():
+def test_the_server_send_is_kept_for_websockets_and_http_only():
     seen = {}
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -51,7 +51,8 @@ def test_the_server_send_is_kept_for_websockets_only():
     keep = wire.KeepServerSend(app)
     asyncio.run(keep({"type": "websocket"}, None, server_send))  # type: ignore[arg-type]
     asyncio.run(keep({"type": "http"}, None, server_send))  # type: ignore[arg-type]
-    assert seen == {"websocket": server_send, "http": None}
+    asyncio.run(keep({"type": "lifespan"}, None, server_send))  # type: ignore[arg-type]
+    assert seen == {"websocket": server_send, "http": server_send, "lifespan": None}
 
 
 def test_a_starlette_state_without_a_viewer_answers_the_default():

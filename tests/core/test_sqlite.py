@@ -42,6 +42,8 @@ def _count(conn: Connection) -> int:
 def db_file(migrated_sqlite: Path, tmp_path: Path) -> Path:
     path = tmp_path / "discussit.db"
     path.write_bytes(migrated_sqlite.read_bytes())
+    with sqlite3.connect(path) as conn:  # as the app's start-up leaves it (a lasting setting)
+        conn.execute("PRAGMA journal_mode=WAL")
     return path
 
 
@@ -98,6 +100,10 @@ def test_the_loops_writes_are_checkpointed_by_a_thread_not_on_the_loop(db_file):
             on_loop = await db.read(
                 lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
             )
+            waits = await db.read(
+                lambda conn: conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+            )
+            assert waits == 0  # the loop's connection never waits for a lock
             for i in range(sqlite.CHECKPOINT_EVERY - 1):
                 await db.write(_add_group(f"g{i}"))
             none_yet = db.checkpointing

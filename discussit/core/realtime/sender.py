@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, cast
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -45,9 +44,7 @@ class FrameSender:
         queued or being sent, and the client is reading (the server says its transport is
         writable). False: nothing was sent (queue it instead). The hot path of a live page:
         the publisher writes to each such page itself, as a bare relay does, with no task
-        switch. Steps the server's own `send` once: uvicorn's waits only for `writable`,
-        before writing anything (tests/core/test_private_apis.py), so a send that would wait
-        is abandoned with nothing written."""
+        switch (wire.send_now)."""
         writable = self._writable
         if (
             self.closed
@@ -56,16 +53,11 @@ class FrameSender:
             or not (writable and writable.is_set())
         ):
             return False
-        step = cast(Coroutine[Any, Any, None], self._send({"type": "websocket.send", "text": html}))
         try:
-            step.send(None)
-        except StopIteration:
-            return True
+            return wire.send_now(self._send, {"type": "websocket.send", "text": html})
         except GONE:
             self.closed = True
             return True
-        step.close()  # it would have waited: nothing was written
-        return False
 
     async def send(self, html: str) -> None:
         """Send now, after anything queued: htmx applies every OOB element of a frame, in order."""
