@@ -90,11 +90,16 @@ def targets(results: dict) -> list[str]:  # type: ignore[type-arg]
             "µs",
         )
     )
-    worst = max(rate, key=lambda n: rate[n][1]["p99_ms"] / max(rate[n][0]["p99_ms"], 1e-9))
+    missed = [n for n, (r_, a_) in rate.items() if not p99_met(r_, a_)]
+    # The worst ratio among the sizes that missed (a ratio within the 3 ms allowance is met).
+    worst = max(
+        missed or rate, key=lambda n: rate[n][1]["p99_ms"] / max(rate[n][0]["p99_ms"], 1e-9)
+    )
     r, a = rate[worst]
-    every = all(p99_met(r_, a_) for r_, a_ in rate.values())
+    every = not missed
+    which = f"missed at N = {', '.join(map(str, missed))}" if missed else f"worst: N = {worst}"
     rows.append(
-        f"| p99 at 10 msg/s, N = 10 to 2,000 (worst: N = {worst}) | {r['p99_ms']:.1f} ms | "
+        f"| p99 at 10 msg/s, N = 10 to 2,000 ({which}) | {r['p99_ms']:.1f} ms | "
         f"{a['p99_ms']:.1f} ms | **{a['p99_ms'] / r['p99_ms']:.2f}x** | ≤ 1.2x (or relay + 3 ms "
         f"under 10 ms) at every N, no loss: {_verdict(every)} |"
     )
@@ -149,6 +154,18 @@ RATE_BUSY = (
 )
 
 
+def _per_frame(relay: dict, app: dict) -> str:  # type: ignore[type-arg]
+    """Messages per frame: the relay sends one per frame; DiscussIt sends what is queued for a
+    page that is behind (its client not reading fast enough) in one frame."""
+    if "deliveries_per_frame" not in app:
+        return ""
+    return (
+        f"Messages per frame: relay {relay['deliveries_per_frame']:.2f}, DiscussIt "
+        f"{app['deliveries_per_frame']:.2f} (a page that is behind gets what is queued for it "
+        "in one frame: fewer, larger frames). "
+    )
+
+
 def write(results: dict) -> str:  # type: ignore[type-arg]
     relay_rows, app_rows = results["rate"]["relay"], results["rate"]["discussit"]
     lines = [
@@ -175,6 +192,7 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
         f"(**{speed:.2f}x**, {_verdict(speed >= 0.6)}); CPU per delivery "
         f"relay {flat_r['cpu_us_per_delivery']:.1f} µs, DiscussIt "
         f"{flat_a['cpu_us_per_delivery']:.1f} µs (**{cpu:.2f}x**, {_verdict(cpu <= 1.2)}). "
+        + _per_frame(flat_r, flat_a)
         + _generator_and_bytes(flat_r, flat_a),
         "",
     ]

@@ -246,10 +246,12 @@ class Receiver:
     arrivals: dict[tuple[int, int], float] = field(default_factory=dict)
     ws: LeanSocket | None = None
     received_bytes: int = 0  # payload bytes of every frame, to measure bytes per delivery
+    frames: int = 0  # frames received (a frame may carry several messages)
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
         self.received_bytes += len(payload)
+        self.frames += 1
         for sender, i in NONCE.findall(payload):
             self.arrivals.setdefault((int(sender), int(i)), now)
 
@@ -407,6 +409,7 @@ async def fan_out(
     rss_after = rss_kib(pid)
     sent_at: dict[tuple[int, int], float] = {}
     bytes_before = sum(r.received_bytes for r in receivers)
+    frames_before = sum(r.frames for r in receivers)
     cpu_before = cpu_seconds(pid)
     generator_cpu_before = time.process_time()
     began = time.perf_counter()
@@ -434,6 +437,7 @@ async def fan_out(
     latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
     delivered = len(latencies)
     received_bytes = sum(r.received_bytes for r in receivers) - bytes_before
+    frames = sum(r.frames for r in receivers) - frames_before
     await close_pages(receivers)
     return {
         "n": n,
@@ -450,6 +454,7 @@ async def fan_out(
         # deliveries/s is a floor (CPU per delivery is then the server's capacity figure).
         "generator_cpu_percent": generator_cpu / max(last - began, 1e-9) * 100,
         "bytes_per_delivery": received_bytes / max(delivered, 1),
+        "deliveries_per_frame": delivered / max(frames, 1),
         "connect_seconds": connect_seconds,
         "retried_after_1013": retried,
         "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
