@@ -33,36 +33,43 @@ class Frames(Connection):
     __slots__ = ()
 
     async def reader(self) -> None:
-        while not self.sender.closed:
-            try:
-                message = await self.ws.receive()
-            except WebSocketDisconnected:
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if not self.spend_frame():
-                await self.bad_frame("Too many messages at once; slow down.")
-                continue
-            if text is None:
-                await self.bad_frame("Only text messages are understood here.")
-                continue
-            if len(text) > MAX_FRAME:
-                await self.bad_frame("That message is too long.")
-                continue
-            try:
-                data = json.loads(text)
-            except (ValueError, RecursionError):
-                data = None
-            if not isinstance(data, dict):
-                await self.bad_frame("That message could not be read.")
-                continue
-            kind = data.get("type", "message")
-            handler = self.FRAMES.get(kind) if isinstance(kind, str) else None
-            if handler is None:
-                await self.bad_frame("That message could not be read.")
-                continue
-            await handler(self, data)
+        while not self.sender.closed and await self.next_frame():
+            pass
+
+    async def next_frame(self) -> bool:
+        """Read the page's next frame and act on it; False once the socket is closed. Its
+        locals end with it: an idle page keeps nothing of its last frame (the resume frame's
+        decoded JSON was most of a kilobyte per open page)."""
+        try:
+            message = await self.ws.receive()
+        except WebSocketDisconnected:
+            return False
+        if message["type"] == "websocket.disconnect":
+            return False
+        text = message.get("text")
+        if not self.spend_frame():
+            await self.bad_frame("Too many messages at once; slow down.")
+            return True
+        if text is None:
+            await self.bad_frame("Only text messages are understood here.")
+            return True
+        if len(text) > MAX_FRAME:
+            await self.bad_frame("That message is too long.")
+            return True
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            await self.bad_frame("That message could not be read.")
+            return True
+        kind = data.get("type", "message")
+        handler = self.FRAMES.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.bad_frame("That message could not be read.")
+            return True
+        await handler(self, data)
+        return True
 
     def spend_frame(self) -> bool:
         """One frame from the socket's budget (a token bucket); False when it is spent."""
