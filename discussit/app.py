@@ -143,7 +143,7 @@ class _App(Starlette):
     every HTTP send): live updates go out through the server's own send (core/realtime/wire)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return KeepServerSend(super().build_middleware_stack())
+        return KeepServerSend(super().build_middleware_stack(), http_paths=(stream.PATH,))
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -152,6 +152,7 @@ async def home_stream(request: Request) -> Response:
                     yield ServerSentEvent(data=html)
         finally:
             sub.close()
+            request.scope.pop(wire.SCOPE_KEY, None)  # it and the server's send held each other
 
     return EventSourceResponse(
         events(),
@@ -161,4 +162,5 @@ async def home_stream(request: Request) -> Response:
     )
 
 
-routes = [Route("/updates", home_stream, name="groups:stream")]
+PATH = "/updates"
+routes = [Route(PATH, home_stream, name="groups:stream")]

@@ -39,20 +39,53 @@ def test_uvicorn_sansio_sends_through_a_protocol_with_a_writable_event():
     assert wire.writable(plain) is None  # another server: every send may wait
 
 
-def test_the_server_send_is_kept_for_websockets_and_http_only():
+def test_the_server_send_is_kept_for_websockets_and_the_streams_path_only():
     seen = {}
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        seen[scope["type"]] = wire.server_send(scope, None)  # type: ignore[arg-type]
+        seen[scope["type"], scope.get("path")] = wire.server_send(scope, None)  # type: ignore[arg-type]
 
     async def server_send(message):  # type: ignore[no-untyped-def]
         pass
 
-    keep = wire.KeepServerSend(app)
-    asyncio.run(keep({"type": "websocket"}, None, server_send))  # type: ignore[arg-type]
-    asyncio.run(keep({"type": "http"}, None, server_send))  # type: ignore[arg-type]
-    asyncio.run(keep({"type": "lifespan"}, None, server_send))  # type: ignore[arg-type]
-    assert seen == {"websocket": server_send, "http": server_send, "lifespan": None}
+    keep = wire.KeepServerSend(app, http_paths=("/updates",))
+    for scope in (
+        {"type": "websocket", "path": "/groups/x/ws"},
+        {"type": "http", "path": "/updates"},
+        {"type": "http", "path": "/login"},  # any other request: no cycle with the server's send
+        {"type": "lifespan"},
+    ):
+        asyncio.run(keep(scope, None, server_send))  # type: ignore[arg-type]
+    assert seen == {
+        ("websocket", "/groups/x/ws"): server_send,
+        ("http", "/updates"): server_send,
+        ("http", "/login"): None,
+        ("lifespan", None): None,
+    }
+
+
+def test_uvicorn_httptools_sends_through_a_cycle_whose_flow_control_has_a_writable_event():
+    """wire.writable() for the home stream: uvicorn 0.54.0's HTTP send is
+    RequestResponseCycle.send, bound, whose only wait (the flow control's drain, on an
+    asyncio.Event) comes before it writes anything: groups/stream.py steps it once."""
+    import inspect
+
+    from uvicorn.protocols.http import flow_control, httptools_impl
+
+    assert uvicorn.__version__ == "0.54.0", "re-check wire.writable against this uvicorn"
+    assert "self._is_writable_event = asyncio.Event()" in inspect.getsource(flow_control)
+    send = inspect.getsource(httptools_impl.RequestResponseCycle.send)
+    assert send.count("await ") == 1
+    assert send.index("await self.flow.drain()") < send.index("self.transport.write")
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.flow = flow_control.FlowControl(None)  # type: ignore[arg-type]
+
+        async def send(self, message: object) -> None: ...
+
+    cycle = Cycle()
+    assert wire.writable(cycle.send) is cycle.flow._is_writable_event
 
 
 def test_a_starlette_state_without_a_viewer_answers_the_default():

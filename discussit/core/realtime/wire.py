@@ -19,13 +19,19 @@ SCOPE_KEY = "discussit.server_send"
 
 
 class KeepServerSend:
-    def __init__(self, app: ASGIApp) -> None:
+    """For every WebSocket, and for the HTTP paths given (the home page's event stream): not for
+    every request, as the server's send and the scope then hold each other (a cycle only the
+    garbage collector frees, about 4 KB a request). The stream drops it when it ends."""
+
+    def __init__(self, app: ASGIApp, http_paths: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.http_paths = http_paths
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not async: it hands back the app's awaitable, so no frame of its own stays on the
         # stack of every open page (the security middlewares pass sockets through alike).
-        if scope["type"] in ("websocket", "http"):
+        kind = scope["type"]
+        if kind == "websocket" or (kind == "http" and scope["path"] in self.http_paths):
             scope[SCOPE_KEY] = send
         return self.app(scope, receive, send)
 
@@ -48,7 +54,7 @@ def writable(send: Send) -> asyncio.Event | None:
     new uvicorn stops providing it."""
     protocol = getattr(send, "__self__", None)
     event = getattr(protocol, "writable", None)  # a WebSocket
-    if event is None:  # HTTP (httptools_impl.HttpToolsProtocol.send): its flow control's event
+    if event is None:  # HTTP (httptools_impl.RequestResponseCycle.send): its flow control's
         event = getattr(getattr(protocol, "flow", None), "_is_writable_event", None)
     return event if isinstance(event, asyncio.Event) else None
 
