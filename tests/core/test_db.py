@@ -16,7 +16,9 @@ from discussit.models import utcnow
 from discussit.timeline.store import GROUPS
 
 
-def _add_group(name: str):  # type: ignore[no-untyped-def]
+def add_group(name: str):  # type: ignore[no-untyped-def]
+    """A write that adds a group called `name` (for Database.write and core.sqlite)."""
+
     def work(conn: Connection) -> str:
         conn.execute(
             insert(GROUPS).values(
@@ -44,23 +46,23 @@ def test_a_write_commits_whole_or_not_at_all_and_failures_do_not_poison_the_next
         pass
 
     def half_then_refuse(conn: Connection) -> None:
-        _add_group("half")(conn)
+        add_group("half")(conn)
         raise Refused
 
     def broken(conn: Connection) -> None:
-        _add_group("before the error")(conn)
+        add_group("before the error")(conn)
         conn.execute(text("INSERT INTO no_such_table VALUES (1)"))
 
     async def scenario() -> tuple[list[str], int]:
         db = Database(make_engine(database_url))
         try:
-            assert await db.write(_add_group("first")) == "first"
+            assert await db.write(add_group("first")) == "first"
             with pytest.raises(Refused):
                 await db.write(half_then_refuse)
             with pytest.raises((OperationalError, ProgrammingError)):
                 await db.write(broken)
             # Many writers at once: each in its own transaction, none lost.
-            await asyncio.gather(*(db.write(_add_group(f"g{i}")) for i in range(20)))
+            await asyncio.gather(*(db.write(add_group(f"g{i}")) for i in range(20)))
             names = await db.write(_names)
             count = await db.write(
                 lambda conn: conn.execute(select(func.count()).select_from(GROUPS)).scalar_one()

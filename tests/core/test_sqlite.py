@@ -6,32 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from discussit.core import sqlite
-from discussit.models import utcnow
 from discussit.timeline.store import GROUPS
-
-
-def _add_group(name: str):  # type: ignore[no-untyped-def]
-    def work(conn: Connection) -> str:
-        conn.execute(
-            insert(GROUPS).values(
-                id=uuid.uuid4(),
-                name=name,
-                name_key=name,
-                description="",
-                last_seq=0,
-                created_at=utcnow(),
-            )
-        )
-        return name
-
-    return work
+from tests.core.test_db import add_group
 
 
 def _count(conn: Connection) -> int:
@@ -52,9 +34,9 @@ def test_a_write_that_would_wait_goes_to_the_writer_thread_and_the_loop_goes_on(
         db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=2)
         other = sqlite3.connect(db_file, isolation_level=None)
         try:
-            await db.write(_add_group("before"))
+            await db.write(add_group("before"))
             other.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
-            waiting = asyncio.create_task(db.write(_add_group("while locked")))
+            waiting = asyncio.create_task(db.write(add_group("while locked")))
             await asyncio.sleep(0)  # it tried on the loop, found the lock, went to the thread
             during = await db.read(_count)  # reads go on meanwhile (WAL), on the loop
             done_while_locked = waiting.done()
@@ -76,10 +58,10 @@ def test_writes_queued_on_the_thread_keep_their_order_and_none_is_lost(db_file):
         other = sqlite3.connect(db_file, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
-            first = asyncio.create_task(db.write(_add_group("a")))
+            first = asyncio.create_task(db.write(add_group("a")))
             await asyncio.sleep(0)
             # The writer thread has work: later writes queue behind it, not on the loop.
-            rest = [asyncio.create_task(db.write(_add_group(name))) for name in "bcd"]
+            rest = [asyncio.create_task(db.write(add_group(name))) for name in "bcd"]
             other.execute("COMMIT")
             await asyncio.gather(first, *rest)
             rows = await db.read(
@@ -105,9 +87,9 @@ def test_the_loops_writes_are_checkpointed_by_a_thread_not_on_the_loop(db_file):
             )
             assert waits == 0  # the loop's connection never waits for a lock
             for i in range(sqlite.CHECKPOINT_EVERY - 1):
-                await db.write(_add_group(f"g{i}"))
+                await db.write(add_group(f"g{i}"))
             none_yet = db.checkpointing
-            await db.write(_add_group("last"))
+            await db.write(add_group("last"))
             assert none_yet is None and db.checkpointing is not None
             return on_loop, await asyncio.wrap_future(db.checkpointing), await db.read(_count)
         finally:
