@@ -39,6 +39,66 @@ def test_uvicorn_sansio_sends_through_a_protocol_with_a_writable_event():
     assert wire.writable(plain) is None  # another server: every send may wait
 
 
+def test_a_text_frame_written_directly_is_what_uvicorns_send_would_write():
+    """wire.frame_socket()/write_text(): uvicorn 0.54.0's send makes a text message's frame with
+    websockets' `conn.send_text` and writes `conn.data_to_send()` at once; without extensions
+    (compression off) those are the bytes of wire.text_frame, the same for every page."""
+    import inspect
+
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+    from websockets.protocol import CLOSING, OPEN
+    from websockets.server import ServerProtocol
+
+    assert uvicorn.__version__ == "0.54.0", "re-check wire.write_text against this uvicorn"
+    send = inspect.getsource(WebSocketsSansIOProtocol.send)
+    made = send.index("self.conn.send_text(text_data.encode())")
+    assert send.index("output = self.conn.data_to_send()", made) < send.index(
+        'self.transport.write(b"".join(output))', made
+    )
+    init = inspect.getsource(WebSocketsSansIOProtocol.__init__)
+    assert "self.close_sent = False" in init and "self.disconnected = False" in init
+    for text in ("hi", "é" * 100, "x" * 70_000):  # each of the three length encodings
+        conn = ServerProtocol()
+        conn.state = OPEN
+        conn.send_text(text.encode())
+        assert b"".join(conn.data_to_send()) == wire.text_frame(text)
+
+    class Transport:
+        def __init__(self) -> None:
+            self.written: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+    class Socket:  # what frame_socket needs of uvicorn's protocol
+        def __init__(self) -> None:
+            self.conn = ServerProtocol()
+            self.conn.state = OPEN
+            self.transport = Transport()
+            self.handshake_complete = True
+            self.close_sent = self.disconnected = False
+
+        async def send(self, message: object) -> None: ...
+
+    socket = Socket()
+    assert wire.frame_socket(socket.send) is socket
+    assert wire.write_text(socket, "hi") and socket.transport.written == [wire.text_frame("hi")]
+    for closing in ("close_sent", "disconnected", "state"):
+        gone = Socket()
+        if closing == "state":
+            gone.conn.state = CLOSING
+        else:
+            setattr(gone, closing, True)
+        assert not wire.write_text(gone, "hi") and gone.transport.written == []
+    compressed = Socket()
+    compressed.conn.extensions = [PerMessageDeflate(False, False, 15, 15)]
+    assert wire.frame_socket(compressed.send) is None  # each frame is the server's to make
+
+    async def plain(message: object) -> None: ...
+
+    assert wire.frame_socket(plain) is None  # another server
+
+
 def test_the_server_send_is_kept_for_websockets_and_the_streams_path_only():
     seen = {}
 

@@ -24,12 +24,13 @@ GONE = (OSError, WebSocketDisconnect, WebSocketDisconnected, RuntimeError)
 
 class FrameSender:
     # Thousands are open at once: slots instead of a dict per page.
-    __slots__ = ("ws", "_send", "_writable", "outbox", "_lock", "closed", "on_slow")
+    __slots__ = ("ws", "_send", "_writable", "_socket", "outbox", "_lock", "closed", "on_slow")
 
     def __init__(self, ws: WebSocket, on_slow: Callable[[], None]) -> None:
         self.ws = ws
         self._send = wire.server_send(ws.scope, ws.send)
         self._writable = wire.writable(self._send)
+        self._socket = wire.frame_socket(self._send)  # for frames made once for every page
         self.outbox: list[str] = []  # fragments for the next frame
         self._lock = asyncio.Lock()
         self.closed = False
@@ -53,6 +54,11 @@ class FrameSender:
             or not (writable and writable.is_set())
         ):
             return False
+        socket = self._socket
+        if socket is not None:
+            if not wire.write_text(socket, html):
+                self.closed = True  # closing or gone: the reader sees the disconnect
+            return True
         try:
             return wire.send_now(self._send, {"type": "websocket.send", "text": html})
         except GONE:

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Coroutine
+from functools import lru_cache
 from typing import Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from websockets.frames import Frame, Opcode
+from websockets.protocol import OPEN
+from websockets.server import ServerProtocol
 
 SCOPE_KEY = "discussit.server_send"
 
@@ -71,3 +75,43 @@ def send_now(send: Send, message: Message) -> bool:
         return True
     step.close()
     return False
+
+
+def frame_socket(send: Send) -> Any | None:
+    """The server's socket behind `send` when a text frame may be written to it as bytes made
+    once for every recipient (`write_text`), else None (another server, or compression on: then
+    each frame is the server's to make). A server's frames are not masked, so without
+    extensions one message's frame is the same bytes for every page.
+
+    Reaches into uvicorn 0.54.0's private API: `send` is the bound method
+    `WebSocketsSansIOProtocol.send`, whose protocol holds `conn` (websockets' ServerProtocol),
+    `transport`, `close_sent` and `disconnected`; for a text message its send makes the frame
+    with `conn.send_text` and writes `conn.data_to_send()` at once, as `write_text` does.
+    tests/core/test_private_apis.py fails if a new uvicorn or websockets changes that."""
+    protocol = getattr(send, "__self__", None)
+    conn = getattr(protocol, "conn", None)
+    if (
+        isinstance(conn, ServerProtocol)
+        and not conn.extensions
+        and getattr(protocol, "handshake_complete", False)
+        and getattr(protocol, "transport", None) is not None
+    ):
+        return protocol
+    return None
+
+
+@lru_cache(maxsize=8)
+def text_frame(text: str) -> bytes:
+    """One unmasked, final text frame: made once per message, written to every page (a
+    fan-out writes one message to all its pages before the next: a small cache does)."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+
+
+def write_text(socket: Any, text: str) -> bool:
+    """Write `text` as one frame to a `frame_socket`, as its server's send would. False when the
+    socket is closing or closed (nothing written: the server's send would refuse it too). The
+    caller checked it is writable: a write never waits."""
+    if socket.close_sent or socket.disconnected or socket.conn.state is not OPEN:
+        return False
+    socket.transport.write(text_frame(text))
+    return True
