@@ -58,15 +58,22 @@ def _event(html: str) -> bytes:
     return ServerSentEvent(data=html).encode()
 
 
+@lru_cache(maxsize=8)
+def _chunk(html: str) -> bytes:
+    """One event as a chunk of the streaming response: made once for every stream."""
+    return wire.http_chunk(_event(html))
+
+
 class _Outlet:
     """Writes a member count straight to the server, without waiting (wire.send_now), while
     the stream is between events. Else False: the item is queued for the stream."""
 
-    __slots__ = ("_send", "_writable", "waiting")
+    __slots__ = ("_send", "_writable", "_cycle", "waiting")
 
     def __init__(self, send: Any) -> None:
         self._send = send
         self._writable = wire.writable(send)
+        self._cycle = wire.chunk_socket(send)
         self.waiting = False  # the stream sent everything and waits for its next item
 
     def usable(self) -> bool:
@@ -77,6 +84,9 @@ class _Outlet:
             return False
         if self._writable is None or not self._writable.is_set():
             return False
+        cycle = self._cycle
+        if cycle is not None and wire.write_chunk(cycle, _chunk(item.html)):
+            return True  # the same bytes for every stream, past the server's send
         body = _event(item.html)
         return wire.send_now(
             self._send, {"type": "http.response.body", "body": body, "more_body": True}

@@ -148,6 +148,56 @@ def test_uvicorn_httptools_sends_through_a_cycle_whose_flow_control_has_a_writab
     assert wire.writable(cycle.send) is cycle.flow._is_writable_event
 
 
+def test_a_chunk_written_directly_is_what_uvicorns_http_send_would_write():
+    """wire.chunk_socket()/write_chunk(): uvicorn 0.54.0's HTTP send writes a body part of a
+    chunked response as one hex length line, the body and CRLF, at once."""
+    import inspect
+
+    from uvicorn.protocols.http import httptools_impl
+
+    assert uvicorn.__version__ == "0.54.0", "re-check wire.write_chunk against this uvicorn"
+    send = inspect.getsource(httptools_impl.RequestResponseCycle.send)
+    assert 'content = [b"%x\\r\\n" % len(body), body, b"\\r\\n"]' in send
+    init = inspect.getsource(httptools_impl.RequestResponseCycle.__init__)
+    for name in ("transport", "response_started", "response_complete", "disconnected"):
+        assert f"self.{name} =" in init, name
+    assert "self.chunked_encoding: bool | None = None" in init
+    assert wire.http_chunk(b"data: 1\r\n\r\n") == b"b\r\ndata: 1\r\n\r\n\r\n"
+
+    class Transport:
+        def __init__(self) -> None:
+            self.written: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+    class Cycle:  # what chunk_socket needs of uvicorn's cycle
+        def __init__(self) -> None:
+            self.transport = Transport()
+            self.response_started = True
+            self.response_complete = self.disconnected = False
+            self.chunked_encoding: bool | None = True
+
+        async def send(self, message: object) -> None: ...
+
+    cycle = Cycle()
+    assert wire.chunk_socket(cycle.send) is cycle
+    assert wire.write_chunk(cycle, b"1\r\nx\r\n") and cycle.transport.written == [b"1\r\nx\r\n"]
+    for state, value in (
+        ("response_started", False),
+        ("response_complete", True),
+        ("disconnected", True),
+        ("chunked_encoding", False),  # a response with a length: not a stream
+    ):
+        other = Cycle()
+        setattr(other, state, value)
+        assert not wire.write_chunk(other, b"1\r\nx\r\n") and other.transport.written == []
+
+    async def plain(message: object) -> None: ...
+
+    assert wire.chunk_socket(plain) is None
+
+
 def test_a_starlette_state_without_a_viewer_answers_the_default():
     """accounts.auth.current_viewer caches on conn.state through public getattr, which needs
     State to raise AttributeError for a missing key."""

@@ -115,3 +115,38 @@ def write_text(socket: Any, text: str) -> bool:
         return False
     socket.transport.write(text_frame(text))
     return True
+
+
+def chunk_socket(send: Send) -> Any | None:
+    """The server's HTTP response behind `send`, to write an event made once for every stream
+    (`write_chunk`), else None (another server: then every send is its own).
+
+    Reaches into uvicorn 0.54.0's private API: `send` is the bound method
+    `httptools_impl.RequestResponseCycle.send`, whose cycle holds `transport`,
+    `response_started`, `response_complete`, `disconnected` and `chunked_encoding`; a body part
+    of a chunked response is written at once as `write_chunk` writes it
+    (tests/core/test_private_apis.py)."""
+    cycle = getattr(send, "__self__", None)
+    if hasattr(cycle, "chunked_encoding") and getattr(cycle, "transport", None) is not None:
+        return cycle
+    return None
+
+
+def http_chunk(body: bytes) -> bytes:
+    """`body` as one chunk of a chunked HTTP response."""
+    return b"%x\r\n" % len(body) + body + b"\r\n"
+
+
+def write_chunk(cycle: Any, chunk: bytes) -> bool:
+    """Write an `http_chunk` to a `chunk_socket`'s streaming response, as its server's send
+    would. False when the response is not a chunked one under way (nothing written). The caller
+    checked it is writable: a write never waits."""
+    if (
+        cycle.disconnected
+        or cycle.response_complete
+        or not cycle.response_started
+        or cycle.chunked_encoding is not True
+    ):
+        return False
+    cycle.transport.write(chunk)
+    return True
