@@ -14,7 +14,7 @@ import time
 import httpx2 as httpx
 
 from bench.pages import LivePage, seed_groups
-from bench.run import RESULTS, Target, bench_env, cpu_seconds, percentile
+from bench.run import RESULTS, Target, bench_env, cpu_seconds, generator_gc_paused, percentile
 
 GROUPS, MEMBERS = 50, 40
 RATE = 20.0  # messages per second, spread over the groups
@@ -101,7 +101,8 @@ async def busy_day() -> dict[str, float]:
     async with httpx.AsyncClient(timeout=30) as client:
         # The same pages, as many loads as during the day (the same p99 estimator), with
         # nothing else going on.
-        idle = await load_pages(client, loads, SECONDS)
+        with generator_gc_paused():
+            idle = await load_pages(client, loads, SECONDS)
         sent_at: dict[int, tuple[float, str]] = {}
         senders = [pages[g * MEMBERS] for g in range(GROUPS)]
         cpu_before, began = cpu_seconds(target.process.pid), time.perf_counter()
@@ -132,7 +133,8 @@ async def busy_day() -> dict[str, float]:
                 assert response.status_code in (200, 303), (path, response.status_code)
                 await asyncio.sleep(max(0.0, began + (i + 1) / CHANGES - time.perf_counter()))
 
-        busy, _, _ = await asyncio.gather(load_pages(client, loads, SECONDS), send(), change())
+        with generator_gc_paused():
+            busy, _, _ = await asyncio.gather(load_pages(client, loads, SECONDS), send(), change())
         cpu = cpu_seconds(target.process.pid) - cpu_before
     members = {g.id: MEMBERS for g in groups}
     expected = sum(members[group] for _, group in sent_at.values())

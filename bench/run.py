@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import hashlib
 import json
 import os
@@ -25,8 +26,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -380,6 +381,23 @@ def frame(sender: int, i: int) -> str:
     )
 
 
+@contextmanager
+def generator_gc_paused() -> Iterator[None]:
+    """The generator's own garbage collector paused while it measures (both servers alike).
+    Latency is stamped when the generator reads a frame, so its pauses would count as the
+    server's: with 2,000 pages its full collections took 80-120 ms each (every few seconds, as
+    arrivals pile up), and every message in flight then looked that much later. Objects are
+    still freed when their last reference goes; only cycles wait for the end of the phase."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
@@ -410,30 +428,31 @@ async def fan_out(
     sent_at: dict[tuple[int, int], float] = {}
     bytes_before = sum(r.received_bytes for r in receivers)
     frames_before = sum(r.frames for r in receivers)
-    cpu_before = cpu_seconds(pid)
-    generator_cpu_before = time.process_time()
-    began = time.perf_counter()
+    with generator_gc_paused():
+        cpu_before = cpu_seconds(pid)
+        generator_cpu_before = time.process_time()
+        began = time.perf_counter()
 
-    async def send(s: int) -> None:
-        ws = receivers[s].ws
-        assert ws is not None
-        for i in range(messages):
-            sent_at[(s, i)] = time.perf_counter()
-            ws.send_text(frame(s, i))
-            if rate is not None:
-                due = began + (i + 1) * senders / rate
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            else:
-                await asyncio.sleep(0)  # as fast as possible, but let receivers read
+        async def send(s: int) -> None:
+            ws = receivers[s].ws
+            assert ws is not None
+            for i in range(messages):
+                sent_at[(s, i)] = time.perf_counter()
+                ws.send_text(frame(s, i))
+                if rate is not None:
+                    due = began + (i + 1) * senders / rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                else:
+                    await asyncio.sleep(0)  # as fast as possible, but let receivers read
 
-    await asyncio.gather(*(send(s) for s in range(senders)))
-    expected = senders * messages * n
-    deadline = time.perf_counter() + 60
-    while sum(len(r.arrivals) for r in receivers) < expected and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    last = max((t for r in receivers for t in r.arrivals.values()), default=began)
-    cpu = cpu_seconds(pid) - cpu_before
-    generator_cpu = time.process_time() - generator_cpu_before
+        await asyncio.gather(*(send(s) for s in range(senders)))
+        expected = senders * messages * n
+        deadline = time.perf_counter() + 60
+        while sum(len(r.arrivals) for r in receivers) < expected and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        last = max((t for r in receivers for t in r.arrivals.values()), default=began)
+        cpu = cpu_seconds(pid) - cpu_before
+        generator_cpu = time.process_time() - generator_cpu_before
     latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
     delivered = len(latencies)
     received_bytes = sum(r.received_bytes for r in receivers) - bytes_before

@@ -94,7 +94,8 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
     seq: int
-    author_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    # No index of its own: uq_messages_author_client_id starts with it (migration 0004).
+    author_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
     body: str = Field(max_length=limits.MESSAGE_MAX)
     client_message_id: str | None = Field(default=None, max_length=limits.CLIENT_MESSAGE_ID_MAX)
     created_at: datetime = Field(default_factory=utcnow)

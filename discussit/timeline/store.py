@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from discussit.core.db import Database, Outcome
+from discussit.core.prepared import Prepared
 from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
 from discussit.timeline.entries import Entry, Kind
 
@@ -49,9 +50,8 @@ class AlreadyStored(Outcome):
         self.seq = seq
 
 
-# The write path's statements are built once (and compiled once per connection by SQLAlchemy's
-# cache), not per message.
-_NEXT_SEQ = (
+# The write path's statements are built and compiled once (core/prepared.py), not per message.
+_NEXT_SEQ = Prepared(
     update(GROUPS)
     .where(GROUPS.c.id == bindparam("group_id", type_=GROUPS.c.id.type))
     .values(last_seq=GROUPS.c.last_seq + 1)
@@ -75,7 +75,7 @@ def _store_message_statement(dialect_insert: Any, check_session: bool) -> Any:
     if check_session:
         conditions.append(login_alive())
     row = select(*(param.label(name) for name, param in params.items())).where(*conditions)
-    return (
+    return Prepared(
         dialect_insert(MESSAGES)
         .from_select(list(params), row)
         .on_conflict_do_nothing(index_elements=["author_id", "client_message_id"])
@@ -100,10 +100,10 @@ async def prepare(db: Database) -> None:
     nowhere = uuid.UUID(int=0)
 
     def rehearse(conn: Connection) -> None:
-        conn.execute(_NEXT_SEQ, {"group_id": nowhere})
+        _NEXT_SEQ.first(conn, {"group_id": nowhere})
         for check in (False, True):
-            conn.execute(
-                _STORE_MESSAGE[conn.dialect.name, check],
+            _STORE_MESSAGE[conn.dialect.name, check].first(
+                conn,
                 {
                     "group_id": nowhere,
                     "seq": 0,
@@ -123,10 +123,10 @@ async def prepare(db: Database) -> None:
 
 def next_seq(conn: Connection, group_id: uuid.UUID) -> int:
     """Allocate the group's next seq. The row update holds the group's lock until commit."""
-    seq = conn.execute(_NEXT_SEQ, {"group_id": group_id}).scalar_one_or_none()
-    if seq is None:
+    row = _NEXT_SEQ.first(conn, {"group_id": group_id})
+    if row is None:
         raise NoSuchGroup
-    return int(seq)
+    return int(row[0])
 
 
 async def store_message(
@@ -165,7 +165,7 @@ async def store_message(
         except NoSuchGroup:
             raise NotAMember from None
         statement = _STORE_MESSAGE[conn.dialect.name, session is not None]
-        if conn.execute(statement, {**values, "seq": seq}).first() is not None:
+        if statement.first(conn, {**values, "seq": seq}) is not None:
             return seq
         if client_message_id is not None:
             earlier = _stored_under(conn, author_id, client_message_id)
@@ -174,9 +174,7 @@ async def store_message(
             if earlier is not None:  # the id was reused for other text: not a retry of it
                 derived = _derived_id(client_message_id, body)
                 if (
-                    conn.execute(
-                        statement, {**values, "seq": seq, "client_message_id": derived}
-                    ).first()
+                    statement.first(conn, {**values, "seq": seq, "client_message_id": derived})
                     is not None
                 ):
                     return seq

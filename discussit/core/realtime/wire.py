@@ -5,6 +5,11 @@ otherwise pass through each middleware's send wrapper (sessions, security header
 handling), which act only on HTTP response starts. With many recipients per message those
 wrappers cost as much as the send itself, so live updates use the server's own ASGI `send`,
 kept in the scope by `KeepServerSend` (the outermost middleware); after the response started.
+
+One step further for the fan-out of one item to many pages: a message's WebSocket frame (and a
+member count's event chunk) is the same bytes for every recipient, so it is made once and written
+to each ready connection's transport (`write_text`, `write_chunk`), as the server's send would
+write it, instead of each send making it again.
 """
 
 from __future__ import annotations
