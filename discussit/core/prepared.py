@@ -1,6 +1,6 @@
 """The posting path's statements, each compiled once per dialect. On SQLite they run on the
-driver's own connection, inside the transaction SQLAlchemy began, with the values converted by
-the statement's own column types; elsewhere SQLAlchemy runs them as usual.
+driver's own connection, inside the transaction SQLAlchemy began, each value converted by its
+type as SQLAlchemy would convert it for SQLite; elsewhere SQLAlchemy runs them as usual.
 
 Why: posting a message is two statements and a commit. SQLAlchemy's work around each statement
 (its compiled cache, execution context and result objects) took as long as SQLite's own work
@@ -40,8 +40,9 @@ class Prepared:
 
 
 class _OnDriver:
-    """The statement compiled for SQLite: its SQL, and for each positional value its name (or
-    fixed value) and the column type's conversion (a UUID to its text, a datetime to SQLite's)."""
+    """The statement compiled for SQLite: its SQL, and for each positional value its name, any
+    value of its own, and its type's conversion for SQLite (a UUID to its hex, a datetime to
+    SQLite's text, as SQLAlchemy stores them)."""
 
     __slots__ = ("sql", "values")
 
@@ -49,20 +50,22 @@ class _OnDriver:
         compiled = statement.compile(dialect=dialect)
         assert compiled.positiontup is not None, "SQLite's parameters are positional"
         for column in statement.exported_columns:  # RETURNING: returned as the driver gives
-            assert column.type.result_processor(dialect, None) is None, column
+            assert column.type.dialect_impl(dialect).result_processor(dialect, None) is None, column
         self.sql = str(compiled)
-        self.values: list[tuple[str | None, Any, Callable[[Any], Any] | None]] = []
+        self.values: list[tuple[str, bool, Any, Callable[[Any], Any] | None]] = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
-            fixed = None if bind.required else bind.effective_value  # e.g. the 1 of last_seq + 1
-            self.values.append(
-                (name if bind.required else None, fixed, bind.type.bind_processor(dialect))
-            )
+            # The type as this dialect implements it (as SQLAlchemy converts values itself):
+            # a datetime becomes SQLite's text, a UUID its hex.
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # A value of its own (the 1 of last_seq + 1) unless the caller gives one.
+            fixed = not bind.required
+            self.values.append((name, fixed, bind.effective_value if fixed else None, convert))
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         args = []
-        for name, fixed, convert in self.values:
-            value = fixed if name is None else params[name]
+        for name, fixed, default, convert in self.values:
+            value = default if fixed and name not in params else params[name]
             args.append(value if convert is None or value is None else convert(value))
         driver = conn.connection.driver_connection  # in SQLAlchemy's transaction (pysqlite)
         assert driver is not None

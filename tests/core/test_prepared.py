@@ -66,6 +66,46 @@ def test_values_go_in_as_sqlalchemy_stores_them_and_the_row_comes_back(db_file):
     assert stored == (group_id, created, 42)
 
 
+def test_the_stored_text_is_sqlalchemys_to_the_character(db_file):  # noqa: F811
+    """SQLite keeps datetimes and UUIDs as text: a row stored here must read, sort and compare
+    exactly as one SQLAlchemy stored (a whole second too: no format of the driver's own)."""
+    rows = []
+    for created in (utcnow().replace(microsecond=0), utcnow().replace(microsecond=7)):
+        for way in ("prepared", "sqlalchemy"):
+            rows.append((way, uuid.uuid4(), created))
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        for way, group_id, created in rows:
+            values = {"id": group_id, "name": f"{way} {group_id}", "last_seq": 0}
+            if way == "prepared":
+                ADD.first(conn, {**values, "created_at": created})
+            else:
+                conn.execute(
+                    insert(GROUPS).values(
+                        **values, name_key=values["name"], description="", created_at=created
+                    )
+                )
+
+    async def scenario() -> None:
+        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=1)
+        try:
+            await db.write(work)
+        finally:
+            await asyncio.to_thread(db.close)
+
+    asyncio.run(scenario())
+    with sqlite3.connect(db_file) as raw:
+        stored = {
+            name.split()[1]: (row_id, created)
+            for row_id, name, created in raw.execute("SELECT id, name, created_at FROM groups")
+            if " " in name
+        }
+    for way, group_id, created in rows:
+        row_id, text = stored[str(group_id)]
+        assert row_id == group_id.hex, way
+        assert text == created.strftime("%Y-%m-%d %H:%M:%S.%f"), way
+
+
 def test_a_rolled_back_transaction_keeps_nothing_prepared_statements_did(db_file):  # noqa: F811
     group_id = uuid.uuid4()
 

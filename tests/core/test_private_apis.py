@@ -70,26 +70,29 @@ def test_a_text_frame_written_directly_is_what_uvicorns_send_would_write():
         def write(self, data: bytes) -> None:
             self.written.append(data)
 
-    class Socket:  # what frame_socket needs of uvicorn's protocol
-        def __init__(self) -> None:
+    class Socket(WebSocketsSansIOProtocol):  # only what write_text uses of uvicorn's protocol
+        def __init__(self) -> None:  # (not uvicorn's: no server, loop or transport)
             self.conn = ServerProtocol()
             self.conn.state = OPEN
-            self.transport = Transport()
+            self.transport = Transport()  # type: ignore[assignment]
             self.handshake_complete = True
             self.close_sent = self.disconnected = False
-
-        async def send(self, message: object) -> None: ...
 
     socket = Socket()
     assert wire.frame_socket(socket.send) is socket
     assert wire.write_text(socket, "hi") and socket.transport.written == [wire.text_frame("hi")]
+    socket.conn.send_ping(b"p")  # queued by websockets and not yet written: it goes first
+    assert wire.write_text(socket, "ho") and socket.transport.written[1:] == [
+        b"\x89\x01p",
+        wire.text_frame("ho"),
+    ]
     for closing in ("close_sent", "disconnected", "state"):
         gone = Socket()
         if closing == "state":
             gone.conn.state = CLOSING
         else:
             setattr(gone, closing, True)
-        assert not wire.write_text(gone, "hi") and gone.transport.written == []
+        assert not wire.write_text(gone, "hi") and gone.transport.written == []  # type: ignore[attr-defined]
     compressed = Socket()
     compressed.conn.extensions = [PerMessageDeflate(False, False, 15, 15)]
     assert wire.frame_socket(compressed.send) is None  # each frame is the server's to make
@@ -171,14 +174,12 @@ def test_a_chunk_written_directly_is_what_uvicorns_http_send_would_write():
         def write(self, data: bytes) -> None:
             self.written.append(data)
 
-    class Cycle:  # what chunk_socket needs of uvicorn's cycle
-        def __init__(self) -> None:
-            self.transport = Transport()
+    class Cycle(httptools_impl.RequestResponseCycle):  # only what write_chunk uses of it
+        def __init__(self) -> None:  # (not uvicorn's: no request, flow control or transport)
+            self.transport = Transport()  # type: ignore[assignment]
             self.response_started = True
             self.response_complete = self.disconnected = False
-            self.chunked_encoding: bool | None = True
-
-        async def send(self, message: object) -> None: ...
+            self.chunked_encoding = True
 
     cycle = Cycle()
     assert wire.chunk_socket(cycle.send) is cycle

@@ -55,11 +55,11 @@ class FrameSender:
         ):
             return False
         socket = self._socket
-        if socket is not None:
-            if not wire.write_text(socket, html):
-                self.closed = True  # closing or gone: the reader sees the disconnect
-            return True
         try:
+            if socket is not None:
+                if not wire.write_text(socket, html):
+                    self.closed = True  # closing or gone: the reader sees the disconnect
+                return True
             return wire.send_now(self._send, {"type": "websocket.send", "text": html})
         except GONE:
             self.closed = True

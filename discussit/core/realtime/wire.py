@@ -20,6 +20,8 @@ from functools import lru_cache
 from typing import Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
@@ -90,16 +92,16 @@ def frame_socket(send: Send) -> Any | None:
 
     Reaches into uvicorn 0.54.0's private API: `send` is the bound method
     `WebSocketsSansIOProtocol.send`, whose protocol holds `conn` (websockets' ServerProtocol),
-    `transport`, `close_sent` and `disconnected`; for a text message its send makes the frame
-    with `conn.send_text` and writes `conn.data_to_send()` at once, as `write_text` does.
-    tests/core/test_private_apis.py fails if a new uvicorn or websockets changes that."""
+    `transport`, `close_sent` and `disconnected`; for a text message its send has `conn` make
+    the frame (`send_text`) and writes everything `conn` has queued (`data_to_send()`) at
+    once, as `write_text` does. tests/core/test_private_apis.py fails if a new uvicorn or
+    websockets changes that."""
     protocol = getattr(send, "__self__", None)
-    conn = getattr(protocol, "conn", None)
     if (
-        isinstance(conn, ServerProtocol)
-        and not conn.extensions
-        and getattr(protocol, "handshake_complete", False)
-        and getattr(protocol, "transport", None) is not None
+        isinstance(protocol, WebSocketsSansIOProtocol)
+        and isinstance(protocol.conn, ServerProtocol)
+        and not protocol.conn.extensions
+        and protocol.handshake_complete
     ):
         return protocol
     return None
@@ -116,8 +118,12 @@ def write_text(socket: Any, text: str) -> bool:
     """Write `text` as one frame to a `frame_socket`, as its server's send would. False when the
     socket is closing or closed (nothing written: the server's send would refuse it too). The
     caller checked it is writable: a write never waits."""
-    if socket.close_sent or socket.disconnected or socket.conn.state is not OPEN:
+    conn = socket.conn
+    if socket.close_sent or socket.disconnected or conn.state is not OPEN:
         return False
+    queued = conn.data_to_send()  # (uvicorn writes what `conn` queues at once: nothing here)
+    if queued:
+        socket.transport.write(b"".join(queued))
     socket.transport.write(text_frame(text))
     return True
 
@@ -132,9 +138,7 @@ def chunk_socket(send: Send) -> Any | None:
     of a chunked response is written at once as `write_chunk` writes it
     (tests/core/test_private_apis.py)."""
     cycle = getattr(send, "__self__", None)
-    if hasattr(cycle, "chunked_encoding") and getattr(cycle, "transport", None) is not None:
-        return cycle
-    return None
+    return cycle if isinstance(cycle, RequestResponseCycle) else None
 
 
 def http_chunk(body: bytes) -> bytes:
