@@ -10,8 +10,9 @@ nothing changed, and then it goes to the threads, which wait their turn as befor
 readers never wait for the writer. Nor does the loop wait for the disk: with
 synchronous=NORMAL SQLite syncs files only at a checkpoint and when a write starts the WAL over
 after one. So the loop's connection never checkpoints itself: every CHECKPOINT_EVERY writes on
-the loop, a reader thread checkpoints, passively (it never blocks a writer), and the write after
-a checkpoint that copied the whole WAL goes to the writer thread."""
+the loop, a reader thread checkpoints, passively (it never blocks a writer), and after a
+checkpoint that copied the whole WAL the writer thread starts the WAL over with a write of its
+own (the write that syncs), before any message's write."""
 
 from __future__ import annotations
 
@@ -106,12 +107,16 @@ class _Writer:
         self.pending = 0  # writes handed to the thread and not yet done
 
     async def run(self, work: Callable[[Connection], T]) -> T:
+        return await self.submit(work)
+
+    def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """Hand `work` to the thread now (counted in `pending` at once); its outcome later."""
         loop = asyncio.get_running_loop()
         self.pending += 1
         done = self._thread.submit(self._run, work)
         # Counted until the thread is done with it, even if the caller stopped waiting.
         done.add_done_callback(lambda _: _call_soon(loop, self._one_done))
-        return await asyncio.wrap_future(done)
+        return asyncio.wrap_future(done)
 
     def _one_done(self) -> None:
         self.pending -= 1
@@ -175,6 +180,7 @@ class SQLite:
         self._readers = _Readers(url, read_threads)
         self._since_checkpoint = 0
         self.checkpointing: Future[tuple[int, int, int]] | None = None
+        self.restarting: asyncio.Future[None] | None = None  # the WAL started over (see below)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         result = self._now(work, commit=False)
@@ -183,9 +189,10 @@ class SQLite:
         return result
 
     async def write(self, work: Callable[[Connection], T]) -> T:
-        # On the writer thread, in order, after writes already there; and the first write after
-        # a checkpoint copied the whole WAL: it starts the WAL over, which syncs it to disk.
-        if not self._writer.pending and not self._wal_restarts():
+        # On the writer thread, in order, after writes already there (such as the start of a
+        # new WAL after a checkpoint).
+        self._after_checkpoint()
+        if not self._writer.pending:
             result = self._now(work, commit=True)
             if not isinstance(result, _Waited):
                 self._wrote()
@@ -211,22 +218,30 @@ class SQLite:
         self._since_checkpoint += 1
         if self._since_checkpoint >= CHECKPOINT_EVERY and self.checkpointing is None:
             self._since_checkpoint = 0
+            loop = asyncio.get_running_loop()
             try:
                 self.checkpointing = self._readers.checkpoint()
             except RuntimeError:  # shutting down: the write itself is committed
                 return
             self.checkpointing.add_done_callback(_log_failure)
+            self.checkpointing.add_done_callback(lambda _: _call_soon(loop, self._after_checkpoint))
 
-    def _wal_restarts(self) -> bool:
-        """Whether a checkpoint finished since the last write and copied the whole WAL (once)."""
+    def _after_checkpoint(self) -> None:
+        """Once a checkpoint is done (called when it ends, and before each write): if it copied
+        the whole WAL, the next write starts the WAL over, and that write syncs it to disk
+        (about 10 ms on the benchmark's machine). So the writer thread does it at once, with a
+        write of its own, and no message waits for that sync; a write that comes meanwhile
+        queues behind it, as while the writer thread has any work."""
         done = self.checkpointing
         if done is None or not done.done():
-            return False
+            return
         self.checkpointing = None
         if done.exception() is not None:
-            return False
+            return
         _busy, frames, copied = done.result()
-        return copied == frames
+        if frames and copied == frames:
+            self.restarting = self._writer.submit(_start_wal_over)
+            self.restarting.add_done_callback(_log_restart_failure)
 
     def close(self) -> None:
         if self._loop_conn is not None:
@@ -240,6 +255,18 @@ class SQLite:
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
     with suppress(RuntimeError):  # the loop is closed (shutdown): nothing left to count
         loop.call_soon_threadsafe(callback)
+
+
+def _start_wal_over(conn: Connection) -> None:
+    """A write that changes nothing (the database header's user_version, set to itself): after
+    a checkpoint that copied the whole WAL, the first write starts the WAL over."""
+    version = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+
+
+def _log_restart_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("starting the WAL over failed: %s", type(done.exception()).__name__)
 
 
 def _log_failure(done: Future[tuple[int, int, int]]) -> None:

@@ -99,3 +99,38 @@ def test_the_loops_writes_are_checkpointed_by_a_thread_not_on_the_loop(db_file):
     assert on_loop == 0  # the loop's connection never checkpoints (nor syncs) itself
     assert busy == 0 and frames > 0 and copied == frames  # the thread copied the whole WAL
     assert count == sqlite.CHECKPOINT_EVERY
+
+
+def _wal_restarts(db_file: Path) -> int:
+    """The WAL header's checkpoint sequence number: it moves on each time the WAL starts over."""
+    header = Path(f"{db_file}-wal").read_bytes()[:16]
+    return int.from_bytes(header[12:16], "big")
+
+
+def test_after_a_whole_checkpoint_the_writer_thread_starts_the_wal_over_not_a_message(db_file):
+    """The write that starts the WAL over syncs it to disk: the writer thread makes one of its
+    own at once (changing nothing), so the next message's write is not the one that waits."""
+
+    async def scenario() -> tuple[int, int, int, int]:
+        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=2)
+        try:
+            for i in range(sqlite.CHECKPOINT_EVERY):
+                await db.write(add_group(f"g{i}"))
+            assert db.checkpointing is not None
+            _busy, frames, copied = await asyncio.wrap_future(db.checkpointing)
+            assert frames > 0 and copied == frames
+            before = _wal_restarts(db_file)
+            db._after_checkpoint()  # (as the loop does when the checkpoint ends)
+            assert db.restarting is not None
+            await db.restarting
+            after = _wal_restarts(db_file)
+            await db.write(add_group("next"))  # on the loop again: nothing left to restart
+            return before, after, _wal_restarts(db_file), await db.read(_count)
+        finally:
+            await asyncio.to_thread(db.close)
+
+    before, after, then, count = asyncio.run(scenario())
+    assert after == before + 1 and then == after
+    assert count == sqlite.CHECKPOINT_EVERY + 1
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (0,)  # unchanged
