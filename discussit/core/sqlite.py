@@ -12,7 +12,7 @@ synchronous=NORMAL SQLite syncs files only at a checkpoint and when a write star
 after one. So the loop's connection never checkpoints itself: every CHECKPOINT_EVERY writes on
 the loop, a reader thread checkpoints, passively (it never blocks a writer), and after a
 checkpoint that copied the whole WAL the writer thread starts the WAL over with a write of its
-own (the write that syncs), before any message's write."""
+own (the write that syncs), as soon as the checkpoint reports back."""
 
 from __future__ import annotations
 
@@ -112,8 +112,8 @@ class _Writer:
     def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Hand `work` to the thread now (counted in `pending` at once); its outcome later."""
         loop = asyncio.get_running_loop()
+        done = self._thread.submit(self._run, work)  # (raises RuntimeError once shut down)
         self.pending += 1
-        done = self._thread.submit(self._run, work)
         # Counted until the thread is done with it, even if the caller stopped waiting.
         done.add_done_callback(lambda _: _call_soon(loop, self._one_done))
         return asyncio.wrap_future(done)
@@ -231,7 +231,10 @@ class SQLite:
         the whole WAL, the next write starts the WAL over, and that write syncs it to disk
         (about 10 ms on the benchmark's machine). So the writer thread does it at once, with a
         write of its own, and no message waits for that sync; a write that comes meanwhile
-        queues behind it, as while the writer thread has any work."""
+        queues behind it, as while the writer thread has any work. (A write on the loop in the
+        moment between SQLite finishing the checkpoint and its thread reporting it can still be
+        the one that starts the WAL over, as before this; and if a reader or a write got in
+        first, the write of its own just adds a frame.)"""
         done = self.checkpointing
         if done is None or not done.done():
             return
@@ -240,7 +243,10 @@ class SQLite:
             return
         _busy, frames, copied = done.result()
         if frames and copied == frames:
-            self.restarting = self._writer.submit(_start_wal_over)
+            try:
+                self.restarting = self._writer.submit(_start_wal_over)
+            except RuntimeError:  # shutting down
+                return
             self.restarting.add_done_callback(_log_restart_failure)
 
     def close(self) -> None:
