@@ -60,7 +60,7 @@ _NEXT_SEQ = Prepared(
 _COLUMNS = ("group_id", "seq", "author_id", "body", "client_message_id", "created_at")
 
 
-def _store_message_statement(dialect_insert: Any, check_session: bool) -> Any:
+def _store_message_statement(dialect_insert: Any, check_session: bool) -> Prepared:
     """INSERT one message row only if its author is a member (and, for a login, that login is
     still alive); a reused client id does nothing."""
     params = {name: bindparam(name, type_=MESSAGES.c[name].type) for name in _COLUMNS}

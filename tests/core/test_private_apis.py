@@ -11,6 +11,16 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from discussit.core.realtime import wire
 
 
+class _Transport:
+    """What the direct writes use of a transport: it records what is written."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
 def test_uvicorn_sansio_sends_through_a_protocol_with_a_writable_event():
     """wire.writable(): uvicorn 0.54.0's send is WebSocketsSansIOProtocol.send, bound, and the
     protocol has `writable`, an asyncio.Event cleared while the transport is paused."""
@@ -63,18 +73,11 @@ def test_a_text_frame_written_directly_is_what_uvicorns_send_would_write():
         conn.send_text(text.encode())
         assert b"".join(conn.data_to_send()) == wire.text_frame(text)
 
-    class Transport:
-        def __init__(self) -> None:
-            self.written: list[bytes] = []
-
-        def write(self, data: bytes) -> None:
-            self.written.append(data)
-
     class Socket(WebSocketsSansIOProtocol):  # only what write_text uses of uvicorn's protocol
         def __init__(self) -> None:  # (not uvicorn's: no server, loop or transport)
             self.conn = ServerProtocol()
             self.conn.state = OPEN
-            self.transport = Transport()  # type: ignore[assignment]
+            self.transport = _Transport()  # type: ignore[assignment]
             self.handshake_complete = True
             self.close_sent = self.disconnected = False
 
@@ -167,16 +170,9 @@ def test_a_chunk_written_directly_is_what_uvicorns_http_send_would_write():
     assert "self.chunked_encoding: bool | None = None" in init
     assert wire.http_chunk(b"data: 1\r\n\r\n") == b"b\r\ndata: 1\r\n\r\n\r\n"
 
-    class Transport:
-        def __init__(self) -> None:
-            self.written: list[bytes] = []
-
-        def write(self, data: bytes) -> None:
-            self.written.append(data)
-
     class Cycle(httptools_impl.RequestResponseCycle):  # only what write_chunk uses of it
         def __init__(self) -> None:  # (not uvicorn's: no request, flow control or transport)
-            self.transport = Transport()  # type: ignore[assignment]
+            self.transport = _Transport()  # type: ignore[assignment]
             self.response_started = True
             self.response_complete = self.disconnected = False
             self.chunked_encoding = True
