@@ -166,16 +166,42 @@ def _per_frame(relay: dict, app: dict) -> str:  # type: ignore[type-arg]
     )
 
 
+def _halt_poll(results: dict) -> str:  # type: ignore[type-arg]
+    ns = results.get("halt_poll_ns")
+    return "" if ns is None else f"; the guest's halt polling here: {ns} ns"
+
+
+def _message_counts(rows: list[dict]) -> str:  # type: ignore[type-arg]
+    """ "600 messages at N = 10, 400 at N = 100, 200 at every other N", from the run itself."""
+    counts = {r["n"]: r.get("messages", 200) for r in rows}
+    values = list(counts.values())
+    usual = max(set(values), key=values.count)
+    if values.count(usual) < 2:  # no count shared: each one
+        parts = [f"{m} at N = {n}" for n, m in counts.items()]
+        return ", ".join([parts[0].replace(" at", " messages at", 1), *parts[1:]])
+    odd = [f"{m} at N = {n}" for n, m in counts.items() if m != usual]
+    if not odd:
+        return f"{usual} messages at every N"
+    return ", ".join([odd[0].replace(" at", " messages at", 1), *odd[1:]]) + (
+        f", {usual} at every other N"
+    )
+
+
 def write(results: dict) -> str:  # type: ignore[type-arg]
     relay_rows, app_rows = results["rate"]["relay"], results["rate"]["discussit"]
     lines = [
         "# Fan-out benchmark (latest run)",
         "",
-        "One group, N members; 2 senders, 10 messages/s in total (200 messages at every N); "
-        "every receiver records every message. Each cell is relay / DiscussIt, "
+        "One group, N members; 2 senders, 10 messages/s in total ("
+        + _message_counts(app_rows)
+        + "); every receiver records every message. Both servers' pages are open at once and "
+        "the servers take turns, 100 messages each, the first changing every round, so that "
+        "whatever else the machine does falls on both alike. Each cell is relay / DiscussIt, "
         "measured in the same run on this machine "
         "(server pinned to core 1, generator to core 0), both servers started with the "
-        "Procfile's uvicorn flags and logging, and no compression offered.",
+        "Procfile's uvicorn flags and logging, and no compression offered. Both cores are "
+        "kept awake by an idle-priority spinner (bench/awake.py: on this machine a halted "
+        "core costs whoever wakes it 0.5 to 1 ms" + _halt_poll(results) + ").",
         "",
         "| N | delivered | p50 ms | p99 ms | p99 ratio | deliveries/s | CPU µs/delivery | "
         "connect CPU ms/socket | RSS KiB/socket |",

@@ -38,6 +38,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 
 from bench import wsclient
+from bench.awake import cores_awake, halt_poll_ns
 from bench.wsclient import LeanSocket
 from discussit.chat.presence import MAX_WINDOW
 
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 TICK = os.sysconf("SC_CLK_TCK")
+ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
 
 
 def free_port() -> int:
@@ -403,31 +405,63 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 
 
-async def fan_out(
-    target: Target, n: int, senders: int, messages: int, rate: float | None, client: str = "lean"
-) -> dict[str, float]:
-    """One measurement: n receivers, `senders` of them sending `messages` each."""
+@dataclass
+class Phase:
+    """N open pages on one server, and what the rounds of sending measured on them."""
+
+    target: Target
+    receivers: list[Receiver]
+    connect_seconds: float
+    retried: int
+    connect_cpu: float
+    rss_kib_per_socket: float
+    sent_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    cpu: float = 0.0
+    generator_cpu: float = 0.0
+    wall: float = 0.0
+    received_bytes: int = 0
+    frames: int = 0
+    expected: int = 0
+    sent: int = 0  # messages sent per sender so far: the next round's nonces go on from here
+
+
+async def open_phase(target: Target, n: int, client: str = "lean") -> Phase:
+    """n receivers open the group's page and settle; connect CPU and memory measured."""
     assert target.process is not None
     pid = target.process.pid
-    cursor = 0
     if target.name != "relay":
         seed_app(target, n)
-        cursor = 0
     rss_before = rss_kib(pid)
     cpu_before = cpu_seconds(pid)
     began = time.perf_counter()
-    receivers = await open_pages(target, n, cursor, client=client)
+    receivers = await open_pages(target, n, 0, client=client)
     connect_seconds = time.perf_counter() - began
     # Let the presence updates of the connects settle: while pages keep connecting, a group's
     # presence sends back off up to MAX_WINDOW seconds (chat/presence.py), and the last one
     # must not land in the measured phase.
     await asyncio.sleep(MAX_WINDOW + 1.0)
-    retried = await retry_refused(target, receivers, cursor, client)
-    connect_cpu = cpu_seconds(pid) - cpu_before
-    rss_after = rss_kib(pid)
+    retried = await retry_refused(target, receivers, 0, client)
+    return Phase(
+        target,
+        receivers,
+        connect_seconds,
+        retried,
+        connect_cpu=cpu_seconds(pid) - cpu_before,
+        rss_kib_per_socket=(rss_kib(pid) - rss_before) / n,
+    )
+
+
+async def send_round(phase: Phase, senders: int, messages: int, rate: float | None) -> None:
+    """`senders` of the phase's pages send `messages` each; every arrival waited for (or 60 s)."""
+    assert phase.target.process is not None
+    pid = phase.target.process.pid
+    receivers = phase.receivers
+    first = phase.sent
     sent_at: dict[tuple[int, int], float] = {}
     bytes_before = sum(r.received_bytes for r in receivers)
     frames_before = sum(r.frames for r in receivers)
+    arrived_before = sum(len(r.arrivals) for r in receivers)
     with generator_gc_paused():
         cpu_before = cpu_seconds(pid)
         generator_cpu_before = time.process_time()
@@ -436,49 +470,89 @@ async def fan_out(
         async def send(s: int) -> None:
             ws = receivers[s].ws
             assert ws is not None
-            for i in range(messages):
+            for i in range(first, first + messages):
+                if rate is not None:  # the senders take turns, evenly spaced: `rate` in all
+                    due = began + ((i - first) * senders + s) / rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 sent_at[(s, i)] = time.perf_counter()
                 ws.send_text(frame(s, i))
-                if rate is not None:
-                    due = began + (i + 1) * senders / rate
-                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                else:
+                if rate is None:
                     await asyncio.sleep(0)  # as fast as possible, but let receivers read
 
         await asyncio.gather(*(send(s) for s in range(senders)))
-        expected = senders * messages * n
+        expected = senders * messages * len(receivers)
         deadline = time.perf_counter() + 60
-        while sum(len(r.arrivals) for r in receivers) < expected and time.perf_counter() < deadline:
+        while (
+            sum(len(r.arrivals) for r in receivers) - arrived_before < expected
+            and time.perf_counter() < deadline
+        ):
             await asyncio.sleep(0.05)
-        last = max((t for r in receivers for t in r.arrivals.values()), default=began)
-        cpu = cpu_seconds(pid) - cpu_before
-        generator_cpu = time.process_time() - generator_cpu_before
-    latencies = [t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at]
+        last = max(
+            (t for r in receivers for k, t in r.arrivals.items() if k in sent_at), default=began
+        )
+        phase.cpu += cpu_seconds(pid) - cpu_before
+        phase.generator_cpu += time.process_time() - generator_cpu_before
+    phase.wall += last - began
+    phase.latencies += [
+        t - sent_at[k] for r in receivers for k, t in r.arrivals.items() if k in sent_at
+    ]
+    phase.sent_at.update(sent_at)
+    phase.expected += expected
+    phase.sent += messages
+    phase.received_bytes += sum(r.received_bytes for r in receivers) - bytes_before
+    phase.frames += sum(r.frames for r in receivers) - frames_before
+
+
+def summary(phase: Phase) -> dict[str, float]:
+    latencies, n = phase.latencies, len(phase.receivers)
     delivered = len(latencies)
-    received_bytes = sum(r.received_bytes for r in receivers) - bytes_before
-    frames = sum(r.frames for r in receivers) - frames_before
-    await close_pages(receivers)
     return {
         "n": n,
+        "messages": len(phase.sent_at),
         "delivered": delivered,
-        "expected": expected,
+        "expected": phase.expected,
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": max(latencies, default=0) * 1000,
-        "deliveries_per_s": delivered / max(last - began, 1e-9),
-        "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
-        "generator_cpu_us_per_delivery": generator_cpu / max(delivered, 1) * 1e6,
+        "deliveries_per_s": delivered / max(phase.wall, 1e-9),
+        "cpu_us_per_delivery": phase.cpu / max(delivered, 1) * 1e6,
+        "generator_cpu_us_per_delivery": phase.generator_cpu / max(delivered, 1) * 1e6,
         # The generator's CPU over the phase's wall time: near 100 % it is the limit, and
         # deliveries/s is a floor (CPU per delivery is then the server's capacity figure).
-        "generator_cpu_percent": generator_cpu / max(last - began, 1e-9) * 100,
-        "bytes_per_delivery": received_bytes / max(delivered, 1),
-        "deliveries_per_frame": delivered / max(frames, 1),
-        "connect_seconds": connect_seconds,
-        "retried_after_1013": retried,
-        "connect_cpu_ms_per_socket": connect_cpu / n * 1000,
-        "rss_kib_per_socket": (rss_after - rss_before) / n,
+        "generator_cpu_percent": phase.generator_cpu / max(phase.wall, 1e-9) * 100,
+        "bytes_per_delivery": phase.received_bytes / max(delivered, 1),
+        "deliveries_per_frame": delivered / max(phase.frames, 1),
+        "connect_seconds": phase.connect_seconds,
+        "retried_after_1013": phase.retried,
+        "connect_cpu_ms_per_socket": phase.connect_cpu / n * 1000,
+        "rss_kib_per_socket": phase.rss_kib_per_socket,
     }
+
+
+async def fan_out(
+    target: Target, n: int, senders: int, messages: int, rate: float | None, client: str = "lean"
+) -> dict[str, float]:
+    """One measurement: n receivers, `senders` of them sending `messages` each."""
+    phase = await open_phase(target, n, client)
+    await send_round(phase, senders, messages, rate)
+    await close_pages(phase.receivers)
+    return summary(phase)
+
+
+async def side_by_side(
+    targets: list[Target], n: int, rounds: int, messages: int, rate: float
+) -> list[dict[str, float]]:
+    """The servers' pages all open at once, and the servers take turns: round after round of
+    `messages` per sender, the first server changing every round, so that whatever else this
+    machine does in the meantime falls on both alike. Each server's figures pool its rounds."""
+    phases = [await open_phase(target, n) for target in targets]
+    for i in range(rounds):
+        for phase in phases if i % 2 == 0 else phases[::-1]:
+            await send_round(phase, senders=2, messages=messages, rate=rate)
+    for phase in phases:
+        await close_pages(phase.receivers)
+    return [summary(phase) for phase in phases]
 
 
 async def hold(target: Target, n: int) -> dict[str, float]:
@@ -593,23 +667,26 @@ def run(quick: bool) -> dict[str, object]:
         "two_processes": {},
         "client_check": {},
     }
-    for name in ("relay", "discussit"):
-        db = folder / f"bench-{secrets.token_hex(4)}.db"
-        target = Target(
-            name,
-            env=bench_env(f"sqlite:///{db}"),
-        )
-        target.start()
-        try:
-            rows = []
-            for n in sizes:
-                # 200 messages at every N: with 50, two messages were 4 % of the deliveries and
-                # one slow message alone was the p99 (at N = 10: 2.8 to 12.1 ms for the relay,
-                # at N = 1000: 77 to 143 ms for DiscussIt, run to run).
-                messages = 100
-                rows.append(asyncio.run(fan_out(target, n, senders=2, messages=messages, rate=10)))
-                print(name, "rate", rows[-1], flush=True)
-            results["rate"][name] = rows  # type: ignore[index]
+    targets = [
+        Target(name, env=bench_env(f"sqlite:///{folder / f'bench-{secrets.token_hex(4)}.db'}"))
+        for name in ("relay", "discussit")
+    ]
+    try:
+        for target in targets:
+            target.start()
+        rows: dict[str, list[dict[str, float]]] = {"relay": [], "discussit": []}
+        for n in sizes:
+            # Rounds of 100 messages (10 s), the servers taking turns. At N = 10 and 100 a
+            # message costs little and one slow one is a large share of the p99 (with 200
+            # messages at N = 10 the relay's p99 went from 2 to 14 ms, run to run): more rounds.
+            rounds = ROUNDS.get(n, 2)
+            pair = asyncio.run(side_by_side(targets, n, rounds, messages=50, rate=10))
+            for target, row in zip(targets, pair, strict=True):
+                rows[target.name].append(row)
+                print(target.name, "rate", row, flush=True)
+        results["rate"] = rows
+        for target in targets:
+            name = target.name
             flat_n = 1000 if not quick else 500
             flat = asyncio.run(fan_out(target, flat_n, senders=2, messages=50, rate=None))
             print(name, "flat out", flat, flush=True)
@@ -623,9 +700,14 @@ def run(quick: bool) -> dict[str, object]:
             if name == "discussit":
                 results["pages"] = asyncio.run(page_costs(target))
                 print("pages", results["pages"], flush=True)
-        finally:
+    finally:
+        for target in targets:
             target.stop()
-        target = Target(name, env={**target.env, "DATABASE_URL": f"sqlite:///{db}.hold"})
+    for target in targets:
+        name = target.name
+        target = Target(
+            name, env={**target.env, "DATABASE_URL": target.env["DATABASE_URL"] + ".hold"}
+        )
         target.start()  # memory per page on a fresh server, not one warmed by the phases above
         try:
             results["hold"][name] = asyncio.run(hold(target, held))  # type: ignore[index]
@@ -653,7 +735,9 @@ def main() -> None:
     args = parser.parse_args()
     from bench.report import write
 
-    results = run(args.quick)
+    with cores_awake():
+        results = run(args.quick)
+    results["halt_poll_ns"] = halt_poll_ns()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
     print(write(results))
