@@ -41,6 +41,7 @@ from bench import wsclient
 from bench.awake import cores_awake, halt_poll_ns
 from bench.wsclient import LeanSocket
 from discussit.chat.presence import MAX_WINDOW
+from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -235,7 +236,14 @@ def seed_app(target: Target, members: int, history: int = 0, groups: int = 1) ->
             cookies.append(signed_login(session, user.id, signer))
         for seq in range(1, history + 1):
             session.add(
-                Message(group_id=group_id, seq=seq, author_id=users[0].id, body=f"history {seq}")
+                Message(
+                    group_id=group_id,
+                    seq=seq,
+                    author_id=users[0].id,
+                    body=f"history {seq}",
+                    body_html=to_html(f"history {seq}"),
+                    render_version=RENDER_VERSION,
+                )
             )
         session.commit()
     engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Index, UniqueConstraint, bindparam, exists
+from sqlalchemy import ColumnElement, Index, Text, UniqueConstraint, bindparam, exists
 from sqlmodel import Field, SQLModel
 
 from discussit import limits
@@ -99,6 +99,10 @@ class Message(SQLModel, table=True):
     body: str = Field(max_length=limits.MESSAGE_MAX)
     client_message_id: str | None = Field(default=None, max_length=limits.CLIENT_MESSAGE_ID_MAX)
     created_at: datetime = Field(default_factory=utcnow)
+    # `body` as HTML (timeline/formatting.py), rendered once when stored; None (messages stored
+    # before formatting) or an older render_version: rendered again when read.
+    body_html: str | None = Field(default=None, sa_type=Text)
+    render_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Event(SQLModel, table=True):

@@ -49,6 +49,12 @@ def post_messages(client, group_id: uuid.UUID, author: str, count: int, prefix: 
     client.portal.call(post)
 
 
+def client_store(client, group_id: uuid.UUID, author: str, text: str) -> Entry:  # type: ignore[no-untyped-def]
+    """One message by `author`, stored as the posting path stores it."""
+    author_user = user(client, author)
+    return client.portal.call(store, database(client), group_id, author_user, text)
+
+
 async def store(
     db: Database, group_id: uuid.UUID, author: User, text: str, client_message_id: str | None = None
 ) -> Entry:

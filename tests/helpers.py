@@ -20,6 +20,36 @@ def html(response: Any) -> HTMLParser:
     return HTMLParser(response.text)
 
 
+# What a message body may hold (timeline/formatting.py), and the attributes each element may carry.
+FORMATTING = {
+    "p": set(),
+    "br": set(),
+    "strong": set(),
+    "em": set(),
+    "s": set(),
+    "code": {"class"},
+    "pre": set(),
+    "blockquote": set(),
+    "ul": set(),
+    "ol": {"start"},
+    "li": set(),
+    "a": {"href", "rel"},
+}
+
+
+def shown_as_text(body: Any, text: str) -> bool:
+    """A message body (a parsed `.message__body`) shows `text` as formatting renders it (its
+    words: "`+alert(1)+`" is code), and holds no element or attribute formatting does not make.
+    """
+    from discussit.timeline.formatting import to_html
+
+    words = HTMLParser(to_html(text)).body.text()  # type: ignore[union-attr]
+    inner = [n for n in body.css("*") if n.mem_id != body.mem_id]
+    return body.text() == words and all(
+        n.tag in FORMATTING and set(n.attributes) <= FORMATTING[n.tag] for n in inner
+    )
+
+
 class Browser:
     """One person's browser: separate cookies, same app (same lifespan, broker and database)."""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from discussit import limits
@@ -44,6 +45,14 @@ def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
+def _message_html(entry: Any) -> Markup:
+    """A message entry's body as HTML: `{{ entry|message_html }}`. The one place user text
+    becomes markup: `body_html` is what timeline/formatting.py made of the text (raw HTML
+    escaped, links checked), never the text itself. It takes the entry, not a string, so that
+    it cannot be put on anything else."""
+    return Markup(entry.body_html)
+
+
 def new_client_message_id() -> str:
     """The first id a rendered composer sends with; the page counts on from it (discussit.js)
     without any secure-context-only API, so each send has its own id on plain HTTP too."""
@@ -67,6 +76,7 @@ environment.filters["dom_id"] = dom_id
 environment.filters["time_label"] = _time_label
 environment.filters["plural"] = _plural
 environment.filters["iso_time"] = _iso_time
+environment.filters["message_html"] = _message_html
 environment.globals["HTMX"] = HTMX
 environment.globals["limits"] = limits
 environment.globals["url_for"] = url_path  # before Jinja2Templates, which only sets a default

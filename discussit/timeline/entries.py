@@ -25,4 +25,5 @@ class Entry:
     username: str
     created_at: datetime
     body: str = ""
+    body_html: str = ""  # a message's body as HTML (timeline/formatting.py); "" for events
     replaces: int | None = None  # the seq of an entry this one took the place of (removed)

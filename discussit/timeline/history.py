@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit.models import Event, Group, Message, User
 from discussit.timeline.entries import Entry, Kind
+from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
@@ -26,12 +27,15 @@ def _side(
     table: Any, kind: Any, user: Any, body: Any, where: list[Any], newest_first: bool, limit: int
 ) -> Any:
     seq = table.c.seq
+    messages = table is _MESSAGES
     return (
         select(
             kind.label("kind"),
             seq.label("seq"),
             user.label("user_id"),
             body.label("body"),
+            (table.c.body_html if messages else literal("")).label("body_html"),
+            (table.c.render_version if messages else literal(RENDER_VERSION)).label("version"),
             table.c.created_at.label("created_at"),
         )
         .where(*where)
@@ -65,6 +69,8 @@ def _entries(
             _USERS.c.username,
             both.c.created_at,
             both.c.body,
+            both.c.body_html,
+            both.c.version,
         )
         .join(_USERS, _USERS.c.id == both.c.user_id)
         .order_by(both.c.seq.desc() if newest_first else both.c.seq)
@@ -75,8 +81,18 @@ def _entries(
 async def _read(session: AsyncSession, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
     rows = await session.exec(query)  # type: ignore[call-overload]  # a core Select
     return [
-        Entry(Kind(kind), seq, group_id, user_id, username, created_at, body)
-        for kind, seq, user_id, username, created_at, body in rows
+        Entry(
+            Kind(kind),
+            seq,
+            group_id,
+            user_id,
+            username,
+            created_at,
+            body,
+            # Stored before formatting, or by an older renderer: rendered now.
+            body_html if version == RENDER_VERSION and body_html is not None else to_html(body),
+        )
+        for kind, seq, user_id, username, created_at, body, body_html, version in rows
     ]
 
 

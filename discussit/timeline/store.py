@@ -20,6 +20,7 @@ from discussit.core.db import Database, Outcome
 from discussit.core.prepared import Prepared
 from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
 from discussit.timeline.entries import Entry, Kind
+from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 GROUPS = Group.__table__  # type: ignore[attr-defined]
 MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
@@ -57,7 +58,16 @@ _NEXT_SEQ = Prepared(
     .values(last_seq=GROUPS.c.last_seq + 1)
     .returning(GROUPS.c.last_seq)
 )
-_COLUMNS = ("group_id", "seq", "author_id", "body", "client_message_id", "created_at")
+_COLUMNS = (
+    "group_id",
+    "seq",
+    "author_id",
+    "body",
+    "body_html",
+    "render_version",
+    "client_message_id",
+    "created_at",
+)
 
 
 def _store_message_statement(dialect_insert: Any, check_session: bool) -> Prepared:
@@ -109,6 +119,8 @@ async def prepare(db: Database) -> None:
                     "seq": 0,
                     "author_id": 0,
                     "body": "",
+                    "body_html": "",
+                    "render_version": 0,
                     "client_message_id": None,
                     "created_at": utcnow(),
                     "session_key": "",
@@ -137,6 +149,7 @@ async def store_message(
     body: str,
     client_message_id: str | None = None,
     session: tuple[str, int] | None = None,
+    body_html: str | None = None,
 ) -> Entry:
     """Store a message by `author_id` (always the logged-in user) and return its entry.
 
@@ -146,12 +159,16 @@ async def store_message(
     stored, and so broadcast, once). The same id with other text is another message (stored
     under an id derived from both). One transaction: the seq (which locks the group until
     commit, so a leave cannot interleave), then one insert that checks membership and login
-    itself."""
+    itself. `body_html` is `body` rendered (formatting.to_html, done here if not given)."""
     created_at = utcnow()
+    if body_html is None:
+        body_html = to_html(body)
     values: dict[str, object] = {
         "group_id": group_id,
         "author_id": author_id,
         "body": body,
+        "body_html": body_html,
+        "render_version": RENDER_VERSION,
         "client_message_id": client_message_id,
         "created_at": created_at,
     }
@@ -186,7 +203,7 @@ async def store_message(
         raise NotAMember  # rolled back: the seq is not used
 
     seq = await db.write(store)
-    return Entry(Kind.MESSAGE, seq, group_id, author_id, username, created_at, body)
+    return Entry(Kind.MESSAGE, seq, group_id, author_id, username, created_at, body, body_html)
 
 
 def _derived_id(client_message_id: str, body: str) -> str:

@@ -22,6 +22,8 @@ XSS = [
     "${window.__pwned=1}",
     "{{7*7}}",
     '<button hx-post="/logout" hx-trigger="load">x</button>',
+    "[x](javascript:window.__pwned=1)",
+    "![x](x onerror=window.__pwned=1)",
 ]
 
 
@@ -57,8 +59,14 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(
         alice.fill("#composer-text", payload)
         alice.press("#composer-text", "Enter")
         expect(bob.locator("#timeline .message__body").last).to_have_text(payload)
+    alice.fill("#composer-text", "**safe** formatting: https://example.com/x")
+    alice.press("#composer-text", "Enter")
+    link = bob.locator("#timeline .message__body").last.locator("a")
+    expect(link).to_have_attribute("href", "https://example.com/x")
+    expect(link).to_have_attribute("rel", "noopener nofollow ugc")
+    expect(bob.locator("#timeline .message__body").last.locator("strong")).to_have_text("safe")
     bob.reload()  # and from the page itself
-    expect(bob.locator("#timeline .message__body")).to_have_count(len(XSS))
+    expect(bob.locator("#timeline .message__body")).to_have_count(len(XSS) + 1)
     for page in (alice, bob):
         assert page.evaluate("window.__pwned") is None
         assert (

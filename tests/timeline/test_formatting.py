@@ -1,0 +1,166 @@
+"""Message formatting (timeline/formatting.py): what becomes HTML, and that nothing else does.
+
+The corpus holds the checklist's XSS payloads (tests/checklist/test_hdr_cfg_xss.py) and the
+markdown-specific ones; the fuzz test checks any text against the same rules, read back with
+the standard library's HTML parser."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from discussit.timeline.formatting import REL, SCHEMES, to_html
+from tests.helpers import FORMATTING
+
+ALLOWED = FORMATTING  # every element a message may contain, and its attributes
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return parser.elements
+
+
+def assert_inert(html: str) -> None:
+    """Only allowed elements and attributes; every link to an allowed scheme, marked REL."""
+    for tag, attrs in elements(html):
+        assert tag in ALLOWED, (tag, html)
+        assert set(attrs) <= ALLOWED[tag], (tag, attrs, html)
+        if tag == "a":
+            href = attrs["href"] or ""
+            assert urlsplit(href).scheme.lower() in SCHEMES, html
+            assert attrs["rel"] == REL
+        if tag == "code" and "class" in attrs:
+            assert (attrs["class"] or "").startswith("language-")
+            assert all(c.isalnum() or c in "_+-" for c in (attrs["class"] or "")[9:]), html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("plain words", "<p>plain words</p>"),
+        ("**bold** and *italic*", "<p><strong>bold</strong> and <em>italic</em></p>"),
+        ("~~gone~~", "<p><s>gone</s></p>"),
+        ("a `x < y` b", "<p>a <code>x &lt; y</code> b</p>"),
+        (
+            "```py\nprint('<b>')\n```",
+            "<pre><code class=\"language-py\">print('&lt;b&gt;')\n</code></pre>",
+        ),
+        ("one\ntwo", "<p>one<br>\ntwo</p>"),
+        ("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>"),
+        (
+            "see https://example.com/a?b=1",
+            f'<p>see <a href="https://example.com/a?b=1" rel="{REL}">'
+            "https://example.com/a?b=1</a></p>",
+        ),
+        (
+            "[docs](https://example.com/docs)",
+            f'<p><a href="https://example.com/docs" rel="{REL}">docs</a></p>',
+        ),
+        # Fuzzy links on: a bare domain is linked, as chat users expect.
+        (
+            "www.example.com",
+            f'<p><a href="http://www.example.com" rel="{REL}">www.example.com</a></p>',
+        ),
+        # Off: headings, tables, images (an image stays a link), raw HTML.
+        ("# not a heading", "<p># not a heading</p>"),
+        (
+            "![pic](https://example.com/p.png)",
+            f'<p>!<a href="https://example.com/p.png" rel="{REL}">pic</a></p>',
+        ),
+        ("<b>raw</b>", "<p>&lt;b&gt;raw&lt;/b&gt;</p>"),
+    ],
+)
+def test_what_becomes_html(text: str, html: str) -> None:
+    assert to_html(text) == html
+    assert_inert(html)
+
+
+CHECKLIST_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "${alert(1)}",
+    "`+alert(1)+`",
+    "</script><script>alert(1)</script>",
+    "{{7*7}}",
+    '<button hx-post="/logout" hx-trigger="load">x</button>',
+]
+MARKDOWN_PAYLOADS = [
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](&#x6A;avascript&colon;alert(1))",
+    "[x]( javascript:alert(1))",
+    "[x](vbscript:msgbox(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[x](data:image/png;base64,AAAA)",
+    "[x](//evil.example)",
+    "[x](/logout)",
+    "[x](java&#9;script:alert(1))",
+    "[x](\x01javascript:alert(1))",
+    "![](x onerror=alert(1))",
+    '![x](https://example.com/a.png" onerror="alert(1))',
+    "<javascript:alert(1)>",
+    "javascript:alert(1)",
+    '<https://example.com/"onmouseover="alert(1)>',
+    'https://example.com/"onmouseover="alert(1)',
+    "https://example.com/'><script>alert(1)</script>",
+    '[x](https://example.com "title" onclick="alert(1)")',
+    "````\n```\n<script>alert(1)</script>\n```\n````",
+    '```"><img src=x onerror=alert(1)>\ncode\n```',
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;script&#62;alert(1)&#60;/script&#62;",
+    "\u202e[link](https://example.com)\u202c",
+    "*<img src=x onerror=alert(1)>*",
+    "`<img src=x onerror=alert(1)>`",
+]
+
+
+@pytest.mark.parametrize("payload", CHECKLIST_PAYLOADS + MARKDOWN_PAYLOADS)
+def test_hostile_text_renders_inert(payload: str) -> None:
+    html = to_html(payload)
+    assert_inert(html)
+    for marker in ("<script", "<img", "<svg", "<button"):  # (as text they are &lt;...)
+        assert marker not in html, html
+
+
+def test_a_link_only_to_an_allowed_scheme() -> None:
+    for payload in MARKDOWN_PAYLOADS[:12]:
+        assert "<a " not in to_html(payload), payload
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [*"*_`~[]()<>!&#;:/\\\"' \nabcjvsript.=-@1", "http://", "https://", "www.", "```"]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+@example("[a](<javascript:x>)")
+@example("<mailto:a@b.example>")
+def test_any_text_renders_inert(text: str) -> None:
+    assert_inert(to_html(text))
