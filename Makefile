@@ -10,7 +10,7 @@ run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file
 
 test: install system-packages lint types imports  ## the full gate: lint, types, import layers, then every test on the embedded default, then on PostgreSQL + Redis
 	$(BIN)/pytest -m "not services"
-	bash .ci/services.sh run $(BIN)/pytest
+	bash .ci/services.sh run $(BIN)/pytest -m "not pure"
 
 check: lint types imports  ## under a minute, no browser or services: format, lint, types, import layers, fast tests
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser and not services and not slow"

@@ -43,18 +43,22 @@ def _idle_priority_and_die_with_parent() -> None:
 
 
 @contextmanager
-def cores_awake(cores: tuple[int, ...] = (0, 1)) -> Iterator[None]:
+def cores_awake(cores: tuple[int, ...] = (0, 1)) -> Iterator[list[int]]:
+    """Yields the cores kept awake: each spinner still running once the run is over."""
+    awake: list[int] = []
     spinners = [
         subprocess.Popen(
             ["taskset", "-c", str(core), sys.executable, "-c", "while True: pass"],
             preexec_fn=_idle_priority_and_die_with_parent,
         )
         for core in cores
-        if core < (os.cpu_count() or 1)
+        if core in os.sched_getaffinity(0)
     ]
     try:
-        yield
+        yield awake
     finally:
-        for spinner in spinners:
+        for core, spinner in zip(cores, spinners, strict=False):
+            if spinner.poll() is None:
+                awake.append(core)
             spinner.kill()
             spinner.wait()

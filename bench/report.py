@@ -171,6 +171,25 @@ def _halt_poll(results: dict) -> str:  # type: ignore[type-arg]
     return "" if ns is None else f"; the guest's halt polling here: {ns} ns"
 
 
+def _awake(results: dict) -> str:  # type: ignore[type-arg]
+    cores = results.get("cores_awake")
+    if not cores:
+        return "No core was kept awake (the spinners did not run)."
+    return (
+        f"Cores {' and '.join(map(str, cores))} kept awake by an idle-priority spinner each "
+        "(bench/awake.py: on this machine a halted core costs whoever wakes it 0.5 to 1 ms"
+        + _halt_poll(results)
+        + ")."
+    )
+
+
+def _others(relay_rows: list[dict], app_rows: list[dict]) -> str:  # type: ignore[type-arg]
+    """What each server spent while the other one was measured (crosstalk on the server core)."""
+    relay = sum(r.get("other_server_cpu_s", 0.0) for r in app_rows)  # the relay, in app rounds
+    app = sum(r.get("other_server_cpu_s", 0.0) for r in relay_rows)
+    return f"{relay:.2f} s (the relay) and {app:.2f} s (DiscussIt)"
+
+
 def _message_counts(rows: list[dict]) -> str:  # type: ignore[type-arg]
     """ "600 messages at N = 10, 400 at N = 100, 200 at every other N", from the run itself."""
     counts = {r["n"]: r.get("messages", 200) for r in rows}
@@ -199,9 +218,11 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
         "whatever else the machine does falls on both alike. Each cell is relay / DiscussIt, "
         "measured in the same run on this machine "
         "(server pinned to core 1, generator to core 0), both servers started with the "
-        "Procfile's uvicorn flags and logging, and no compression offered. Both cores are "
-        "kept awake by an idle-priority spinner (bench/awake.py: on this machine a halted "
-        "core costs whoever wakes it 0.5 to 1 ms" + _halt_poll(results) + ").",
+        "Procfile's uvicorn flags and logging, and no compression offered. "
+        + _awake(results)
+        + " A pause of 1 s before each round; during the other's rounds the idle server spent "
+        + _others(relay_rows, app_rows)
+        + " of CPU in all.",
         "",
         "| N | delivered | p50 ms | p99 ms | p99 ratio | deliveries/s | CPU µs/delivery | "
         "connect CPU ms/socket | RSS KiB/socket |",

@@ -48,6 +48,7 @@ RESULTS = ROOT / "bench" / "results"
 NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 TICK = os.sysconf("SC_CLK_TCK")
 ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
+ROUND_PAUSE = 1.0  # seconds before each round of side_by_side
 
 
 def free_port() -> int:
@@ -553,14 +554,22 @@ async def side_by_side(
 ) -> list[dict[str, float]]:
     """The servers' pages all open at once, and the servers take turns: round after round of
     `messages` per sender, the first server changing every round, so that whatever else this
-    machine does in the meantime falls on both alike. Each server's figures pool its rounds."""
+    machine does in the meantime falls on both alike. Each server's figures pool its rounds.
+    A pause before each round lets the other server finish what a round left it to do (a
+    checkpoint); what the other server spent during each round is reported all the same."""
     phases = [await open_phase(target, n) for target in targets]
+    others: dict[str, float] = {phase.target.name: 0.0 for phase in phases}
     for i in range(rounds):
         for phase in phases if i % 2 == 0 else phases[::-1]:
+            await asyncio.sleep(ROUND_PAUSE)
+            other = next(p.target for p in phases if p is not phase)
+            assert other.process is not None
+            before = cpu_seconds(other.process.pid)
             await send_round(phase, senders=2, messages=messages, rate=rate)
+            others[phase.target.name] += cpu_seconds(other.process.pid) - before
     for phase in phases:
         await close_pages(phase.receivers)
-    return [summary(phase) for phase in phases]
+    return [{**summary(phase), "other_server_cpu_s": others[phase.target.name]} for phase in phases]
 
 
 async def hold(target: Target, n: int) -> dict[str, float]:
@@ -743,9 +752,10 @@ def main() -> None:
     args = parser.parse_args()
     from bench.report import write
 
-    with cores_awake():
+    with cores_awake() as awake:
         results = run(args.quick)
     results["halt_poll_ns"] = halt_poll_ns()
+    results["cores_awake"] = awake
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
     print(write(results))

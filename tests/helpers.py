@@ -41,12 +41,21 @@ def shown_as_text(body: Any, text: str) -> bool:
     """A message body (a parsed `.message__body`) shows `text` as formatting renders it (its
     words: "`+alert(1)+`" is code), and holds no element or attribute formatting does not make.
     """
-    from discussit.timeline.formatting import to_html
+    from urllib.parse import urlsplit
+
+    from discussit.timeline.formatting import REL, SCHEMES, to_html
 
     words = HTMLParser(to_html(text)).body.text()  # type: ignore[union-attr]
     inner = [n for n in body.css("*") if n.mem_id != body.mem_id]
-    return body.text() == words and all(
-        n.tag in FORMATTING and set(n.attributes) <= FORMATTING[n.tag] for n in inner
+    links = [n for n in inner if n.tag == "a"]
+    return (
+        body.text() == words
+        and all(n.tag in FORMATTING and set(n.attributes) <= FORMATTING[n.tag] for n in inner)
+        and all(
+            urlsplit(a.attributes.get("href") or "").scheme in SCHEMES
+            and a.attributes.get("rel") == REL
+            for a in links
+        )
     )
 
 

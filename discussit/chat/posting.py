@@ -99,11 +99,11 @@ class Posting:
                 decision.retry_after,
             )
         client_id = clean_client_message_id(raw_client_id)
-        if len(text) <= FORMAT_ON_LOOP:
-            html = to_html(text)
-        else:
-            html = await anyio.to_thread.run_sync(to_html, text)
         with anyio.CancelScope(shield=True):  # persist, then publish, whatever the page does
+            if len(text) <= FORMAT_ON_LOOP:
+                html = to_html(text)
+            else:
+                html = await anyio.to_thread.run_sync(to_html, text)
             try:
                 entry = await store_message(
                     self.db,

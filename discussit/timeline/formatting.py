@@ -4,9 +4,12 @@ the HTML is stored beside the text, which stays the truth.
 
 markdown-it-py does the parsing, with raw HTML off (every text token is escaped) and only the
 rules listed below switched on, from its "zero" preset, so that a new release cannot switch one
-on for us; linkify-it-py finds bare URLs. A link goes only to http, https or mailto (anything
-else, `javascript:` and relative or `//host` links included, stays text) and is marked
-rel="noopener nofollow ugc". Templates show the HTML through the `message_html` filter
+on for us. linkify-it-py finds bare URLs; one is linked only as typed with its scheme or starting
+"www." (as Rails' auto_link does: a bare `main.py` or `notes.md` would otherwise link to a real
+domain). A link goes only to http, https or mailto (anything else, `javascript:` and relative or
+`//host` links included, stays text) and is marked rel="noopener nofollow ugc". HTML much longer
+than its text (a message of 400 bare links) is made again without bare links, and past that the
+text is shown escaped, as it is. Templates show the HTML through the `message_html` filter
 (core/templating.py), the one place it becomes markup.
 
 Bump RENDER_VERSION when the output changes: a stored message rendered by an older version is
@@ -21,20 +24,29 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import escape
 
 RENDER_VERSION = 1
 SCHEMES = frozenset({"http", "https", "mailto"})
 REL = "noopener nofollow ugc"
 _LANGUAGE = re.compile(r"[\w+-]{1,20}")  # a fence's language, kept as a class: nothing odd
+_TYPED_AS_A_LINK = re.compile(r"(?:https?://|mailto:|www\.)", re.IGNORECASE)
+# The most HTML one message may make: its text's length times HTML_FACTOR, plus HTML_SLACK.
+HTML_FACTOR, HTML_SLACK = 4, 1000
 
 
 class _ChatMarkdown(MarkdownIt):
     def validateLink(self, url: str) -> bool:  # (markdown-it-py's name)
         """`url` comes entity-decoded and percent-encoded: only a scheme of ours passes (no
-        relative, `//host`, javascript:, data: or vbscript: links)."""
-        return urlsplit(url).scheme.lower() in SCHEMES
+        relative, `//host`, javascript:, data: or vbscript: links; nor one urlsplit cannot
+        read, such as `http://[1:2]/`)."""
+        try:
+            return urlsplit(url).scheme.lower() in SCHEMES
+        except ValueError:
+            return False
 
 
 def _link_open(
@@ -53,40 +65,74 @@ def _fence(
     return RendererHTML.fence(self, tokens, idx, options, env)
 
 
-def _make() -> _ChatMarkdown:
+def _bare_domains_unlinked(state: StateCore) -> None:
+    """A core rule after linkify: a bare URL found without its scheme or "www." goes back to
+    text (its three tokens, link_open, text, link_close, become the text)."""
+    for block in state.tokens:
+        children = block.children
+        if not children:
+            continue
+        kept: list[Token] = []
+        i = 0
+        while i < len(children):
+            token = children[i]
+            if (
+                token.type == "link_open"
+                and token.markup == "linkify"
+                and i + 2 < len(children)
+                and children[i + 2].type == "link_close"
+                and not _TYPED_AS_A_LINK.match(children[i + 1].content)
+            ):
+                kept.append(children[i + 1])
+                i += 3
+                continue
+            kept.append(token)
+            i += 1
+        block.children = kept
+
+
+RULES = [
+    # blocks
+    "paragraph",
+    "fence",
+    "code",
+    "blockquote",
+    "list",
+    # inline
+    "emphasis",
+    "strikethrough",
+    "backticks",
+    "escape",
+    "entity",
+    "link",
+    "autolink",
+    "newline",
+]
+
+
+def _make(linkify: bool) -> _ChatMarkdown:
     md = _ChatMarkdown(
-        "zero", {"html": False, "linkify": True, "breaks": True, "typographer": False}
+        "zero", {"html": False, "linkify": linkify, "breaks": True, "typographer": False}
     )
-    md.enable(
-        [
-            # blocks
-            "paragraph",
-            "fence",
-            "code",
-            "blockquote",
-            "list",
-            # inline
-            "emphasis",
-            "strikethrough",
-            "backticks",
-            "escape",
-            "entity",
-            "link",
-            "autolink",
-            "newline",
-            "linkify",
-        ]
-    )
-    assert md.linkify is not None
-    md.linkify.set({"fuzzy_email": False})
+    md.enable(RULES + (["linkify"] if linkify else []))
+    if linkify:
+        assert md.linkify is not None
+        md.linkify.set({"fuzzy_email": False})
+        md.core.ruler.after("linkify", "bare_domains_unlinked", _bare_domains_unlinked)
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("fence", _fence)
     return md
 
 
-_MD = _make()
+_MD = _make(linkify=True)
+_WITHOUT_BARE_LINKS = _make(linkify=False)
 
 
 def to_html(text: str) -> str:
     """`text` (already through the text policy) as the HTML a message shows."""
-    return _MD.render(text).rstrip("\n")
+    most = len(text) * HTML_FACTOR + HTML_SLACK
+    for md in (_MD, _WITHOUT_BARE_LINKS):
+        html = md.render(text).rstrip("\n")
+        if len(html) <= most:
+            return html
+    return f"<p>{escape(text)}</p>"

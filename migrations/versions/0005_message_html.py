@@ -1,5 +1,6 @@
 """a message's HTML, rendered once when stored (timeline/formatting.py), and the renderer's
-version; messages stored before have none and are rendered when read
+version; messages stored before are rendered here, a thousand at a time (a message whose HTML
+is missing or older than the renderer is still rendered when read, but no longer on every read)
 
 Revision ID: 0005
 Revises: 0004
@@ -23,6 +24,33 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("render_version", sa.Integer(), server_default="0", nullable=False)
         )
+    from discussit.timeline.formatting import RENDER_VERSION, to_html
+
+    messages = sa.table(
+        "messages",
+        sa.column("id", sa.Integer),
+        sa.column("body", sa.Text),
+        sa.column("body_html", sa.Text),
+        sa.column("render_version", sa.Integer),
+    )
+    connection = op.get_bind()
+    after = 0
+    while True:
+        rows = connection.execute(
+            sa.select(messages.c.id, messages.c.body)
+            .where(messages.c.id > after, messages.c.body_html.is_(None))
+            .order_by(messages.c.id)
+            .limit(1000)
+        ).all()
+        if not rows:
+            break
+        connection.execute(
+            messages.update()
+            .where(messages.c.id == sa.bindparam("row_id"))
+            .values(body_html=sa.bindparam("html"), render_version=RENDER_VERSION),
+            [{"row_id": row.id, "html": to_html(row.body)} for row in rows],
+        )
+        after = rows[-1].id
 
 
 def downgrade() -> None:

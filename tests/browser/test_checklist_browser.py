@@ -71,7 +71,8 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(
         assert page.evaluate("window.__pwned") is None
         assert (
             page.locator(
-                "#timeline script, #timeline [onerror], #timeline svg, #timeline [hx-post]"
+                "#timeline script, #timeline [onerror], #timeline svg, #timeline [hx-post],"
+                " #timeline a[href^='javascript'], #timeline img"
             ).count()
             == 0
         )

@@ -15,6 +15,8 @@ from discussit.core.realtime.broker import MemoryBroker
 from discussit.core.realtime.items import EntryAppended
 from discussit.timeline.entries import Entry, Kind
 
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
+
 GROUP = uuid.uuid4()
 
 

@@ -3,10 +3,11 @@ Load older and catch-up after a reconnect; and messages stored before formatting
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import update
 
 from discussit.models import Message
-from discussit.timeline.formatting import REL
+from discussit.timeline.formatting import REL, RENDER_VERSION
 from tests import factories
 from tests.helpers import drain, html, receive_until, resume, say
 
@@ -55,17 +56,18 @@ def test_a_message_posted_without_javascript_is_formatted_too(client, alice, bob
     assert _body(bob.get(f"/groups/{lounge}/").text) == SHOWN
 
 
-def test_a_message_stored_before_formatting_is_rendered_when_read(client, alice, lounge):
+@pytest.mark.parametrize("stored", [None, "<p>made by an older renderer</p>"])
+def test_a_message_without_current_html_is_rendered_when_read(client, alice, lounge, stored):
     alice.join(lounge)
     entry = factories.client_store(client, lounge, "alice", TEXT)
 
-    async def as_before_formatting(session):  # type: ignore[no-untyped-def]
+    async def as_before(session):  # type: ignore[no-untyped-def]
         await session.exec(
             update(Message)
-            .where(Message.seq == entry.seq)  # type: ignore[arg-type]
-            .values(body_html=None, render_version=0)
+            .where(Message.group_id == lounge, Message.seq == entry.seq)  # type: ignore[arg-type]
+            .values(body_html=stored, render_version=RENDER_VERSION - 1)
         )
         await session.commit()
 
-    factories.run(client, as_before_formatting)
+    factories.run(client, as_before)
     assert _body(alice.get(f"/groups/{lounge}/").text) == SHOWN

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from discussit.chat.presence import PresenceUpdates
 from discussit.core.realtime.broker import MemoryBroker, Subscription, group_channel
 from discussit.groups.membership import Member
+
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
 
 def _drain(page: Subscription) -> list[dict]:  # type: ignore[type-arg]

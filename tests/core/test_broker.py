@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from discussit.core.realtime.broker import MemoryBroker
 from discussit.core.realtime.items import RESYNC, CountChanged
+
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
 
 def test_a_full_queue_is_emptied_and_marked_for_resync():

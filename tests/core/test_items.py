@@ -6,6 +6,8 @@ import pytest
 
 from discussit.core.realtime import items
 
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
+
 EXAMPLES = [
     items.EntryAppended(7, "message", 3, "<li>hi</li>"),
     items.PresenceChanged("<span>online</span>"),

@@ -86,3 +86,44 @@ def test_the_text_policy_migration_keeps_every_account_and_group(tmp_path):
     assert users["aIice"] == username_key("aIice") + "~2"
     assert groups["Café"] == name_key("Café")
     assert groups["CAFÉ"] == name_key("CAFÉ") + "~" + str(uuid.UUID("b" * 32))
+
+
+def test_the_formatting_migration_renders_every_message_stored_before(tmp_path):
+    """0005 stores each earlier message's HTML, a thousand at a time, so reads need not."""
+    from alembic import command
+    from sqlalchemy import text as sql
+
+    from discussit.timeline.formatting import RENDER_VERSION, to_html
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    command.upgrade(migrate.alembic_config(url), "0004")
+    engine = create_engine(sync_url(url))
+    bodies = {seq: f"**{seq}** see https://example.com/{seq}" for seq in range(1, 1203)}
+    with engine.begin() as conn:
+        conn.execute(
+            sql(
+                "INSERT INTO users (id, username, username_key, password_hash, is_staff,"
+                " created_at) VALUES (1, 'alice', 'alice', '!', 0, '2026-01-01')"
+            )
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO groups (id, name, name_key, description, last_seq, created_at)"
+                " VALUES (:id, 'Lounge', 'lounge', '', 1202, '2026-01-01')"
+            ),
+            {"id": "a" * 32},
+        )
+        conn.execute(
+            sql(
+                "INSERT INTO messages (group_id, seq, author_id, body, created_at)"
+                " VALUES (:g, :seq, 1, :body, '2026-01-01')"
+            ),
+            [{"g": "a" * 32, "seq": seq, "body": body} for seq, body in bodies.items()],
+        )
+    migrate.upgrade(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sql("SELECT seq, body_html, render_version FROM messages")).all()
+    engine.dispose()
+    assert len(rows) == len(bodies)
+    assert all(html == to_html(bodies[seq]) for seq, html, _ in rows)
+    assert {version for _, _, version in rows} == {RENDER_VERSION}

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from discussit.core.realtime import wire
+
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
 
 class _Transport:

@@ -13,8 +13,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from discussit.timeline.formatting import REL, SCHEMES, to_html
+from discussit.timeline.formatting import HTML_FACTOR, HTML_SLACK, REL, SCHEMES, to_html
 from tests.helpers import FORMATTING
+
+pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
 ALLOWED = FORMATTING  # every element a message may contain, and its attributes
 
@@ -78,11 +80,15 @@ def assert_inert(html: str) -> None:
             "[docs](https://example.com/docs)",
             f'<p><a href="https://example.com/docs" rel="{REL}">docs</a></p>',
         ),
-        # Fuzzy links on: a bare domain is linked, as chat users expect.
+        # A bare URL is linked as typed with its scheme or "www."; a file name stays a name.
         (
             "www.example.com",
             f'<p><a href="http://www.example.com" rel="{REL}">www.example.com</a></p>',
         ),
+        ("edit main.py and notes.md", "<p>edit main.py and notes.md</p>"),
+        ("example.com", "<p>example.com</p>"),
+        # A URL urlsplit cannot read is not a link (and does not fail the message).
+        ("[x](http://[1:2]/) <http://[::g]/>", "<p>[x](http://[1:2]/) &lt;http://[::g]/&gt;</p>"),
         # Off: headings, tables, images (an image stays a link), raw HTML.
         ("# not a heading", "<p># not a heading</p>"),
         (
@@ -161,6 +167,18 @@ def test_a_link_only_to_an_allowed_scheme() -> None:
     ).map("".join)
 )
 @example("[a](<javascript:x>)")
+@example("[x](http://[1:2]/)")
+@example("<http://[::g]/>")
 @example("<mailto:a@b.example>")
 def test_any_text_renders_inert(text: str) -> None:
     assert_inert(to_html(text))
+
+
+def test_html_far_longer_than_its_text_is_made_again_without_bare_links_or_as_text() -> None:
+    links = "http://a.co " * 160  # each bare link would become 66 characters
+    html = to_html(links)
+    assert "<a " not in html and len(html) <= len(links) * HTML_FACTOR + HTML_SLACK
+    quotes = '"' * 2000  # markdown-it-py's &quot; is 6 characters; escaped as text, &#34;
+    html = to_html(quotes)
+    assert html == "<p>" + "&#34;" * 2000 + "</p>"
+    assert to_html("one link: https://a.example").count("<a ") == 1  # a usual message keeps it
