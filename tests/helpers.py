@@ -20,6 +20,20 @@ def html(response: Any) -> HTMLParser:
     return HTMLParser(response.text)
 
 
+# The security checklist's XSS payloads (XSS-1): message text that must stay inert everywhere.
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "${alert(1)}",
+    "`+alert(1)+`",
+    "</script><script>alert(1)</script>",
+    "{{7*7}}",
+    '<button hx-post="/logout" hx-trigger="load">x</button>',
+    "a\u2028b",
+    "\u202egnp.exe",
+]
+
 # What a message body may hold (timeline/formatting.py), and the attributes each element may carry.
 FORMATTING = {
     "p": set(),

@@ -1,7 +1,7 @@
 // DiscussIt's own few lines. Fragments are rendered once for everyone; this personalises them
 // (marks my messages, shows local times), keeps the newest message in view, moves the page's
-// resume cursor along as entries arrive, and empties the message box once htmx has sent it
-// over the socket.
+// resume cursor along as entries arrive, sends the message box on Enter (Shift+Enter: a new
+// line), and empties it once htmx has sent it over the socket.
 (function () {
   "use strict";
 
@@ -44,6 +44,16 @@
         if (atBottom) timeline.scrollTop = timeline.scrollHeight;
       }).observe(timeline, { childList: true });
     }
+    // In the message box Enter sends and Shift+Enter starts a new line (not while an input
+    // method is composing a character). Without JavaScript the box is a plain textarea: Enter
+    // starts a new line and the Send button sends.
+    document.addEventListener("keydown", function (event) {
+      var box = event.target;
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+      if (!box || box.id !== "composer-text") return;
+      event.preventDefault();
+      box.form.requestSubmit();
+    });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;
       if (form.id !== "composer") return;

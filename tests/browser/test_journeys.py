@@ -96,6 +96,19 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     expect(bob.locator("#timeline .message--mine .message__body")).to_have_text(["Hi Alice ${1+1}"])
     expect(bob.locator("#timeline b")).to_have_count(0)
 
+    # Several lines: Shift+Enter starts a new line, Enter sends; a fenced block is code.
+    box = alice.locator("#composer-text")
+    box.fill("```")
+    for line in ("print('<b>')", "```"):
+        box.press("Shift+Enter")
+        box.press_sequentially(line)
+    expect(box).to_have_value("```\nprint('<b>')\n```")
+    box.press("Enter")
+    expect(box).to_have_value("")
+    expect(bob.locator("#timeline .message__body").last.locator("pre code")).to_have_text(
+        "print('<b>')"
+    )
+
     # A third person joins and leaves from her home page: both open pages show it live.
     carol = new_context().new_page()
     errors += watch_errors(carol)
@@ -168,8 +181,12 @@ def test_everything_works_with_javascript_off(live_server, new_context, artifact
     expect(row(page, group).locator(".group__count")).to_have_text("1 member")
     row(page, group).locator("a:has-text('Open')").click()
     page.fill("#composer-text", "typed without javascript")
-    page.press("#composer-text", "Enter")
-    expect(page.locator("#timeline .message__body")).to_have_text(["typed without javascript"])
+    page.press("#composer-text", "Enter")  # a new line: without JavaScript, Send sends
+    page.keyboard.type("and a **second** line")
+    page.click("#composer button:has-text('Send')")
+    body = page.locator("#timeline .message__body")
+    expect(body).to_have_text(["typed without javascript\nand a second line"])
+    expect(body.locator("strong")).to_have_text("second")
     page.fill("#composer-text", "   ")
     page.click("#composer button:has-text('Send')")
     expect(page.locator(".composer__error")).to_contain_text("Type a message")

@@ -17,7 +17,16 @@ from discussit.core.security.headers import CSP
 from discussit.settings import Rate
 from tests import factories
 from tests import figures as figs
-from tests.helpers import Browser, drain, html, receive_until, resume, say, shown_as_text
+from tests.helpers import (
+    XSS_PAYLOADS,
+    Browser,
+    drain,
+    html,
+    receive_until,
+    resume,
+    say,
+    shown_as_text,
+)
 from tests.servers import Member, Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,18 +160,7 @@ def test_cfg3_forwarded_addresses_are_trusted_only_from_configured_proxies(serve
     assert counts["trusted"] == [303, 303, 303]  # the router's entry names the real client
 
 
-PAYLOADS = [
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    '"><svg onload=alert(1)>',
-    "${alert(1)}",
-    "`+alert(1)+`",
-    "</script><script>alert(1)</script>",
-    "{{7*7}}",
-    '<button hx-post="/logout" hx-trigger="load">x</button>',
-    "a\u2028b",
-    "\u202egnp.exe",
-]
+PAYLOADS = XSS_PAYLOADS
 
 
 def _safe(fragment: str, payload: str) -> None:
