@@ -35,7 +35,7 @@ def test_an_invalid_message_shows_the_error_and_keeps_the_text(client, alice, lo
     assert response.status_code == 400
     composer = html(response).css_first("#composer")
     assert "at most 2000 characters" in composer.css_first(".composer__error").text()
-    assert composer.css_first("input[name=text]").attributes["value"] == long_text
+    assert composer.css_first("textarea[name=text]").text() == long_text
     assert not html(response).css("#timeline .message")
 
 

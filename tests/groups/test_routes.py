@@ -148,7 +148,7 @@ def test_a_member_sees_messages_and_events_in_order_with_times(client, alice, bo
     ]
     assert all(t.attributes["datetime"].endswith("Z") for t in page.css("#timeline time"))
     assert [m.text(strip=True) for m in page.css("#members .member__name")] == ["alice"]
-    assert page.css_first("#composer input[name=text]") is not None
+    assert page.css_first("#composer textarea[name=text]") is not None
     assert page.css_first("#composer button").text(strip=True) == "Send"
     assert page.css_first("#last-seq").attributes["value"] == "6"
     assert page.css_first("#chat").attributes["hx-ws:connect"] == f"/groups/{lounge}/ws"
