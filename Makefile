@@ -8,8 +8,8 @@ PORT ?= 8000
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
 	SECRET_KEY="$$(cat .secret_key)" TEMPLATES_RELOAD=true $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --http discussit.core.security.slowclients:GuardedHttpProtocol --limit-concurrency 12000 --timeout-graceful-shutdown 20
 
-test: install system-packages lint types imports  ## the full gate: lint, types, import layers, then every test on the embedded default, then on PostgreSQL + Redis
-	$(BIN)/pytest -m "not services"
+test: install system-packages check  ## the full gate: `make check`, then the browser and slow tests on the embedded default, then every test on PostgreSQL + Redis (but the pure ones)
+	$(BIN)/pytest -m "not services and (browser or slow)"
 	bash .ci/services.sh run $(BIN)/pytest -m "not pure"
 
 check: lint types imports  ## under a minute, no browser or services: format, lint, types, import layers, fast tests
