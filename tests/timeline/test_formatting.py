@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from discussit.timeline import formatting
 from discussit.timeline.formatting import HTML_FACTOR, HTML_SLACK, REL, SCHEMES, to_html
 from tests.helpers import FORMATTING, XSS_PAYLOADS
 
@@ -172,3 +173,13 @@ def test_html_far_longer_than_its_text_is_made_again_without_bare_links_or_as_te
     html = to_html(quotes)
     assert html == "<p>" + "&#34;" * 2000 + "</p>"
     assert to_html("one link: https://a.example").count("<a ") == 1  # a usual message keeps it
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1 ,;?!'\n.-*&<", max_size=40))
+@example("stall00001" + "x" * 1900)
+@example("1 2, 3; ok? yes! it's")
+def test_a_plain_line_is_made_as_markdown_it_py_makes_it(text: str) -> None:
+    """The shortcut for plain lines gives what the full renderer gives."""
+    if formatting._PLAIN.fullmatch(text):
+        assert to_html(text) == formatting._MD.render(text).rstrip("\n")
