@@ -18,8 +18,10 @@ from starlette.types import ASGIApp
 from discussit import errors
 from discussit.accounts import auth
 from discussit.accounts import routes as accounts_routes
+from discussit.chat import message_routes
 from discussit.chat import routes as chat_routes
 from discussit.chat import socket as chat_socket
+from discussit.chat.changing import Changing
 from discussit.chat.posting import Posting
 from discussit.chat.presence import PresenceUpdates
 from discussit.core import health, templating, urls
@@ -46,6 +48,7 @@ ROUTES: list[BaseRoute] = [
     *accounts_routes.routes,
     *groups_routes.routes,
     *chat_routes.routes,
+    *message_routes.routes,
     *chat_socket.routes,
     *stream.routes,
     *health.routes,
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "presence_updates": presence_updates,
                 "limiter": limiter,
                 "posting": Posting(db, broker, limiter, settings),
+                "changing": Changing(db, broker, limiter, settings),
             }
         finally:
             purging.cancel()

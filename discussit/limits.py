@@ -25,3 +25,9 @@ CLIENT_MESSAGE_ID_MAX = 64
 HISTORY_PAGE = 50  # entries per page of a group's history
 DIRECTORY_PAGE = 30  # groups per page of the home page
 CATCH_UP_MAX = 500  # entries replayed to a reconnecting page; past it, it is told to reload
+
+# Reactions: one of these, toggled per member (a member's reaction with one emoji counts once).
+REACTIONS = ("👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏")
+REACTION_MAX = 16  # characters of an emoji in the database (one of REACTIONS, some are 2)
+QUOTE_MAX = 100  # characters of a replied-to message's first line shown in the reply
+GROUP_WITHIN_SECONDS = 300  # a person's messages this close together show under one name

@@ -103,6 +103,43 @@ class Message(SQLModel, table=True):
     # before formatting) or an older render_version: rendered again when read.
     body_html: str | None = Field(default=None, sa_type=Text)
     render_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The message this one answers (a seq in the same group), shown as a quote of it.
+    reply_to_seq: int | None = None
+    edited_at: datetime | None = None
+    # Deleted: body and HTML emptied, reactions gone; the line stays as "message deleted".
+    deleted_at: datetime | None = None
+
+
+class Reaction(SQLModel, table=True):
+    """A member's reaction to a message: one of limits.REACTIONS, at most once per emoji."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (
+        UniqueConstraint("message_id", "user_id", "emoji", name="uq_reactions_message_user_emoji"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    emoji: str = Field(max_length=limits.REACTION_MAX)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Change(SQLModel, table=True):
+    """An edit, a deletion or a reaction change of the message at `target_seq`: an entry of the
+    group's timeline at its own seq, so that open pages get it live and a page that was away
+    gets it in its catch-up. It is not a line of history: pages show each message as it is."""
+
+    __tablename__ = "changes"
+    __table_args__ = (UniqueConstraint("group_id", "seq", name="uq_changes_group_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: uuid.UUID = Field(foreign_key="groups.id", ondelete="CASCADE")
+    seq: int
+    target_seq: int
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)  # "edited" | "deleted" | "reacted"
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Event(SQLModel, table=True):

@@ -185,6 +185,14 @@ VARIABLES: tuple[Variable, ...] = (
         "when `REDIS_URL` is set).",
     ),
     Variable(
+        "RATE_LIMIT_CHANGES",
+        "changes_per_user",
+        Rate.parse,
+        "`60/60`",
+        f"Edits, deletions and reactions per user ({ADDRESS_FACTOR}x that per address), across "
+        "all their pages and processes; past it the change is refused with a wait in seconds.",
+    ),
+    Variable(
         "RATE_LIMIT_MEMBERSHIP",
         "membership_changes_per_user",
         Rate.parse,
@@ -231,6 +239,7 @@ class Settings:
     login_attempts_per_address: Rate = Rate(50, 180)
     signups_per_address: Rate = Rate(20, 3600)
     messages_per_user: Rate = Rate(30, 10)
+    changes_per_user: Rate = Rate(60, 60)
     membership_changes_per_user: Rate = Rate(20, 60)
     connects_per_user: Rate = Rate(60, 60)
     sockets_per_user: int = 10

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.websockets import WebSocketDisconnected
 
+from discussit.chat.changing import Changed, Changing
 from discussit.chat.connection import Connection, Resume
 from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id
 from discussit.core.realtime import closecodes
@@ -123,7 +124,9 @@ class Frames(Connection):
                 "That message could not be read.", raw if isinstance(raw, str) else ""
             )
             return
-        outcome = await self.posting.post(self.viewer, self.group_id, raw, client_id)
+        outcome = await self.posting.post(
+            self.viewer, self.group_id, raw, client_id, data.get("reply_to")
+        )
         if not isinstance(outcome, Refused) or outcome.reason is not Reason.TOO_FAST:
             self.throttled = 0  # only refusals in a row close the socket
         if isinstance(outcome, Posted):
@@ -136,9 +139,45 @@ class Frames(Connection):
             return
         await self.REFUSALS[outcome.reason](self, outcome, raw if isinstance(raw, str) else "")
 
+    async def edit_frame(self, data: dict[str, Any]) -> None:
+        changing: Changing = self.ws.state.changing
+        outcome = await changing.edit(
+            self.viewer, self.group_id, data.get("seq"), data.get("text"), self.ws
+        )
+        await self.changed(outcome)
+
+    async def delete_frame(self, data: dict[str, Any]) -> None:
+        changing: Changing = self.ws.state.changing
+        await self.changed(
+            await changing.delete(self.viewer, self.group_id, data.get("seq"), self.ws)
+        )
+
+    async def react_frame(self, data: dict[str, Any]) -> None:
+        changing: Changing = self.ws.state.changing
+        outcome = await changing.react(
+            self.viewer, self.group_id, data.get("seq"), data.get("emoji"), data.get("on"), self.ws
+        )
+        await self.changed(outcome)
+
+    async def changed(self, outcome: Changed | Refused) -> None:
+        """A change is shown to everyone by its live entry; a refusal only to this page."""
+        if isinstance(outcome, Changed):
+            return
+        if outcome.reason is Reason.NOT_A_MEMBER:
+            await self.left()
+        elif outcome.reason is Reason.LOGGED_OUT:
+            await self.logged_out()
+        elif outcome.reason is Reason.INVALID:
+            await self.bad_frame(outcome.problem)
+        else:
+            await self.notice("messages/_status.html", oob=True, status=outcome.problem)
+
     FRAMES: dict[str, Callable[[Frames, dict[str, Any]], Awaitable[None]]] = {
         "resume": resume_frame,
         "message": message_frame,
+        "edit": edit_frame,
+        "delete": delete_frame,
+        "react": react_frame,
     }
 
     async def refused(self, outcome: Refused, text: str) -> None:
@@ -163,6 +202,8 @@ class Frames(Connection):
     REFUSALS: dict[Reason, Callable[[Frames, Refused, str], Awaitable[None]]] = {
         Reason.INVALID: invalid,
         Reason.NOT_SAVED: refused,
+        Reason.NOT_FOUND: refused,
+        Reason.NOT_ALLOWED: refused,
         Reason.TOO_FAST: too_fast,
         Reason.NOT_A_MEMBER: refused_not_member,
         Reason.LOGGED_OUT: refused_logged_out,

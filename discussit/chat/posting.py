@@ -26,7 +26,13 @@ from discussit.core.security.ratelimit import MemoryLimiter
 from discussit.settings import Settings
 from discussit.timeline.formatting import to_html
 from discussit.timeline.live import publish_entry
-from discussit.timeline.store import AlreadyStored, NotAMember, SessionEnded, store_message
+from discussit.timeline.store import (
+    AlreadyStored,
+    NoSuchMessage,
+    NotAMember,
+    SessionEnded,
+    store_message,
+)
 
 log = logging.getLogger("discussit.posting")
 
@@ -42,6 +48,8 @@ class Reason(Enum):
     NOT_A_MEMBER = "not a member"
     LOGGED_OUT = "logged out"
     NOT_SAVED = "not saved"  # the database refused: nothing stored, nothing published
+    NOT_FOUND = "not found"  # the message answered or changed is not in this group (or deleted)
+    NOT_ALLOWED = "not allowed"  # a member, but not one who may change this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,23 @@ class Refused:
     reason: Reason
     problem: str  # in words for the sender
     retry_after: int = 0  # seconds (TOO_FAST)
+
+
+async def formatted(text: str) -> str:
+    """`text` as HTML (timeline/formatting.py): on the loop when short, else on a thread."""
+    if len(text) <= FORMAT_ON_LOOP:
+        return to_html(text)
+    return await anyio.to_thread.run_sync(to_html, text)
+
+
+def clean_seq(raw: object) -> int | None:
+    """A message's seq as a page sends it (a number, or digits as text), or None."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if 0 < raw < 10**18 else None
+    try:
+        return text_policy.clean_number(raw, "A message number") or None
+    except text_policy.InvalidText:
+        return None
 
 
 def clean_client_message_id(raw: object) -> str | None:
@@ -81,12 +106,22 @@ class Posting:
         self.settings = settings
 
     async def post(
-        self, viewer: Viewer, group_id: uuid.UUID, raw_text: object, raw_client_id: object = None
+        self,
+        viewer: Viewer,
+        group_id: uuid.UUID,
+        raw_text: object,
+        raw_client_id: object = None,
+        raw_reply_to: object = None,
     ) -> Posted | Refused:
         try:
             text = text_policy.clean(raw_text, text_policy.MESSAGE)
         except text_policy.InvalidText as problem:
             return Refused(Reason.INVALID, str(problem))
+        reply_to = None
+        if raw_reply_to not in (None, ""):
+            reply_to = clean_seq(raw_reply_to)
+            if reply_to is None:
+                return Refused(Reason.INVALID, "The message you are replying to is not known.")
         # One budget per user across all their pages and processes (Redis when configured).
         decision = await self.limiter.hit(
             f"messages:user:{viewer.id}", self.settings.messages_per_user
@@ -100,10 +135,7 @@ class Posting:
             )
         client_id = clean_client_message_id(raw_client_id)
         with anyio.CancelScope(shield=True):  # persist, then publish, whatever the page does
-            if len(text) <= FORMAT_ON_LOOP:
-                html = to_html(text)
-            else:
-                html = await anyio.to_thread.run_sync(to_html, text)
+            html = await formatted(text)
             try:
                 entry = await store_message(
                     self.db,
@@ -114,11 +146,17 @@ class Posting:
                     client_id,
                     session=(viewer.session_key, self.settings.session_max_age),
                     body_html=html,
+                    reply_to=reply_to,
                 )
             except AlreadyStored as stored:
                 return Posted(stored.seq, again=True)
             except NotAMember:
                 return Refused(Reason.NOT_A_MEMBER, "Join this group before posting in it.")
+            except NoSuchMessage:
+                return Refused(
+                    Reason.NOT_FOUND,
+                    "The message you are replying to is not in this group, or was deleted.",
+                )
             except SessionEnded:
                 return Refused(Reason.LOGGED_OUT, "You have logged out. Log in again to post.")
             except SQLAlchemyError as failure:

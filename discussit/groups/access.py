@@ -17,10 +17,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from discussit.accounts.auth import Viewer, require_viewer, session_params
+from discussit.core.db import Outcome
 from discussit.groups import directory
 from discussit.groups.membership import is_member
 from discussit.models import Group, login_alive
-from discussit.timeline.store import GROUPS, MEMBERSHIPS, NoSuchGroup
+from discussit.timeline.changes import Decide, Target
+from discussit.timeline.store import (
+    GROUPS,
+    MEMBERSHIPS,
+    NoSuchGroup,
+    NoSuchMessage,
+    NotAMember,
+    SessionEnded,
+)
 
 __all__ = [
     "NoSuchGroup",
@@ -32,6 +41,12 @@ __all__ = [
     "require_staff",
     "replay_cursor",
     "replay_cursor_now",
+    "NotAllowed",
+    "may_edit",
+    "may_delete",
+    "may_react",
+    "edit_refusal",
+    "delete_refusal",
 ]
 
 
@@ -120,3 +135,61 @@ def replay_cursor_now(
     if not still_member:
         raise NotAMemberOf(Group(id=group_id, name="", name_key=""))
     return int(last_seq)
+
+
+# Changing a message (timeline/changes.py asks, inside the change's transaction, with the
+# target as it is then). Every entry point (forms, htmx, the socket) goes through these.
+
+
+class NotAllowed(Outcome):
+    """The viewer may not make this change to this message (`problem` says why, in words)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _a_member_who_can_see_it(target: Target) -> None:
+    if not target.logged_in:
+        raise SessionEnded
+    if not target.actor_is_member:
+        raise NotAMember
+    if target.deleted:
+        raise NoSuchMessage
+
+
+def edit_refusal(viewer: Viewer, author_id: int) -> str | None:
+    """Why the viewer (a member) may not edit a message by `author_id`, or None: only its
+    author edits a message."""
+    return None if author_id == viewer.id else "Only its author can edit a message."
+
+
+def delete_refusal(viewer: Viewer, author_id: int) -> str | None:
+    """Why the viewer (a member) may not delete a message by `author_id`, or None: its author
+    deletes it, and staff delete anyone's."""
+    if author_id == viewer.id or viewer.user.is_staff:
+        return None
+    return "Only its author or staff can delete a message."
+
+
+def may_edit(viewer: Viewer) -> Decide:
+    def decide(target: Target) -> None:
+        _a_member_who_can_see_it(target)
+        if (problem := edit_refusal(viewer, target.author_id)) is not None:
+            raise NotAllowed(problem)
+
+    return decide
+
+
+def may_delete(viewer: Viewer) -> Decide:
+    def decide(target: Target) -> None:
+        _a_member_who_can_see_it(target)
+        if (problem := delete_refusal(viewer, target.author_id)) is not None:
+            raise NotAllowed(problem)
+
+    return decide
+
+
+def may_react(viewer: Viewer) -> Decide:
+    """Any member reacts to a message that is not deleted."""
+    return _a_member_who_can_see_it

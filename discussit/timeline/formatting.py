@@ -19,6 +19,7 @@ rendered again when it is read.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -144,3 +145,19 @@ def to_html(text: str) -> str:
         if len(html) <= most:
             return html
     return f"<p>{escape(text)}</p>"
+
+
+EMOJI_ONLY_MAX = 24  # code points: a few emoji, with their joiners and modifiers
+_EMOJI_JOINERS = frozenset("\u200d\ufe0f\u20e3 ")
+
+
+def is_emoji_only(text: str) -> bool:
+    """Text of a few emoji and nothing else (spaces, joiners and skin tones allowed): each
+    character a symbol (Unicode category So: emoji, flags' regional indicators) or a modifier
+    (Sk: skin tones). By category, from the Unicode database; no pattern of our own."""
+    text = text.strip()
+    if not text or len(text) > EMOJI_ONLY_MAX:
+        return False
+    return all(
+        ch in _EMOJI_JOINERS or unicodedata.category(ch) in ("So", "Sk") for ch in text
+    ) and any(unicodedata.category(ch) == "So" for ch in text)

@@ -1,44 +1,77 @@
 """Reading a group's timeline: a page of history, or what came after a cursor (catch-up).
 
-Messages and events live in two tables; every read is one query over both (UNION ALL) ordered by
-`seq` in SQL, each side first narrowed by its (group_id, seq) index, so a page costs the same
-whatever the group's length. New kinds of entry join the union.
+Messages, events and changes live in three tables; every read is one query over them (UNION
+ALL) ordered by `seq` in SQL, each side first narrowed by its (group_id, seq) index, so a page
+costs the same whatever the group's length. Pages show lines (messages and events), each
+message as it is now; a catch-up also replays changes (edits, deletions, reaction changes),
+each carrying its message as it is now. Then at most three more queries complete a page,
+whatever its length: the messages that changes name, their reactions, and the messages that
+replies quote.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy import Connection, Integer, Select, cast, literal, null, select, union_all
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from discussit.models import Event, Group, Message, User
-from discussit.timeline.entries import Entry, Kind
+from discussit import limits
+from discussit.models import Change, Event, Group, Message, Reaction, User
+from discussit.timeline.entries import CHANGES, Entry, Kind, Quote, Reactions
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_REACTIONS = Reaction.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
 
+_NO_TIME = cast(null(), _MESSAGES.c.edited_at.type)
+_NO_SEQ = cast(null(), Integer)
 
-def _side(
-    table: Any, kind: Any, user: Any, body: Any, where: list[Any], newest_first: bool, limit: int
-) -> Any:
+
+def _columns(table: Any) -> dict[str, Any]:
+    """The columns every side of the union has, in one order."""
+    c = table.c
+    if table is _MESSAGES:
+        return {
+            "kind": literal(Kind.MESSAGE.value),
+            "user_id": c.author_id,
+            "body": c.body,
+            "body_html": c.body_html,
+            "version": c.render_version,
+            "reply_to_seq": c.reply_to_seq,
+            "edited_at": c.edited_at,
+            "deleted_at": c.deleted_at,
+            "target_seq": _NO_SEQ,
+        }
+    return {
+        "kind": c.kind,
+        "user_id": c.user_id,
+        "body": literal(""),
+        "body_html": literal(""),
+        "version": literal(RENDER_VERSION),
+        "reply_to_seq": _NO_SEQ,
+        "edited_at": _NO_TIME,
+        "deleted_at": _NO_TIME,
+        "target_seq": c.target_seq if table is _CHANGES else _NO_SEQ,
+    }
+
+
+_NAMES = ("seq", "created_at", *_columns(_MESSAGES))
+
+
+def _side(table: Any, where: list[Any], newest_first: bool, limit: int) -> Any:
     seq = table.c.seq
-    messages = table is _MESSAGES
+    columns = {"seq": seq, "created_at": table.c.created_at, **_columns(table)}
     return (
-        select(
-            kind.label("kind"),
-            seq.label("seq"),
-            user.label("user_id"),
-            body.label("body"),
-            (table.c.body_html if messages else literal("")).label("body_html"),
-            (table.c.render_version if messages else literal(RENDER_VERSION)).label("version"),
-            table.c.created_at.label("created_at"),
-        )
-        .where(*where)
+        select(*(column.label(name) for name, column in columns.items()))
+        .where(table.c.group_id == where[0], *where[1:])
         .order_by(seq.desc() if newest_first else seq)
         .limit(limit)
         .subquery()
@@ -46,54 +79,179 @@ def _side(
 
 
 def _entries(
-    group_id: uuid.UUID, low: int | None, high: int | None, newest_first: bool, limit: int
+    group_id: uuid.UUID,
+    low: int | None,
+    high: int | None,
+    newest_first: bool,
+    limit: int,
+    changes: bool = False,
 ) -> Select[Any]:
+    """Lines (and, for a catch-up, changes) with low < seq < high, `limit` of them from the
+    newest or the oldest end, with their users' names."""
     sides = []
-    for table, kind, user, body in (
-        (_MESSAGES, literal(Kind.MESSAGE.value), _MESSAGES.c.author_id, _MESSAGES.c.body),
-        (_EVENTS, _EVENTS.c.kind, _EVENTS.c.user_id, literal("")),
-    ):
-        where = [table.c.group_id == group_id]
+    for table in (_MESSAGES, _EVENTS, *((_CHANGES,) if changes else ())):
+        where: list[Any] = [group_id]
         if low is not None:
             where.append(table.c.seq > low)
         if high is not None:
             where.append(table.c.seq < high)
-        side = _side(table, kind, user, body, where, newest_first, limit)
-        sides.append(select(side))
+        sides.append(select(_side(table, where, newest_first, limit)))
     both = union_all(*sides).subquery()
     return (
-        select(
-            both.c.kind,
-            both.c.seq,
-            both.c.user_id,
-            _USERS.c.username,
-            both.c.created_at,
-            both.c.body,
-            both.c.body_html,
-            both.c.version,
-        )
+        select(*(both.c[name] for name in _NAMES), _USERS.c.username)
         .join(_USERS, _USERS.c.id == both.c.user_id)
         .order_by(both.c.seq.desc() if newest_first else both.c.seq)
         .limit(limit)
     )
 
 
-async def _read(session: AsyncSession, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
-    rows = await session.exec(query)  # type: ignore[call-overload]  # a core Select
-    return [
-        Entry(
-            Kind(kind),
-            seq,
+def _html(row: Any) -> str:
+    if row.deleted_at is not None:
+        return ""
+    if row.version == RENDER_VERSION and row.body_html is not None:
+        return str(row.body_html)
+    return to_html(row.body)  # stored before formatting, or by an older renderer
+
+
+def _entry(group_id: uuid.UUID, row: Any, details: _Details) -> Entry:
+    kind = Kind(row.kind)
+    if kind in CHANGES:
+        return Entry(
+            kind,
+            row.seq,
             group_id,
-            user_id,
-            username,
-            created_at,
-            body,
-            # Stored before formatting, or by an older renderer: rendered now.
-            body_html if version == RENDER_VERSION and body_html is not None else to_html(body),
+            row.user_id,
+            row.username,
+            row.created_at,
+            target=details.messages.get(row.target_seq),
         )
-        for kind, seq, user_id, username, created_at, body, body_html, version in rows
-    ]
+    if kind is not Kind.MESSAGE:
+        return Entry(kind, row.seq, group_id, row.user_id, row.username, row.created_at)
+    deleted = row.deleted_at is not None
+    return Entry(
+        kind,
+        row.seq,
+        group_id,
+        row.user_id,
+        row.username,
+        row.created_at,
+        "" if deleted else row.body,
+        _html(row),
+        edited_at=row.edited_at,
+        deleted=deleted,
+        reactions=() if deleted else details.reactions.get(row.seq, ()),
+        reply=None if deleted or row.reply_to_seq is None else details.quote(row.reply_to_seq),
+    )
+
+
+class _Details:
+    """What completes a page's messages: the messages its changes name, every message's
+    reactions, and the messages its replies quote (read together, a query each)."""
+
+    __slots__ = ("messages", "reactions", "quotes")
+
+    def __init__(self) -> None:
+        self.messages: dict[int, Entry] = {}
+        self.reactions: dict[int, tuple[Reactions, ...]] = {}
+        self.quotes: dict[int, Quote] = {}
+
+    def quote(self, seq: int) -> Quote:
+        # A reply to a message that is gone entirely (its author's account deleted).
+        return self.quotes.get(seq) or Quote(seq, "", "", deleted=True)
+
+
+def _message_rows(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> list[Any]:
+    side = _side(_MESSAGES, [group_id, _MESSAGES.c.seq.in_(sorted(set(seqs)))], False, 10**6)
+    query = select(*(side.c[name] for name in _NAMES), _USERS.c.username).join(
+        _USERS, _USERS.c.id == side.c.user_id
+    )
+    return list(conn.execute(query))
+
+
+def _reactions(
+    conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]
+) -> dict[int, tuple[Reactions, ...]]:
+    """Each message's reactions, by seq: emoji in limits.REACTIONS order, people in the order
+    they reacted."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, _USERS.c.username)
+        .join(_MESSAGES, _MESSAGES.c.id == _REACTIONS.c.message_id)
+        .join(_USERS, _USERS.c.id == _REACTIONS.c.user_id)
+        .where(_MESSAGES.c.group_id == group_id, _MESSAGES.c.seq.in_(wanted))
+        .order_by(_MESSAGES.c.seq, _REACTIONS.c.id)
+    )
+    people: dict[int, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
+    for seq, emoji, user_id, username in rows:
+        people[seq][emoji].append((user_id, username))
+    order = {emoji: i for i, emoji in enumerate(limits.REACTIONS)}
+    return {
+        seq: tuple(
+            Reactions(emoji, tuple(u for u, _ in who), tuple(n for _, n in who))
+            for emoji, who in sorted(by_emoji.items(), key=lambda e: order.get(e[0], 99))
+        )
+        for seq, by_emoji in people.items()
+    }
+
+
+def first_line(body: str) -> str:
+    """A quoted message's first non-empty line, shortened to limits.QUOTE_MAX characters."""
+    line = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    return line if len(line) <= limits.QUOTE_MAX else line[: limits.QUOTE_MAX - 1] + "…"
+
+
+def quotes(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> dict[int, Quote]:
+    """The messages of this group at `seqs`, as replies quote them (absent: no such message)."""
+    wanted = sorted(set(seqs))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(_MESSAGES.c.seq, _USERS.c.username, _MESSAGES.c.body, _MESSAGES.c.deleted_at)
+        .join(_USERS, _USERS.c.id == _MESSAGES.c.author_id)
+        .where(_MESSAGES.c.group_id == group_id, _MESSAGES.c.seq.in_(wanted))
+    )
+    return {
+        seq: Quote(seq, username, "" if deleted_at else first_line(body), deleted_at is not None)
+        for seq, username, body, deleted_at in rows
+    }
+
+
+def complete(conn: Connection, group_id: uuid.UUID, rows: Sequence[Any]) -> list[Entry]:
+    """Entries from rows of the union: messages as they are now, changes with their messages."""
+    details = _Details()
+    message_rows = [row for row in rows if row.kind == Kind.MESSAGE.value]
+    shown = {row.seq for row in message_rows}
+    targets = {row.target_seq for row in rows if row.target_seq is not None}
+    if targets - shown:
+        message_rows += _message_rows(conn, group_id, targets - shown)
+    details.reactions = _reactions(
+        conn, group_id, (row.seq for row in message_rows if row.deleted_at is None)
+    )
+    details.quotes = quotes(
+        conn,
+        group_id,
+        (row.reply_to_seq for row in message_rows if row.reply_to_seq is not None),
+    )
+    details.messages = {
+        row.seq: _entry(group_id, row, details) for row in message_rows if row.seq in targets
+    }
+    return [_entry(group_id, row, details) for row in rows]
+
+
+def messages_now(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> dict[int, Entry]:
+    """The messages of this group at `seqs` as they are now (absent: no such message)."""
+    entries = complete(conn, group_id, _message_rows(conn, group_id, seqs))
+    return {entry.seq: entry for entry in entries}
+
+
+def _read(conn: Connection, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
+    return complete(conn, group_id, list(conn.execute(query)))
+
+
+async def _run(session: AsyncSession, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
+    return await session.run_sync(lambda s: _read(s.connection(), group_id, query))
 
 
 async def last_seq(session: AsyncSession, group_id: uuid.UUID) -> int | None:
@@ -111,14 +269,31 @@ async def last_seq(session: AsyncSession, group_id: uuid.UUID) -> int | None:
 async def page_before(
     session: AsyncSession, group_id: uuid.UUID, before: int, limit: int
 ) -> tuple[list[Entry], bool]:
-    """The `limit` entries with seq < `before`, oldest first, and whether older ones exist.
+    """The `limit` lines with seq < `before`, oldest first, and whether older ones exist.
     For the latest page pass before = last_seq + 1. One query, whatever the group's length."""
-    entries = await _read(session, group_id, _entries(group_id, None, before, True, limit + 1))
+    entries = await _run(session, group_id, _entries(group_id, None, before, True, limit + 1))
     return list(reversed(entries[:limit])), len(entries) > limit
+
+
+async def page_after(
+    session: AsyncSession, group_id: uuid.UUID, after: int, upto: int, limit: int
+) -> tuple[list[Entry], bool]:
+    """The `limit` lines with after < seq <= upto, oldest first, and whether newer ones exist
+    (up to `upto`, the group's last seq as read before)."""
+    entries = await _run(session, group_id, _entries(group_id, after, upto + 1, False, limit + 1))
+    return entries[:limit], len(entries) > limit
 
 
 async def entries_after(
     session: AsyncSession, group_id: uuid.UUID, after: int, upto: int, limit: int
 ) -> list[Entry]:
-    """Up to `limit` entries with after < seq <= upto, oldest first (catch-up after a reconnect)."""
-    return await _read(session, group_id, _entries(group_id, after, upto + 1, False, limit))
+    """Up to `limit` entries with after < seq <= upto, oldest first, changes included
+    (catch-up after a reconnect)."""
+    query = _entries(group_id, after, upto + 1, False, limit, changes=True)
+    return await _run(session, group_id, query)
+
+
+async def message(session: AsyncSession, group_id: uuid.UUID, seq: int) -> Entry | None:
+    """The group's message at `seq` as it is now, or None."""
+    found = await session.run_sync(lambda s: messages_now(s.connection(), group_id, [seq]))
+    return found.get(seq)

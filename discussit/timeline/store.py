@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from discussit.core.db import Database, Outcome
 from discussit.core.prepared import Prepared
 from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
-from discussit.timeline.entries import Entry, Kind
+from discussit.timeline import history
+from discussit.timeline.entries import Entry, Kind, Quote
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 GROUPS = Group.__table__  # type: ignore[attr-defined]
@@ -41,6 +42,10 @@ class NotAMember(Outcome):
 
 class SessionEnded(Outcome):
     """The login the message was sent from has ended (logged out, or expired)."""
+
+
+class NoSuchMessage(Outcome):
+    """No message of this group has that seq (or it was deleted): nothing to answer or change."""
 
 
 class AlreadyStored(Outcome):
@@ -67,6 +72,7 @@ _COLUMNS = (
     "render_version",
     "client_message_id",
     "created_at",
+    "reply_to_seq",
 )
 
 
@@ -123,6 +129,7 @@ async def prepare(db: Database) -> None:
                     "render_version": 0,
                     "client_message_id": None,
                     "created_at": utcnow(),
+                    "reply_to_seq": None,
                     "session_key": "",
                     "session_oldest": utcnow(),
                 },
@@ -150,6 +157,7 @@ async def store_message(
     client_message_id: str | None = None,
     session: tuple[str, int] | None = None,
     body_html: str | None = None,
+    reply_to: int | None = None,
 ) -> Entry:
     """Store a message by `author_id` (always the logged-in user) and return its entry.
 
@@ -159,7 +167,9 @@ async def store_message(
     stored, and so broadcast, once). The same id with other text is another message (stored
     under an id derived from both). One transaction: the seq (which locks the group until
     commit, so a leave cannot interleave), then one insert that checks membership and login
-    itself. `body_html` is `body` rendered (formatting.to_html, done here if not given)."""
+    itself. `body_html` is `body` rendered (formatting.to_html, done here if not given).
+    `reply_to`: the seq of the message of this group it answers; NoSuchMessage if there is no
+    such message (or it was deleted)."""
     created_at = utcnow()
     if body_html is None:
         body_html = to_html(body)
@@ -171,7 +181,9 @@ async def store_message(
         "render_version": RENDER_VERSION,
         "client_message_id": client_message_id,
         "created_at": created_at,
+        "reply_to_seq": reply_to,
     }
+    quoted: list[Quote] = []
     if session is not None:
         values["session_key"] = session[0]
         values["session_oldest"] = created_at - timedelta(seconds=session[1])
@@ -181,6 +193,11 @@ async def store_message(
             seq = next_seq(conn, group_id)
         except NoSuchGroup:
             raise NotAMember from None
+        if reply_to is not None:
+            quote = history.quotes(conn, group_id, [reply_to]).get(reply_to)
+            if quote is None or quote.deleted:
+                raise NoSuchMessage
+            quoted.append(quote)
         statement = _STORE_MESSAGE[conn.dialect.name, session is not None]
         if statement.first(conn, {**values, "seq": seq}) is not None:
             return seq
@@ -203,7 +220,17 @@ async def store_message(
         raise NotAMember  # rolled back: the seq is not used
 
     seq = await db.write(store)
-    return Entry(Kind.MESSAGE, seq, group_id, author_id, username, created_at, body, body_html)
+    return Entry(
+        Kind.MESSAGE,
+        seq,
+        group_id,
+        author_id,
+        username,
+        created_at,
+        body,
+        body_html,
+        reply=quoted[-1] if quoted else None,
+    )
 
 
 def _derived_id(client_message_id: str, body: str) -> str:

@@ -1,15 +1,24 @@
 // DiscussIt's own few lines. Fragments are rendered once for everyone; this personalises them
-// (marks my messages, shows local times), keeps the newest message in view, moves the page's
-// resume cursor along as entries arrive, sends the message box on Enter (Shift+Enter: a new
-// line), and empties it once htmx has sent it over the socket.
+// (marks my messages and my reactions, shows local times, groups a person's consecutive
+// messages and marks each new day), keeps the newest message in view, moves the page's resume
+// cursor along as entries arrive, sends the message box on Enter (Shift+Enter: a new line),
+// empties it once htmx has sent it over the socket, and gives each message its toolbar (react,
+// reply, edit, delete, copy link) from the page's one #message-tools template. Without
+// JavaScript every action is a plain page: a message's time links to it.
 (function () {
   "use strict";
 
-  function decorate(root) {
-    var me = document.body.dataset.viewerId;
-    root.querySelectorAll(".message[data-author-id]").forEach(function (el) {
-      el.classList.toggle("message--mine", el.dataset.authorId === me);
-    });
+  var GROUP_WITHIN_MS = 5 * 60 * 1000; // limits.GROUP_WITHIN_SECONDS
+
+  function me() {
+    return document.body.dataset.viewerId;
+  }
+
+  function seqOf(li) {
+    return li ? Number(li.getAttribute("data-seq")) : 0;
+  }
+
+  function localise(root) {
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       el.title = when.toLocaleString();
@@ -18,21 +27,165 @@
     });
   }
 
-  var sent = 0; // sends from this page so far
+  // A person's messages within a few minutes of each other show under one name; the first
+  // line of each day (in the reader's time zone) carries that day (base.css shows it).
+  function arrange(timeline) {
+    var previous = null;
+    var lastDay = null;
+    for (var el = timeline.firstElementChild; el; el = el.nextElementSibling) {
+      if (!el.hasAttribute("data-seq")) continue;
+      var time = el.querySelector("time[datetime]");
+      var when = time ? new Date(time.getAttribute("datetime")) : null;
+      var day = when ? when.toDateString() : lastDay;
+      var newDay = day !== lastDay && lastDay !== null;
+      el.classList.toggle("timeline__new-day", newDay);
+      if (newDay) el.dataset.day = when.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+      var continued =
+        !newDay && previous && el.classList.contains("message") &&
+        previous.classList.contains("message") &&
+        previous.dataset.authorId === el.dataset.authorId &&
+        when - previous.when < GROUP_WITHIN_MS;
+      el.classList.toggle("message--continued", Boolean(continued));
+      previous = el;
+      previous.when = when;
+      lastDay = day;
+    }
+  }
+
+  function decorate(root) {
+    var mine = " " + me() + " ";
+    root.querySelectorAll(".message[data-author-id]").forEach(function (el) {
+      el.classList.toggle("message--mine", el.dataset.authorId === me());
+    });
+    root.querySelectorAll(".reaction[data-users]").forEach(function (el) {
+      el.setAttribute("aria-pressed", String(el.dataset.users.indexOf(mine) !== -1));
+    });
+    localise(root);
+  }
+
+  // ---- the toolbar -------------------------------------------------------------------------
+
+  function toolsFor(li) {
+    var template = document.getElementById("message-tools");
+    if (!template || !li || li.classList.contains("message--deleted")) return null;
+    var tools = li.querySelector(".message-tools");
+    if (tools) return tools;
+    document.querySelectorAll("#timeline .message-tools").forEach(function (old) {
+      if (!old.contains(document.activeElement)) old.remove();
+    });
+    var seq = seqOf(li);
+    var base = template.dataset.base + seq + "/";
+    var mine = li.dataset.authorId === me();
+    var staff = document.body.dataset.viewerStaff === "1";
+    tools = template.content.firstElementChild.cloneNode(true);
+    tools.querySelectorAll("[data-mine-only]").forEach(function (el) {
+      if (!mine && !(staff && el.hasAttribute("data-staff-too"))) el.remove();
+    });
+    tools.querySelectorAll("form[data-action]").forEach(function (form) {
+      form.setAttribute("hx-post", base + form.dataset.action);
+      if (form.dataset.action === "delete") {
+        form.setAttribute("hx-confirm", "Delete this message? This cannot be undone.");
+      }
+    });
+    tools.querySelector(".message-tools__link").href = template.dataset.base + seq;
+    li.appendChild(tools);
+    if (window.htmx) window.htmx.process(tools);
+    return tools;
+  }
+
+  function edit(li) {
+    if (!li || !window.htmx) return;
+    var open = document.getElementById("editor-" + seqOf(li));
+    if (open) {
+      open.querySelector("textarea").focus();
+      return;
+    }
+    var template = document.getElementById("message-tools");
+    window.htmx.ajax("GET", template.dataset.base + seqOf(li) + "/edit", {
+      target: li,
+      swap: "afterend",
+    });
+  }
+
+  function closeEditor(editor) {
+    var seq = editor.dataset.seqEdited;
+    editor.remove();
+    var li = document.getElementById("entry-" + seq);
+    var link = li && li.querySelector(".message__time");
+    if (link) link.focus();
+  }
+
+  function reply(li) {
+    var to = document.getElementById("composer-reply-to");
+    var box = document.getElementById("composer-text");
+    if (!to || !box) return;
+    var author = li.querySelector(".message__author").textContent;
+    var body = li.querySelector(".message__body").textContent.trim().split("\n")[0];
+    to.value = String(seqOf(li));
+    var chip = document.getElementById("composer-reply");
+    var text = chip.querySelector(".composer__reply-text");
+    text.textContent = "Replying to ";
+    var strong = document.createElement("strong");
+    strong.textContent = author;
+    text.appendChild(strong);
+    text.appendChild(document.createTextNode(" " + body.slice(0, 100)));
+    chip.hidden = false;
+    box.focus();
+  }
+
+  function clearReply() {
+    var to = document.getElementById("composer-reply-to");
+    var chip = document.getElementById("composer-reply");
+    if (to) to.value = "";
+    if (chip) chip.hidden = true;
+  }
+
+  function say(text) {
+    var status = document.getElementById("composer-status") || document.getElementById("notice");
+    if (status) status.textContent = text;
+  }
+
+  function copyLink(link) {
+    var url = link.href;
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(url).then(function () { say("Link copied."); });
+    }
+    // Plain HTTP on a LAN has no Clipboard API: copy from a selected field instead.
+    var field = document.createElement("textarea");
+    field.value = url;
+    field.setAttribute("readonly", "");
+    field.className = "visually-hidden";
+    document.body.appendChild(field);
+    field.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    field.remove();
+    say(done ? "Link copied." : "Copy this link: " + url);
+    link.focus();
+  }
 
   function start() {
     decorate(document);
     var timeline = document.getElementById("timeline");
     if (timeline) {
+      arrange(timeline);
       var atBottom = true;
-      timeline.scrollTop = timeline.scrollHeight;
+      var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+      var linked = timeline.querySelector(".message--target");
+      if (target || linked) {
+        atBottom = false;
+        (target || linked).scrollIntoView({ block: "center" });
+      } else {
+        timeline.scrollTop = timeline.scrollHeight;
+      }
       timeline.addEventListener("scroll", function () {
         atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 60;
       });
       // The resume form sends #last-seq on every (re)connect: the newest entry this page shows
-      // (each carries its data-seq), so a reconnect asks only for what came after it.
-      var cursor = document.getElementById("last-seq");
+      // (each line carries its data-seq; a change sets #last-seq itself), so a reconnect asks
+      // only for what came after it. Looked up each time: a change replaces the element.
       var advance = function (node) {
+        var cursor = document.getElementById("last-seq");
         var seq = node.nodeType === 1 ? Number(node.getAttribute("data-seq")) : 0;
         if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
       };
@@ -41,16 +194,64 @@
           record.addedNodes.forEach(advance);
         });
         decorate(timeline);
+        arrange(timeline);
         if (atBottom) timeline.scrollTop = timeline.scrollHeight;
       }).observe(timeline, { childList: true });
+      timeline.addEventListener("mouseover", function (event) {
+        toolsFor(event.target.closest && event.target.closest("#timeline > .message"));
+      });
+      timeline.addEventListener("focusin", function (event) {
+        toolsFor(event.target.closest && event.target.closest("#timeline > .message"));
+      });
+      timeline.addEventListener("click", function (event) {
+        var li = event.target.closest("#timeline > .message");
+        if (!li) return;
+        var chip = event.target.closest(".reaction[data-emoji]");
+        if (chip) {
+          var tools = toolsFor(li);
+          var pick = tools && tools.querySelector('button[name=emoji][value="' + chip.dataset.emoji + '"]');
+          if (pick) pick.click();
+        } else if (event.target.closest(".message-tools__edit")) {
+          edit(li);
+        } else if (event.target.closest(".message-tools__reply")) {
+          reply(li);
+        } else if (event.target.closest(".message-tools__link")) {
+          event.preventDefault();
+          copyLink(event.target.closest(".message-tools__link"));
+        }
+      });
     }
-    // In the message box Enter sends and Shift+Enter starts a new line (not while an input
-    // method is composing a character). Without JavaScript the box is a plain textarea: Enter
-    // starts a new line and the Send button sends.
+    document.addEventListener("click", function (event) {
+      if (event.target.closest && event.target.closest(".composer__reply-cancel")) {
+        event.preventDefault();
+        clearReply();
+        document.getElementById("composer-text").focus();
+      }
+    });
     document.addEventListener("keydown", function (event) {
       var box = event.target;
+      if (!box || !box.closest) return;
+      var editor = box.closest(".message-editor");
+      // Escape closes the editor (the message shows again, unchanged).
+      if (event.key === "Escape" && editor) {
+        event.preventDefault();
+        closeEditor(editor);
+        return;
+      }
+      // Up arrow in an empty message box edits my last message.
+      if (event.key === "ArrowUp" && box.id === "composer-text" && box.value === "" && timeline) {
+        var mine = timeline.querySelectorAll(".message--mine:not(.message--deleted)");
+        if (mine.length) {
+          event.preventDefault();
+          edit(mine[mine.length - 1]);
+        }
+        return;
+      }
+      // In the message box (and the editor) Enter sends and Shift+Enter starts a new line
+      // (not while an input method is composing a character). Without JavaScript the box is a
+      // plain textarea: Enter starts a new line and the Send button sends.
       if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
-      if (!box || box.id !== "composer-text") return;
+      if (box.id !== "composer-text" && !(editor && box.tagName === "TEXTAREA")) return;
       event.preventDefault();
       box.form.requestSubmit();
     });
@@ -58,6 +259,7 @@
       var form = event.target;
       if (form.id !== "composer") return;
       form.querySelector("[name=text]").value = "";
+      clearReply();
       // The next send gets the next id: the page's own id plus a count. No secure-context-only
       // API (crypto.randomUUID is missing on plain HTTP away from localhost), so every send is
       // stored once, whatever the context.
@@ -71,6 +273,8 @@
       });
     });
   }
+
+  var sent = 0; // sends from this page so far
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

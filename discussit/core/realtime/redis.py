@@ -84,7 +84,11 @@ class RedisBroker(Broker):
         return self.subscribed.is_set()
 
     async def healthy(self) -> bool:
-        if not self.subscribed.is_set():
+        # A process that has just started may not have subscribed yet: give it the same 2 s
+        # every other Redis wait has before calling it unhealthy.
+        try:
+            await asyncio.wait_for(self.subscribed.wait(), timeout=2)
+        except TimeoutError:
             return False
         try:
             return bool(await self.client.ping())
