@@ -24,6 +24,7 @@ CLIENT_MESSAGE_ID_MAX = 64
 
 HISTORY_PAGE = 50  # entries per page of a group's history
 DIRECTORY_PAGE = 30  # groups per page of the home page
+SEQ_MAX = 2**31 - 1  # the largest seq a page may name (the columns are 32-bit integers)
 CATCH_UP_MAX = 500  # entries replayed to a reconnecting page; past it, it is told to reload
 
 # Reactions: one of these, toggled per member (a member's reaction with one emoji counts once).

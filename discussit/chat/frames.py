@@ -7,18 +7,32 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocketDisconnected
 
 from discussit.chat.changing import Changed, Changing
 from discussit.chat.connection import Connection, Resume
-from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id
+from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id, clean_seq
 from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
+from discussit.timeline import history
+from discussit.timeline.entries import Quote
 
 MAX_FRAME = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """What a refused message frame sent, given back to fix: its text and the message it
+    answers."""
+
+    text: str
+    reply: Quote | None = None
+
+
 # Refused frames (unreadable, the wrong shape, text the policy refuses, a second resume) within
 # BAD_FRAME_WINDOW seconds before the socket is closed (1008): a page of ours sends few.
 MAX_BAD_FRAMES = 5
@@ -82,9 +96,14 @@ class Frames(Connection):
         self.frame_budget = (max(tokens - 1, 0.0), now)
         return tokens >= 1
 
-    async def bad_frame(self, problem: str, text: str = "") -> None:
+    async def bad_frame(self, problem: str, given: Given | str = "") -> None:
         """A frame the server refused: say so (giving back any text to fix); after a few in a
         short time it is not a page of ours: close (1008)."""
+        if not await self.count_bad_frame():
+            await self.error(problem, given if isinstance(given, Given) else Given(given))
+
+    async def count_bad_frame(self) -> bool:
+        """One more refused frame; too many in a short time close the socket (True)."""
         now = time.monotonic()
         count, since = self.bad_frames
         if now - since > BAD_FRAME_WINDOW:
@@ -92,8 +111,8 @@ class Frames(Connection):
         self.bad_frames = (count + 1, since)
         if count + 1 >= MAX_BAD_FRAMES:
             await self.end(f"{count + 1} bad frames", "live/_refused.html")
-            return
-        await self.error(problem, text)
+            return True
+        return False
 
     async def resume_frame(self, data: dict[str, Any]) -> None:
         if self.sender.closed:
@@ -137,7 +156,12 @@ class Frames(Connection):
                     )
                 )
             return
-        await self.REFUSALS[outcome.reason](self, outcome, raw if isinstance(raw, str) else "")
+        reply = None
+        reply_to = clean_seq(data.get("reply_to"))
+        if reply_to is not None and outcome.reason is not Reason.NOT_FOUND:
+            reply = await self.quote(reply_to)  # the refused message still answers it
+        given = Given(raw if isinstance(raw, str) else "", reply)
+        await self.REFUSALS[outcome.reason](self, outcome, given)
 
     async def edit_frame(self, data: dict[str, Any]) -> None:
         changing: Changing = self.ws.state.changing
@@ -160,16 +184,21 @@ class Frames(Connection):
         await self.changed(outcome)
 
     async def changed(self, outcome: Changed | Refused) -> None:
-        """A change is shown to everyone by its live entry; a refusal only to this page."""
+        """A change is shown to everyone by its live entry; a refusal only to this page, in the
+        line under the composer (what is being typed there stays)."""
+        if not isinstance(outcome, Refused) or outcome.reason is not Reason.TOO_FAST:
+            self.throttled = 0  # only refusals in a row close the socket
         if isinstance(outcome, Changed):
             return
         if outcome.reason is Reason.NOT_A_MEMBER:
             await self.left()
         elif outcome.reason is Reason.LOGGED_OUT:
             await self.logged_out()
-        elif outcome.reason is Reason.INVALID:
-            await self.bad_frame(outcome.problem)
         else:
+            if outcome.reason is Reason.TOO_FAST and await self.flooding():
+                return  # closed
+            if outcome.reason is Reason.INVALID and await self.count_bad_frame():
+                return  # closed
             await self.notice("messages/_status.html", oob=True, status=outcome.problem)
 
     FRAMES: dict[str, Callable[[Frames, dict[str, Any]], Awaitable[None]]] = {
@@ -180,26 +209,31 @@ class Frames(Connection):
         "react": react_frame,
     }
 
-    async def refused(self, outcome: Refused, text: str) -> None:
-        await self.error(outcome.problem, text)
+    async def refused(self, outcome: Refused, given: Given) -> None:
+        await self.error(outcome.problem, given)
 
-    async def invalid(self, outcome: Refused, text: str) -> None:
-        await self.bad_frame(outcome.problem, text)  # counts, like any refused frame
+    async def invalid(self, outcome: Refused, given: Given) -> None:
+        await self.bad_frame(outcome.problem, given)  # counts, like any refused frame
 
-    async def too_fast(self, outcome: Refused, text: str) -> None:
+    async def flooding(self) -> bool:
+        """One more refusal for going too fast; too many in a row close the socket (True)."""
         self.throttled += 1
         if self.throttled >= MAX_THROTTLED:
             await self.end("message flood", None, closecodes.TRY_AGAIN_LATER)
-            return
-        await self.error(outcome.problem, text)
+            return True
+        return False
 
-    async def refused_not_member(self, outcome: Refused, text: str) -> None:
+    async def too_fast(self, outcome: Refused, given: Given) -> None:
+        if not await self.flooding():
+            await self.error(outcome.problem, given)
+
+    async def refused_not_member(self, outcome: Refused, given: Given) -> None:
         await self.left()
 
-    async def refused_logged_out(self, outcome: Refused, text: str) -> None:
+    async def refused_logged_out(self, outcome: Refused, given: Given) -> None:
         await self.logged_out()
 
-    REFUSALS: dict[Reason, Callable[[Frames, Refused, str], Awaitable[None]]] = {
+    REFUSALS: dict[Reason, Callable[[Frames, Refused, Given], Awaitable[None]]] = {
         Reason.INVALID: invalid,
         Reason.NOT_SAVED: refused,
         Reason.NOT_FOUND: refused,
@@ -209,11 +243,18 @@ class Frames(Connection):
         Reason.LOGGED_OUT: refused_logged_out,
     }
 
-    async def error(self, problem: str, text: str = "") -> None:
-        """Tell only this sender what went wrong, and give their text back to fix."""
+    async def error(self, problem: str, given: Given) -> None:
+        """Tell only this sender what went wrong, and give their text back to fix (and the
+        message it answers)."""
         await self.notice(
             "messages/_composer.html",
             oob=True,
             composer_error=problem,
-            composer_text=text_policy.echo(text),
+            composer_text=text_policy.echo(given.text),
+            reply=given.reply,
         )
+
+    async def quote(self, seq: int) -> Quote | None:
+        found = await self.db.read(lambda conn: history.quotes(conn, self.group_id, [seq]))
+        quote = found.get(seq)
+        return quote if quote is not None and not quote.deleted else None

@@ -18,7 +18,7 @@ from discussit.accounts import auth
 from discussit.accounts.auth import Viewer
 from discussit.accounts.pages import error_page, page
 from discussit.chat.changing import Changed, Changing
-from discussit.chat.posting import Reason, Refused
+from discussit.chat.posting import Reason, Refused, clean_seq
 from discussit.core.db import Database
 from discussit.core.security import text as text_policy
 from discussit.core.security.csrf import csrf_token
@@ -40,10 +40,10 @@ STATUS = {
 
 
 def _seq(request: Request) -> int:
-    raw = request.path_params.get("seq", "")
-    if not (raw.isascii() and raw.isdigit()) or not 0 < len(raw) <= 18:
+    seq = clean_seq(request.path_params.get("seq", ""))
+    if seq is None:
         raise HTTPException(404, "No such message.")
-    return int(raw)
+    return seq
 
 
 def around_url(group_id: uuid.UUID, seq: int) -> str:
@@ -102,16 +102,22 @@ async def edit(request: Request) -> Response:
     if isinstance(outcome, Changed):
         if not is_htmx(request):
             return RedirectResponse(around_url(group_id, entry.seq), 303)
-        # The editor closes (an empty swap); the message is replaced here as it is on every
-        # open page (the live entry), for a page that is not live (history, a message's page).
-        return HTMLResponse(_message_oob(outcome))
+        # The editor closes (HX-Reswap: htmx 4 reads any HX-* answer header into the swap);
+        # the message is replaced here as it is on every open page (the live entry), for a
+        # page that is not live (older history, a message's page).
+        return HTMLResponse(_message_oob(request, outcome), headers={"HX-Reswap": "delete"})
     _give_up_if_gone(outcome)
     status = STATUS[outcome.reason]
     return await _editor(request, group_id, entry, text_policy.echo(raw), outcome.problem, status)
 
 
-def _message_oob(outcome: Changed) -> str:
+def _message_oob(request: Request, outcome: Changed) -> str:
+    """The message as it is now, to replace it where the asking page shows it; nothing for a
+    live page (discussit.js says so: X-Live-Page), which gets every change over its socket in
+    order (an answer arriving after a newer change would show an older state)."""
     if outcome.entry is None or outcome.entry.target is None:
+        return ""
+    if request.headers.get("x-live-page") == "1":
         return ""
     return render("messages/_message.html", entry=outcome.entry.target, oob=True)
 
@@ -128,7 +134,7 @@ async def _answer(
     notice line); without JavaScript back to the message's page (or an error page)."""
     if isinstance(outcome, Changed):
         if is_htmx(request):
-            return HTMLResponse(_message_oob(outcome))
+            return HTMLResponse(_message_oob(request, outcome))
         return RedirectResponse(around_url(group_id, seq), 303)
     _give_up_if_gone(outcome)
     status = STATUS[outcome.reason]

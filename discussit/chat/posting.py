@@ -75,11 +75,12 @@ async def formatted(text: str) -> str:
 def clean_seq(raw: object) -> int | None:
     """A message's seq as a page sends it (a number, or digits as text), or None."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw if 0 < raw < 10**18 else None
+        return raw if 0 < raw <= limits.SEQ_MAX else None
     try:
-        return text_policy.clean_number(raw, "A message number") or None
+        seq = text_policy.clean_number(raw, "A message number", max_digits=10)
     except text_policy.InvalidText:
         return None
+    return seq if 0 < seq <= limits.SEQ_MAX else None
 
 
 def clean_client_message_id(raw: object) -> str | None:

@@ -22,6 +22,12 @@ from discussit.core.web import form_text, int_param, read_form
 from discussit.groups import access, directory, membership
 from discussit.timeline import history
 
+
+def _within(seq: int | None, cursor: int) -> int | None:
+    """A page cursor from the address, kept within the group's seqs (the columns are 32-bit)."""
+    return None if seq is None else min(seq, cursor + 1)
+
+
 AROUND_OLDER = 10  # lines shown before a linked message (it stays near the top of the page)
 
 
@@ -49,6 +55,7 @@ async def render_group_page(
         if group is None:
             raise access.NoSuchGroup
         cursor = group.last_seq  # read before the entries, which it bounds (see history.last_seq)
+        around, after = _within(around, cursor), _within(after, cursor)
         has_newer = False
         if around is not None or after is not None:
             start = around - 1 if around is not None else after
@@ -69,7 +76,7 @@ async def render_group_page(
             )
         members = await membership.members(session, group_id)
         reply = None
-        if reply_to is not None:
+        if reply_to is not None and reply_to <= cursor:
             reply = (
                 await session.run_sync(
                     lambda s: history.quotes(s.connection(), group_id, [reply_to])
@@ -89,6 +96,9 @@ async def render_group_page(
         target=target,
         may_edit=target is not None and access.edit_refusal(viewer, target.user_id) is None,
         may_delete=target is not None and access.delete_refusal(viewer, target.user_id) is None,
+        my_reactions={r.emoji for r in target.reactions if viewer.id in r.user_ids}
+        if target is not None
+        else set(),
         last_seq=cursor,
         members=members,
         online=await presence.online(group_id),
@@ -123,7 +133,7 @@ async def history_page(request: Request) -> Response:
         if after is not None:
             cursor = await history.last_seq(session, group_id) or 0
             entries, has_newer = await history.page_after(
-                session, group_id, after, cursor, limits.HISTORY_PAGE
+                session, group_id, min(after, cursor), cursor, limits.HISTORY_PAGE
             )
             return templates.TemplateResponse(
                 request,
@@ -132,7 +142,7 @@ async def history_page(request: Request) -> Response:
             )
         assert before is not None
         entries, has_more = await history.page_before(
-            session, group_id, before, limits.HISTORY_PAGE
+            session, group_id, min(before, limits.SEQ_MAX), limits.HISTORY_PAGE
         )
     return templates.TemplateResponse(
         request,

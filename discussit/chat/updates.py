@@ -17,7 +17,7 @@ from discussit.core.realtime.items import EntryAppended, LoggedOut, PresenceChan
 from discussit.groups import access, membership
 from discussit.groups.live import members_html
 from discussit.timeline import history
-from discussit.timeline.entries import Entry, Kind
+from discussit.timeline.entries import EVENTS, Entry, Kind
 
 T = TypeVar("T")
 _LEFT = Kind.LEFT.value
@@ -147,7 +147,7 @@ class Updates(Connection):
         )
         if sent is None:
             return
-        if any(e.kind != Kind.MESSAGE for e in sent):
+        if any(e.kind in EVENTS for e in sent):  # someone joined or left meanwhile
             async with self.db.session() as session:
                 members = await membership.members(session, self.group_id)
             online = await self.presence.online(self.group_id)

@@ -164,10 +164,11 @@ def edit_refusal(viewer: Viewer, author_id: int) -> str | None:
     return None if author_id == viewer.id else "Only its author can edit a message."
 
 
-def delete_refusal(viewer: Viewer, author_id: int) -> str | None:
+def delete_refusal(viewer: Viewer, author_id: int, is_staff: bool | None = None) -> str | None:
     """Why the viewer (a member) may not delete a message by `author_id`, or None: its author
-    deletes it, and staff delete anyone's."""
-    if author_id == viewer.id or viewer.user.is_staff:
+    deletes it, and staff delete anyone's. `is_staff`: as the database says now (a socket's
+    viewer was read when it connected), else the viewer's."""
+    if author_id == viewer.id or (viewer.user.is_staff if is_staff is None else is_staff):
         return None
     return "Only its author or staff can delete a message."
 
@@ -184,7 +185,7 @@ def may_edit(viewer: Viewer) -> Decide:
 def may_delete(viewer: Viewer) -> Decide:
     def decide(target: Target) -> None:
         _a_member_who_can_see_it(target)
-        if (problem := delete_refusal(viewer, target.author_id)) is not None:
+        if (problem := delete_refusal(viewer, target.author_id, target.actor_is_staff)) is not None:
             raise NotAllowed(problem)
 
     return decide

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from discussit.core.db import Outcome
-from discussit.models import Change, Reaction, login_alive, utcnow
+from discussit.models import Change, Reaction, User, login_alive, utcnow
 from discussit.timeline import history
 from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.formatting import RENDER_VERSION
@@ -36,6 +36,7 @@ __all__ = ["Actor", "NoSuchMessage", "Target", "Unchanged", "edit", "react", "re
 
 CHANGES = Change.__table__  # type: ignore[attr-defined]
 REACTIONS = Reaction.__table__  # type: ignore[attr-defined]
+USERS = User.__table__  # type: ignore[attr-defined]
 
 
 class Unchanged(Outcome):
@@ -52,6 +53,7 @@ class Target:
     deleted: bool
     actor_id: int
     actor_is_member: bool
+    actor_is_staff: bool
     logged_in: bool
 
 
@@ -73,7 +75,8 @@ def _target(conn: Connection, group_id: uuid.UUID, seq: int, actor: Actor, now: 
         .where(MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == actor.user_id)
         .exists()
     )
-    columns: list[Any] = [MESSAGES.c.id, MESSAGES.c.author_id, MESSAGES.c.deleted_at, member]
+    staff = select(USERS.c.is_staff).where(USERS.c.id == actor.user_id).scalar_subquery()
+    columns: list[Any] = [MESSAGES.c.id, MESSAGES.c.author_id, MESSAGES.c.deleted_at, member, staff]
     params: dict[str, object] = {}
     if actor.session is not None:
         columns.append(login_alive())
@@ -92,7 +95,8 @@ def _target(conn: Connection, group_id: uuid.UUID, seq: int, actor: Actor, now: 
         row[2] is not None,
         actor.user_id,
         bool(row[3]),
-        bool(row[4]) if actor.session is not None else True,
+        bool(row[4]),
+        bool(row[5]) if actor.session is not None else True,
     )
 
 

@@ -161,3 +161,26 @@ def is_emoji_only(text: str) -> bool:
     return all(
         ch in _EMOJI_JOINERS or unicodedata.category(ch) in ("So", "Sk") for ch in text
     ) and any(unicodedata.category(ch) == "So" for ch in text)
+
+
+def first_line(text: str, limit: int) -> str:
+    """The first line a reader sees of `text` as plain text (what a reply's quote shows): the
+    first block's text as markdown-it-py parses it (`**bold**` is "bold"), up to its first line
+    break, shortened to `limit` characters."""
+    if _PLAIN.fullmatch(text):
+        line = text
+    else:
+        line = ""
+        for token in _WITHOUT_BARE_LINKS.parse(text):
+            if token.type == "inline":
+                for child in token.children or ():
+                    if child.type in ("softbreak", "hardbreak"):
+                        break
+                    if child.type in ("text", "code_inline"):
+                        line += child.content
+            elif token.type in ("fence", "code_block"):
+                line = token.content.strip().split("\n", 1)[0]
+            if line.strip():
+                break
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

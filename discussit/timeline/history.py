@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit import limits
 from discussit.models import Change, Event, Group, Message, Reaction, User
+from discussit.timeline import formatting
 from discussit.timeline.entries import CHANGES, Entry, Kind, Quote, Reactions
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
@@ -197,9 +198,8 @@ def _reactions(
 
 
 def first_line(body: str) -> str:
-    """A quoted message's first non-empty line, shortened to limits.QUOTE_MAX characters."""
-    line = next((line.strip() for line in body.splitlines() if line.strip()), "")
-    return line if len(line) <= limits.QUOTE_MAX else line[: limits.QUOTE_MAX - 1] + "…"
+    """A quoted message's first line as a reader sees it, up to limits.QUOTE_MAX characters."""
+    return formatting.first_line(body, limits.QUOTE_MAX)
 
 
 def quotes(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> dict[int, Quote]:

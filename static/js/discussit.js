@@ -81,16 +81,46 @@
     tools.querySelectorAll("[data-mine-only]").forEach(function (el) {
       if (!mine && !(staff && el.hasAttribute("data-staff-too"))) el.remove();
     });
+    if (!document.getElementById("composer-reply-to")) {
+      tools.querySelector(".message-tools__reply").remove(); // an older page: no composer here
+    }
     tools.querySelectorAll("form[data-action]").forEach(function (form) {
       form.setAttribute("hx-post", base + form.dataset.action);
       if (form.dataset.action === "delete") {
         form.setAttribute("hx-confirm", "Delete this message? This cannot be undone.");
       }
     });
-    tools.querySelector(".message-tools__link").href = template.dataset.base + seq;
+    tools.querySelector(".message-tools__link").dataset.href = new URL(template.dataset.base + seq, location.href).href;
     li.appendChild(tools);
     if (window.htmx) window.htmx.process(tools);
     return tools;
+  }
+
+  // Whether my reaction with `emoji` is on this message now (its reaction lists my id).
+  function reacted(li, emoji) {
+    var chip = li.querySelector('.reaction[data-emoji="' + emoji + '"]');
+    return Boolean(chip && chip.dataset.users.indexOf(" " + me() + " ") !== -1);
+  }
+
+  function react(li, emoji) {
+    var tools = toolsFor(li);
+    if (!tools) return;
+    tools.querySelector("input[name=on]").value = reacted(li, emoji) ? "off" : "on";
+    var pick = tools.querySelector('button[name=emoji][value="' + emoji + '"]');
+    refocus = { seq: seqOf(li), emoji: emoji };
+    tools.querySelector(".message-tools__react").requestSubmit(pick);
+  }
+
+  // A change replaces its message (and the toolbar in it): focus goes back where it was.
+  var refocus = null;
+
+  function restoreFocus(timeline) {
+    if (!refocus || (document.activeElement && document.activeElement !== document.body)) return;
+    var li = document.getElementById("entry-" + refocus.seq);
+    var tools = li && li.parentNode === timeline ? toolsFor(li) : null;
+    var button = tools && tools.querySelector('button[name=emoji][value="' + refocus.emoji + '"]');
+    if (button) button.focus();
+    refocus = null;
   }
 
   function edit(li) {
@@ -146,7 +176,7 @@
   }
 
   function copyLink(link) {
-    var url = link.href;
+    var url = link.dataset.href;
     if (navigator.clipboard && window.isSecureContext) {
       return navigator.clipboard.writeText(url).then(function () { say("Link copied."); });
     }
@@ -195,6 +225,7 @@
         });
         decorate(timeline);
         arrange(timeline);
+        restoreFocus(timeline);
         if (atBottom) timeline.scrollTop = timeline.scrollHeight;
       }).observe(timeline, { childList: true });
       timeline.addEventListener("mouseover", function (event) {
@@ -207,10 +238,10 @@
         var li = event.target.closest("#timeline > .message");
         if (!li) return;
         var chip = event.target.closest(".reaction[data-emoji]");
-        if (chip) {
-          var tools = toolsFor(li);
-          var pick = tools && tools.querySelector('button[name=emoji][value="' + chip.dataset.emoji + '"]');
-          if (pick) pick.click();
+        var pick = event.target.closest(".message-tools button[name=emoji]");
+        if (chip || pick) {
+          event.preventDefault();
+          react(li, (chip || pick).dataset.emoji || pick.value);
         } else if (event.target.closest(".message-tools__edit")) {
           edit(li);
         } else if (event.target.closest(".message-tools__reply")) {
@@ -222,6 +253,12 @@
       });
     }
     document.addEventListener("click", function (event) {
+      var cancel = event.target.closest && event.target.closest(".message-editor__cancel");
+      if (cancel) {
+        event.preventDefault();
+        closeEditor(cancel.closest(".message-editor"));
+        return;
+      }
       if (event.target.closest && event.target.closest(".composer__reply-cancel")) {
         event.preventDefault();
         clearReply();
@@ -254,6 +291,12 @@
       if (box.id !== "composer-text" && !(editor && box.tagName === "TEXTAREA")) return;
       event.preventDefault();
       box.form.requestSubmit();
+    });
+    document.addEventListener("htmx:config:request", function (event) {
+      if (!document.getElementById("resume")) return;
+      var headers = event.detail.ctx.request.headers;
+      if (headers instanceof Headers) headers.set("X-Live-Page", "1");
+      else headers["X-Live-Page"] = "1";
     });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;

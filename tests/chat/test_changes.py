@@ -76,6 +76,7 @@ def test_the_htmx_editor_opens_in_place_and_saving_answers_the_message(client, a
     assert body_of(saved.text, seq) == "second"
     same = alice.post(f"/groups/{both}/messages/{seq}/edit", {"text": "second"}, headers=HX)
     assert same.status_code == 200 and same.text == ""  # nothing changed: the editor closes
+    assert saved.headers["HX-Reswap"] == same.headers["HX-Reswap"] == "delete"
 
 
 def test_the_edit_page_works_without_javascript(client, alice, both):
@@ -389,3 +390,83 @@ def test_a_message_link_opens_the_page_around_it_highlighted(client, alice, both
     assert got[0] == shown[-1] + 1 and got == list(range(got[0], got[0] + len(got)))
     plain = html(alice.get(f"/groups/{both}/?after={shown[-1]}"))
     assert plain.css("#timeline > li[data-seq]")[0].attributes["data-seq"] == str(shown[-1] + 1)
+
+
+# ---- odd addresses and answers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["?after={last}", "?after=99999999999", "?around=2147483648", "?reply_to=9999999999"]
+)
+def test_page_cursors_past_the_end_show_a_page_not_an_error(client, alice, both, query):
+    last = _post(client, both, "alice", "the end")
+    response = alice.get(f"/groups/{both}/" + query.format(last=last))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("seq", ["2147483648", "99999999999", "00000000000000000001"])
+def test_message_numbers_past_the_columns_are_a_404_not_a_server_error(client, alice, both, seq):
+    for action, data in (("edit", {"text": "x"}), ("delete", {}), ("reactions", {"emoji": "👍"})):
+        assert alice.post(f"/groups/{both}/messages/{seq}/{action}", data).status_code == 404
+    assert alice.get(f"/groups/{both}/messages/{seq}/edit").status_code == 404
+    history = alice.get(f"/groups/{both}/history?after={seq}", headers=HX)
+    assert history.status_code in (200, 400)  # a page, or a clear 400 for an absurd cursor
+
+
+def test_a_live_page_gets_its_change_over_the_socket_not_in_the_answer(client, alice, both):
+    seq = _post(client, both, "alice", "live")
+    live = {**HX, "X-Live-Page": "1"}
+    answer = alice.post(f"/groups/{both}/messages/{seq}/reactions", {"emoji": "👍"}, headers=live)
+    assert answer.status_code == 200 and answer.text == ""
+    saved = alice.post(f"/groups/{both}/messages/{seq}/edit", {"text": "live!"}, headers=live)
+    assert saved.text == "" and saved.headers["HX-Reswap"] == "delete"
+    older = alice.post(f"/groups/{both}/messages/{seq}/reactions", {"emoji": "👀"}, headers=HX)
+    assert 'aria-label="👀 1: alice"' in older.text  # a page that is not live: in the answer
+
+
+def test_the_no_javascript_reaction_forms_say_on_or_off(client, alice, both):
+    seq = _post(client, both, "alice", "twice")
+    for _ in range(2):  # a resubmitted form changes nothing the second time
+        alice.post(f"/groups/{both}/messages/{seq}/reactions", {"emoji": "👍", "on": "on"})
+    page = html(alice.get(f"/groups/{both}/?around={seq}"))
+    assert page.css_first(f"#entry-{seq} .reaction").attributes["aria-label"] == "👍 1: alice"
+    form = [f for f in page.css(".message-actions form") if "👍" in f.html][0]
+    assert form.css_first("input[name=on]").attributes["value"] == "off"
+
+
+def test_a_refused_reply_over_the_socket_keeps_what_it_answers(client, alice, both):
+    seq = _post(client, both, "alice", "question")
+    with alice.socket(both) as a:
+        resume(a, seq)
+        drain(a)
+        say(a, "x" * (limits.MESSAGE_MAX + 1), reply_to=str(seq))
+        composer = html(type("R", (), {"text": receive_until(a, "composer")[-1]})())
+    assert composer.css_first("#composer-reply-to").attributes["value"] == str(seq)
+    assert "question" in composer.css_first("#composer-reply").text()
+
+
+def test_staff_taken_off_staff_cannot_delete_from_a_socket_opened_before(client, alice, bob, both):
+    from sqlalchemy import update
+
+    from discussit.models import User
+
+    seq = _post(client, both, "alice", "keep")
+    factories.make_staff(client, "bob")
+    with bob.socket(both) as b:
+        resume(b, seq)
+        drain(b)
+
+        async def demote(session):  # type: ignore[no-untyped-def]
+            await session.exec(update(User).where(User.username == "bob").values(is_staff=False))
+            await session.commit()
+
+        factories.run(client, demote)
+        frame(b, "delete", seq=seq)
+        assert "author or staff" in receive_until(b, "composer-status")[-1]
+
+
+def test_links_on_the_delete_and_edit_pages_lead_into_the_group(client, alice, both):
+    seq = _post(client, both, "alice", "linked")
+    for page in ("delete", "edit"):
+        base = html(alice.get(f"/groups/{both}/messages/{seq}/{page}")).css_first("base")
+        assert base.attributes["href"] == f"/groups/{both}/"
