@@ -133,6 +133,22 @@ def targets(results: dict) -> list[str]:  # type: ignore[type-arg]
             "B",
         )
     )
+    changed = [
+        (r["changes"], a["changes"])
+        for r, a in zip(results["rate"]["relay"], results["rate"]["discussit"], strict=True)
+        if "changes" in a
+    ]
+    for r, a in changed:  # issue 13
+        rows.append(
+            _target(
+                f"CPU per delivery of an edit or a reaction (N = {a['n']:,}, "
+                f"{a['changes']} changes at 10/s, {a['delivered']:,}/{a['expected']:,} delivered)",
+                r["cpu_us_per_delivery"],
+                a["cpu_us_per_delivery"],
+                1.5,
+                "µs",
+            )
+        )
     return ["Targets, as ratios to the relay in this run:", "", *rows, ""]
 
 

@@ -46,9 +46,13 @@ from discussit.timeline.formatting import RENDER_VERSION, to_html
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 NONCE = re.compile(rb"bn(\d+)x(\d+)e")
+# A change (an edit, a reaction) as a page receives it: DiscussIt's fragment moves the page's
+# cursor to the change's seq; the relay forwards the sender's frame, which carries a count.
+CHANGE = re.compile(rb'id="last-seq" name="after" value="(\d+)"|"change":"(\d+)"')
 TICK = os.sysconf("SC_CLK_TCK")
 ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
 ROUND_PAUSE = 1.0  # seconds before each round of side_by_side
+CHANGES, CHANGES_N = 60, 1000  # edits and reactions (half each) fanned out to N open pages
 
 
 def free_port() -> int:
@@ -121,6 +125,7 @@ def bench_env(database_url: str, **more: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "SEED_DEMO_GROUPS": "false",
         "RATE_LIMIT_MESSAGES": "1000000/10",
+        "RATE_LIMIT_CHANGES": "1000000/60",
         "RATE_LIMIT_CONNECTS": "1000000/60",
         "SOCKETS_PER_USER": "1000",
         **more,
@@ -259,6 +264,7 @@ class Receiver:
     ws: LeanSocket | None = None
     received_bytes: int = 0  # payload bytes of every frame, to measure bytes per delivery
     frames: int = 0  # frames received (a frame may carry several messages)
+    changed: dict[int, float] = field(default_factory=dict)  # change number -> arrival
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
@@ -266,6 +272,9 @@ class Receiver:
         self.frames += 1
         for sender, i in NONCE.findall(payload):
             self.arrivals.setdefault((int(sender), int(i)), now)
+        if b"last-seq" in payload or b'"change"' in payload:
+            for seq, count in CHANGE.findall(payload):
+                self.changed.setdefault(int(seq or count), now)
 
 
 class LibrarySocket:
@@ -550,7 +559,7 @@ async def fan_out(
 
 
 async def side_by_side(
-    targets: list[Target], n: int, rounds: int, messages: int, rate: float
+    targets: list[Target], n: int, rounds: int, messages: int, rate: float, changes: int = 0
 ) -> list[dict[str, float]]:
     """The servers' pages all open at once, and the servers take turns: round after round of
     `messages` per sender, the first server changing every round, so that whatever else this
@@ -567,9 +576,23 @@ async def side_by_side(
             before = cpu_seconds(other.process.pid)
             await send_round(phase, senders=2, messages=messages, rate=rate)
             others[phase.target.name] += cpu_seconds(other.process.pid) - before
+    changed: dict[str, dict[str, float]] = {}
+    if changes:  # then edits and reactions to one message, on the same open pages
+        from bench.changes import change_round
+
+        for phase in phases[::-1] if rounds % 2 else phases:
+            await asyncio.sleep(ROUND_PAUSE)
+            changed[phase.target.name] = await change_round(phase, changes, rate)
     for phase in phases:
         await close_pages(phase.receivers)
-    return [{**summary(phase), "other_server_cpu_s": others[phase.target.name]} for phase in phases]
+    return [
+        {
+            **summary(phase),
+            "other_server_cpu_s": others[phase.target.name],
+            **({"changes": changed[phase.target.name]} if changed else {}),  # type: ignore[dict-item]
+        }
+        for phase in phases
+    ]
 
 
 async def hold(target: Target, n: int) -> dict[str, float]:
@@ -697,7 +720,9 @@ def run(quick: bool) -> dict[str, object]:
             # message costs little and one slow one is a large share of the p99 (with 200
             # messages at N = 10 the relay's p99 went from 2 to 14 ms, run to run): more rounds.
             rounds = ROUNDS.get(n, 2)
-            pair = asyncio.run(side_by_side(targets, n, rounds, messages=50, rate=10))
+            # At N = 1000 the same pages then get CHANGES changes (edits and reactions).
+            changes = CHANGES if n == (500 if quick else CHANGES_N) else 0
+            pair = asyncio.run(side_by_side(targets, n, rounds, 50, rate=10, changes=changes))
             for target, row in zip(targets, pair, strict=True):
                 rows[target.name].append(row)
                 print(target.name, "rate", row, flush=True)

@@ -34,6 +34,38 @@ XSS_PAYLOADS = [
     "\u202egnp.exe",
 ]
 
+# Markdown-specific payloads (issue 13): links to other schemes, images, autolinks with quotes,
+# nested code fences, HTML entities, RTL overrides. Each renders as inert text or a safe link.
+MARKDOWN_PAYLOADS = [
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](&#x6A;avascript&colon;alert(1))",
+    "[x]( javascript:alert(1))",
+    "[x](vbscript:msgbox(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[x](data:image/png;base64,AAAA)",
+    "[x](//evil.example)",
+    "[x](/logout)",
+    "[x](java&#9;script:alert(1))",
+    "[x](\x01javascript:alert(1))",
+    "![](x onerror=alert(1))",
+    '![x](https://example.com/a.png" onerror="alert(1))',
+    "<javascript:alert(1)>",
+    "javascript:alert(1)",
+    '<https://example.com/"onmouseover="alert(1)>',
+    'https://example.com/"onmouseover="alert(1)',
+    "https://example.com/'><script>alert(1)</script>",
+    '[x](https://example.com "title" onclick="alert(1)")',
+    "````\n```\n<script>alert(1)</script>\n```\n````",
+    '```"><img src=x onerror=alert(1)>\ncode\n```',
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;script&#62;alert(1)&#60;/script&#62;",
+    "\u202e[link](https://example.com)\u202c",
+    "*<img src=x onerror=alert(1)>*",
+    "`<img src=x onerror=alert(1)>`",
+]
+
 # What a message body may hold (timeline/formatting.py), and the attributes each element may carry.
 FORMATTING = {
     "p": set(),

@@ -47,9 +47,15 @@ def test_edit_react_reply_and_delete_reach_the_other_member_live(
     open_group(bob, group)
     expect(bob.locator("#timeline .event")).to_have_count(2)
 
-    alice.fill("#composer-text", "helo wrld")
-    alice.press("#composer-text", "Enter")
+    # A person's messages close together show under one name; a few emoji alone show larger.
+    for text in ("good morning", "🎉", "helo wrld"):
+        alice.fill("#composer-text", text)
+        alice.press("#composer-text", "Enter")
     expect(message(bob, "helo wrld")).to_have_count(1)
+    expect(bob.locator("#timeline > .message--continued")).to_have_count(2)
+    expect(bob.locator("#timeline > .message--emoji")).to_have_count(1)
+    # (Out of sight, still read by screen readers: whose message it is.)
+    expect(message(bob, "helo wrld").locator(".message__author")).to_have_css("width", "1px")
 
     # Edit: Up arrow in the empty composer opens the editor on my last message; Escape closes
     # it unchanged; Enter saves.
@@ -116,10 +122,28 @@ def test_edit_react_reply_and_delete_reach_the_other_member_live(
     # Nobody but the author (or staff) is offered edit or delete.
     expect(tool(alice, "yes, hello!", "Edit")).to_have_count(0)
     expect(tool(bob, "yes, hello!", "Edit")).to_have_count(1)
+    # A line from another day (here: one dated tomorrow, as if it had just arrived) is marked
+    # with its day, in the reader's time zone.
+    bob.evaluate(
+        """() => {
+          const li = document.createElement("li");
+          li.className = "event";
+          li.dataset.seq = "999999";
+          const time = document.createElement("time");
+          time.setAttribute("datetime", new Date(Date.now() + 86400000).toISOString());
+          li.appendChild(time);
+          document.getElementById("timeline").appendChild(li);
+        }"""
+    )
+    expect(bob.locator("#timeline > .timeline__new-day")).to_have_count(1)
+    expect(bob.locator("#timeline > li").last).to_have_attribute("data-day", re.compile(r"\w+"))
+    bob.screenshot(path=str(artifacts / "group-page-new-day.png"), full_page=True)
+    bob.evaluate("() => document.querySelector('#timeline > li[data-seq=\"999999\"]').remove()")
+
     # A fresh load shows what the live page shows.
     live = lines(bob)
     bob.reload()
-    expect(bob.locator("#timeline > .message")).to_have_count(2)
+    expect(bob.locator("#timeline > .message")).to_have_count(4)
     assert lines(bob) == live
     assert errors == []
 

@@ -14,8 +14,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from discussit.timeline import formatting
-from discussit.timeline.formatting import HTML_FACTOR, HTML_SLACK, REL, SCHEMES, to_html
-from tests.helpers import FORMATTING, XSS_PAYLOADS
+from discussit.timeline.formatting import (
+    HTML_FACTOR,
+    HTML_SLACK,
+    REL,
+    SCHEMES,
+    first_line,
+    is_emoji_only,
+    to_html,
+)
+from tests.helpers import FORMATTING, MARKDOWN_PAYLOADS, XSS_PAYLOADS
 
 pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
@@ -102,37 +110,6 @@ def test_what_becomes_html(text: str, html: str) -> None:
     assert_inert(html)
 
 
-MARKDOWN_PAYLOADS = [
-    "[x](javascript:alert(1))",
-    "[x](JaVaScRiPt:alert(1))",
-    "[x](&#106;avascript:alert(1))",
-    "[x](&#x6A;avascript&colon;alert(1))",
-    "[x]( javascript:alert(1))",
-    "[x](vbscript:msgbox(1))",
-    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
-    "[x](data:image/png;base64,AAAA)",
-    "[x](//evil.example)",
-    "[x](/logout)",
-    "[x](java&#9;script:alert(1))",
-    "[x](\x01javascript:alert(1))",
-    "![](x onerror=alert(1))",
-    '![x](https://example.com/a.png" onerror="alert(1))',
-    "<javascript:alert(1)>",
-    "javascript:alert(1)",
-    '<https://example.com/"onmouseover="alert(1)>',
-    'https://example.com/"onmouseover="alert(1)',
-    "https://example.com/'><script>alert(1)</script>",
-    '[x](https://example.com "title" onclick="alert(1)")',
-    "````\n```\n<script>alert(1)</script>\n```\n````",
-    '```"><img src=x onerror=alert(1)>\ncode\n```',
-    "&lt;script&gt;alert(1)&lt;/script&gt;",
-    "&#60;script&#62;alert(1)&#60;/script&#62;",
-    "\u202e[link](https://example.com)\u202c",
-    "*<img src=x onerror=alert(1)>*",
-    "`<img src=x onerror=alert(1)>`",
-]
-
-
 @pytest.mark.parametrize("payload", XSS_PAYLOADS + MARKDOWN_PAYLOADS)
 def test_hostile_text_renders_inert(payload: str) -> None:
     html = to_html(payload)
@@ -181,3 +158,36 @@ def test_a_plain_line_is_made_as_markdown_it_py_makes_it(text: str) -> None:
     """The shortcut for plain lines gives what the full renderer gives."""
     if formatting._PLAIN.fullmatch(text):
         assert to_html(text) == formatting._MD.render(text).rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "emoji_only"),
+    [
+        ("🎉", True),
+        ("👍🏽 ❤️", True),  # a skin tone, a presentation selector
+        ("👨‍👩‍👧", True),  # joined by zero-width joiners
+        ("🇫🇷", True),  # a flag: two regional indicators
+        ("🎉 yay", False),
+        ("1", False),
+        (":)", False),
+        ("", False),
+        ("🎉" * 30, False),  # a wall of emoji is not "a few": shown as usual
+    ],
+)
+def test_a_message_of_a_few_emoji_only_shows_larger(text: str, emoji_only: bool) -> None:
+    assert is_emoji_only(text) is emoji_only
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("hello **world**", "hello world"),
+        ("\n  Who brings cake?\nsecond line", "Who brings cake?"),
+        ("```\nprint(1)\n```", "print(1)"),
+        ("> quoted *x*\nmore", "quoted x"),
+        ("<b>x</b>", "<b>x</b>"),  # as text (the template escapes it)
+        ("a" * 150, "a" * 99 + "…"),
+    ],
+)
+def test_a_quote_shows_the_first_line_as_a_reader_sees_it(text: str, line: str) -> None:
+    assert first_line(text, 100) == line
