@@ -482,3 +482,21 @@ def test_hostile_edits_are_inert_live_on_the_message_page_and_in_the_editor(
             page = html(bob.get(f"/groups/{both}/?around={seq}"))
             assert shown_as_text(page.css_first(f"#entry-{seq} .message__body"), text), text
             assert html(alice.get(edit, headers=HX)).css_first("textarea").text() == text
+
+
+def test_home_pages_event_streams_carry_no_message_or_change(client, alice, bob, both, make_group):
+    """The home page's SSE stream shows groups and counts, never a group's messages: editing,
+    reacting, replying and deleting send nothing to it (and so leak nothing to non-members)."""
+    from tests.groups.test_stream import stream
+
+    other = make_group("Other")
+    seq = _post(client, both, "alice", "secret plans")
+    with stream(bob) as events:
+        events.wait_for('<div id="groups"')
+        alice.post(f"/groups/{both}/messages/{seq}/edit", {"text": "secret plans, edited"})
+        alice.post(f"/groups/{both}/messages/{seq}/reactions", {"emoji": "👍"})
+        alice.post(f"/groups/{both}/messages", {"text": "secret reply", "reply_to": str(seq)})
+        alice.post(f"/groups/{both}/messages/{seq}/delete")
+        alice.join(other)  # something home pages do get: the other group's member count
+        events.wait_for(f'id="group-{other}-count"')
+        assert not any("secret" in e or "entry-" in e for e in events.seen)

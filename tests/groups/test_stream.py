@@ -18,6 +18,7 @@ class Stream:
     def __init__(self, response) -> None:  # type: ignore[no-untyped-def]
         self.response = response
         self.events: list[str] = []
+        self.seen: list[str] = []  # every event, waited for or not
         self.lock = threading.Condition()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -33,6 +34,7 @@ class Stream:
                 elif line == "" and data:
                     with self.lock:
                         self.events.append("\n".join(data))
+                        self.seen.append(self.events[-1])
                         self.lock.notify_all()
                     data = []
         except Exception:  # the test closed the stream
