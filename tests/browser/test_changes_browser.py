@@ -160,6 +160,7 @@ def lines(page: Page) -> list[list[str]]:
     return page.evaluate(LINES)  # type: ignore[no-any-return]
 
 
+@pytest.mark.frontend
 def test_edit_delete_and_react_work_with_javascript_off(live_server, new_context, artifacts):
     base = live_server.url
     group = unique("Plain")

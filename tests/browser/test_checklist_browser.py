@@ -13,7 +13,9 @@ from tests import figures as figs
 from tests.browser.test_journeys import row, sign_up, unique
 from tests.servers import free_port
 
-pytestmark = pytest.mark.browser
+# What the browser does under the CSP, with a cross-site page, framing and after logout: the
+# same whatever the backend (run on the embedded default only).
+pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 
 XSS = [
     "<script>window.__pwned=1</script>",

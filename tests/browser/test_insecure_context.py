@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 
 from tests.browser.test_journeys import row, sign_up, unique, watch_errors
 
-pytestmark = pytest.mark.browser
+# The page's own ids without secure-context APIs (that a resent id is stored once is checked on
+# both backends by tests/checklist/test_dlv_shut.py): run on the embedded default only.
+pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 
 NOT_A_SECURE_CONTEXT = """
 delete Crypto.prototype.randomUUID;

@@ -170,6 +170,7 @@ def test_my_other_tabs_follow_my_joins_and_a_leave_closes_my_open_group_page(
     expect(group_tab.locator("#timeline .message")).to_have_count(0)
 
 
+@pytest.mark.frontend
 def test_everything_works_with_javascript_off(live_server, new_context, artifacts):
     base = live_server.url
     group = unique("Quiet")
@@ -200,6 +201,7 @@ def test_everything_works_with_javascript_off(live_server, new_context, artifact
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
+@pytest.mark.frontend
 def test_load_older_fetches_the_previous_page_in_place(live_server, new_context):
     base = live_server.url
     group = unique("Archive")
