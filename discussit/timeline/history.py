@@ -14,9 +14,20 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, cast, literal, null, select, union_all
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit import limits
@@ -67,42 +78,42 @@ def _columns(table: Any) -> dict[str, Any]:
 _NAMES = ("seq", "created_at", *_columns(_MESSAGES))
 
 
-def _side(table: Any, where: list[Any], newest_first: bool, limit: int) -> Any:
+# Statements are built once per shape, with bound parameters (:group_id, :low, :high, :limit,
+# :seqs): building one took 1.7 ms, on every page.
+_GROUP = bindparam("group_id", type_=_MESSAGES.c.group_id.type)
+_LIMIT = bindparam("limit", type_=Integer)
+_SEQS: Any = bindparam("seqs", expanding=True)
+
+
+def _side(table: Any, where: list[Any], newest_first: bool, limited: bool = True) -> Any:
     seq = table.c.seq
     columns = {"seq": seq, "created_at": table.c.created_at, **_columns(table)}
-    return (
+    side = (
         select(*(column.label(name) for name, column in columns.items()))
-        .where(table.c.group_id == where[0], *where[1:])
+        .where(table.c.group_id == _GROUP, *where)
         .order_by(seq.desc() if newest_first else seq)
-        .limit(limit)
-        .subquery()
     )
+    return (side.limit(_LIMIT) if limited else side).subquery()
 
 
-def _entries(
-    group_id: uuid.UUID,
-    low: int | None,
-    high: int | None,
-    newest_first: bool,
-    limit: int,
-    changes: bool = False,
-) -> Select[Any]:
-    """Lines (and, for a catch-up, changes) with low < seq < high, `limit` of them from the
-    newest or the oldest end, with their users' names."""
+@cache
+def _entries(low: bool, high: bool, newest_first: bool, changes: bool = False) -> Select[Any]:
+    """Lines (and, for a catch-up, changes) with :low < seq < :high (each bound if asked
+    for), :limit of them from the newest or the oldest end, with their users' names."""
     sides = []
     for table in (_MESSAGES, _EVENTS, *((_CHANGES,) if changes else ())):
-        where: list[Any] = [group_id]
-        if low is not None:
-            where.append(table.c.seq > low)
-        if high is not None:
-            where.append(table.c.seq < high)
-        sides.append(select(_side(table, where, newest_first, limit)))
+        where: list[Any] = []
+        if low:
+            where.append(table.c.seq > bindparam("low", type_=Integer))
+        if high:
+            where.append(table.c.seq < bindparam("high", type_=Integer))
+        sides.append(select(_side(table, where, newest_first)))
     both = union_all(*sides).subquery()
     return (
         select(*(both.c[name] for name in _NAMES), _USERS.c.username)
         .join(_USERS, _USERS.c.id == both.c.user_id)
         .order_by(both.c.seq.desc() if newest_first else both.c.seq)
-        .limit(limit)
+        .limit(_LIMIT)
     )
 
 
@@ -161,12 +172,18 @@ class _Details:
         return self.quotes.get(seq) or Quote(seq, "", "", deleted=True)
 
 
-def _message_rows(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> list[Any]:
-    side = _side(_MESSAGES, [group_id, _MESSAGES.c.seq.in_(sorted(set(seqs)))], False, 10**6)
-    query = select(*(side.c[name] for name in _NAMES), _USERS.c.username).join(
+def _messages_at() -> Select[Any]:
+    side = _side(_MESSAGES, [_MESSAGES.c.seq.in_(_SEQS)], False, limited=False)
+    return select(*(side.c[name] for name in _NAMES), _USERS.c.username).join(
         _USERS, _USERS.c.id == side.c.user_id
     )
-    return list(conn.execute(query))
+
+
+_MESSAGES_AT = _messages_at()
+
+
+def _message_rows(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> list[Any]:
+    return list(conn.execute(_MESSAGES_AT, {"group_id": group_id, "seqs": sorted(set(seqs))}))
 
 
 def _reactions(
@@ -177,13 +194,7 @@ def _reactions(
     wanted = sorted(set(seqs))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, _USERS.c.username)
-        .join(_MESSAGES, _MESSAGES.c.id == _REACTIONS.c.message_id)
-        .join(_USERS, _USERS.c.id == _REACTIONS.c.user_id)
-        .where(_MESSAGES.c.group_id == group_id, _MESSAGES.c.seq.in_(wanted))
-        .order_by(_MESSAGES.c.seq, _REACTIONS.c.id)
-    )
+    rows = conn.execute(_REACTIONS_OF, {"group_id": group_id, "seqs": wanted})
     people: dict[int, dict[str, list[tuple[int, str]]]] = defaultdict(lambda: defaultdict(list))
     for seq, emoji, user_id, username in rows:
         people[seq][emoji].append((user_id, username))
@@ -197,6 +208,20 @@ def _reactions(
     }
 
 
+_REACTIONS_OF = (
+    select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, _USERS.c.username)
+    .join(_MESSAGES, _MESSAGES.c.id == _REACTIONS.c.message_id)
+    .join(_USERS, _USERS.c.id == _REACTIONS.c.user_id)
+    .where(_MESSAGES.c.group_id == _GROUP, _MESSAGES.c.seq.in_(_SEQS))
+    .order_by(_MESSAGES.c.seq, _REACTIONS.c.id)
+)
+_QUOTED = (
+    select(_MESSAGES.c.seq, _USERS.c.username, _MESSAGES.c.body, _MESSAGES.c.deleted_at)
+    .join(_USERS, _USERS.c.id == _MESSAGES.c.author_id)
+    .where(_MESSAGES.c.group_id == _GROUP, _MESSAGES.c.seq.in_(_SEQS))
+)
+
+
 def first_line(body: str) -> str:
     """A quoted message's first line as a reader sees it, up to limits.QUOTE_MAX characters."""
     return formatting.first_line(body, limits.QUOTE_MAX)
@@ -207,11 +232,7 @@ def quotes(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> dict[i
     wanted = sorted(set(seqs))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(_MESSAGES.c.seq, _USERS.c.username, _MESSAGES.c.body, _MESSAGES.c.deleted_at)
-        .join(_USERS, _USERS.c.id == _MESSAGES.c.author_id)
-        .where(_MESSAGES.c.group_id == group_id, _MESSAGES.c.seq.in_(wanted))
-    )
+    rows = conn.execute(_QUOTED, {"group_id": group_id, "seqs": wanted})
     return {
         seq: Quote(seq, username, "" if deleted_at else first_line(body), deleted_at is not None)
         for seq, username, body, deleted_at in rows
@@ -246,12 +267,16 @@ def messages_now(conn: Connection, group_id: uuid.UUID, seqs: Iterable[int]) -> 
     return {entry.seq: entry for entry in entries}
 
 
-def _read(conn: Connection, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
-    return complete(conn, group_id, list(conn.execute(query)))
+def _read(
+    conn: Connection, group_id: uuid.UUID, query: Select[Any], params: dict[str, Any]
+) -> list[Entry]:
+    return complete(conn, group_id, list(conn.execute(query, {"group_id": group_id, **params})))
 
 
-async def _run(session: AsyncSession, group_id: uuid.UUID, query: Select[Any]) -> list[Entry]:
-    return await session.run_sync(lambda s: _read(s.connection(), group_id, query))
+async def _run(
+    session: AsyncSession, group_id: uuid.UUID, query: Select[Any], **params: Any
+) -> list[Entry]:
+    return await session.run_sync(lambda s: _read(s.connection(), group_id, query, params))
 
 
 async def last_seq(session: AsyncSession, group_id: uuid.UUID) -> int | None:
@@ -271,7 +296,8 @@ async def page_before(
 ) -> tuple[list[Entry], bool]:
     """The `limit` lines with seq < `before`, oldest first, and whether older ones exist.
     For the latest page pass before = last_seq + 1. One query, whatever the group's length."""
-    entries = await _run(session, group_id, _entries(group_id, None, before, True, limit + 1))
+    query = _entries(low=False, high=True, newest_first=True)
+    entries = await _run(session, group_id, query, high=before, limit=limit + 1)
     return list(reversed(entries[:limit])), len(entries) > limit
 
 
@@ -280,7 +306,8 @@ async def page_after(
 ) -> tuple[list[Entry], bool]:
     """The `limit` lines with after < seq <= upto, oldest first, and whether newer ones exist
     (up to `upto`, the group's last seq as read before)."""
-    entries = await _run(session, group_id, _entries(group_id, after, upto + 1, False, limit + 1))
+    query = _entries(low=True, high=True, newest_first=False)
+    entries = await _run(session, group_id, query, low=after, high=upto + 1, limit=limit + 1)
     return entries[:limit], len(entries) > limit
 
 
@@ -289,8 +316,8 @@ async def entries_after(
 ) -> list[Entry]:
     """Up to `limit` entries with after < seq <= upto, oldest first, changes included
     (catch-up after a reconnect)."""
-    query = _entries(group_id, after, upto + 1, False, limit, changes=True)
-    return await _run(session, group_id, query)
+    query = _entries(low=True, high=True, newest_first=False, changes=True)
+    return await _run(session, group_id, query, low=after, high=upto + 1, limit=limit)
 
 
 async def message(session: AsyncSession, group_id: uuid.UUID, seq: int) -> Entry | None:
