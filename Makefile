@@ -12,7 +12,7 @@ test: install system-packages check  ## the full gate: `make check`, then the br
 	$(BIN)/pytest -m "not services and (browser or slow)"
 	bash .ci/services.sh run $(BIN)/pytest -m "not pure and not frontend"
 
-check: lint types imports  ## about 85 s on 2 cores, no browser or services: format, lint, types, import layers, fast tests
+check: lint types imports  ## about a minute on 2 cores, no browser or services: format, lint, types, import layers, fast tests
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser and not services and not slow"
 
 install: $(VENV)/.installed

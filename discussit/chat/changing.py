@@ -78,12 +78,9 @@ class Changing:
             text = text_policy.clean(raw_text, text_policy.MESSAGE)
         except text_policy.InvalidText as problem:
             return Refused(Reason.INVALID, str(problem))
-        seq = clean_seq(raw_seq)
-        if seq is None:
-            return _NOT_FOUND
-        refused = await self._budget(viewer, conn)
-        if refused is not None:
-            return refused
+        seq = await self._target(viewer, raw_seq, conn)
+        if isinstance(seq, Refused):
+            return seq
         html = await formatted(text)
         decide = access.may_edit(viewer)
         return await self._change(
@@ -95,12 +92,9 @@ class Changing:
     async def delete(
         self, viewer: Viewer, group_id: uuid.UUID, raw_seq: object, conn: object
     ) -> Changed | Refused:
-        seq = clean_seq(raw_seq)
-        if seq is None:
-            return _NOT_FOUND
-        refused = await self._budget(viewer, conn)
-        if refused is not None:
-            return refused
+        seq = await self._target(viewer, raw_seq, conn)
+        if isinstance(seq, Refused):
+            return seq
         decide = access.may_delete(viewer)
         return await self._change(
             viewer,
@@ -120,12 +114,9 @@ class Changing:
         emoji = clean_emoji(raw_emoji)
         if emoji is None:
             return Refused(Reason.INVALID, "React with one of: " + " ".join(limits.REACTIONS) + ".")
-        seq = clean_seq(raw_seq)
-        if seq is None:
-            return _NOT_FOUND
-        refused = await self._budget(viewer, conn)
-        if refused is not None:
-            return refused
+        seq = await self._target(viewer, raw_seq, conn)
+        if isinstance(seq, Refused):
+            return seq
         on = clean_on(raw_on)
         decide = access.may_react(viewer)
         return await self._change(
@@ -139,12 +130,16 @@ class Changing:
             viewer.id, viewer.user.username, (viewer.session_key, self.settings.session_max_age)
         )
 
-    async def _budget(self, viewer: Viewer, conn: object) -> Refused | None:
+    async def _target(self, viewer: Viewer, raw_seq: object, conn: object) -> int | Refused:
+        """The changed message's seq, once the actor's budget allows one more change."""
+        seq = clean_seq(raw_seq)
+        if seq is None:
+            return _NOT_FOUND
         decision = await spend(
             self.limiter, "changes", viewer.id, conn, self.settings.changes_per_user
         )
         if decision.allowed:
-            return None
+            return seq
         return Refused(
             Reason.TOO_FAST,
             f"You are changing messages too fast. Wait {decision.retry_after} seconds, "

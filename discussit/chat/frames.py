@@ -18,7 +18,7 @@ from discussit.chat.posting import Posted, Reason, Refused, clean_client_message
 from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
-from discussit.timeline import history
+from discussit.timeline import details
 from discussit.timeline.entries import Quote
 
 MAX_FRAME = 16 * 1024
@@ -255,6 +255,6 @@ class Frames(Connection):
         )
 
     async def quote(self, seq: int) -> Quote | None:
-        found = await self.db.read(lambda conn: history.quotes(conn, self.group_id, [seq]))
+        found = await self.db.read(lambda conn: details.quotes(conn, self.group_id, [seq]))
         quote = found.get(seq)
         return quote if quote is not None and not quote.deleted else None

@@ -20,7 +20,7 @@ from discussit.core.templating import templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, int_param, read_form
 from discussit.groups import access, directory, membership
-from discussit.timeline import history
+from discussit.timeline import details, history
 
 
 def _within(seq: int | None, cursor: int) -> int | None:
@@ -79,7 +79,7 @@ async def render_group_page(
         if reply_to is not None and reply_to <= cursor:
             reply = (
                 await session.run_sync(
-                    lambda s: history.quotes(s.connection(), group_id, [reply_to])
+                    lambda s: details.quotes(s.connection(), group_id, [reply_to])
                 )
             ).get(reply_to)
     target = next((e for e in entries if e.seq == around and e.kind == "message"), None)

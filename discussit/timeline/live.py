@@ -11,8 +11,8 @@ from functools import lru_cache
 from discussit.core.realtime.broker import Broker, group_channel
 from discussit.core.realtime.items import EntryAppended
 from discussit.core.templating import render
+from discussit.timeline.details import first_line
 from discussit.timeline.entries import Entry, Quote
-from discussit.timeline.history import first_line
 
 
 @lru_cache(maxsize=4096)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from discussit.core.db import Database, Outcome
 from discussit.core.prepared import Prepared
 from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
-from discussit.timeline import history
+from discussit.timeline import details
 from discussit.timeline.entries import Entry, Kind, Quote
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
@@ -194,7 +194,7 @@ async def store_message(
         except NoSuchGroup:
             raise NotAMember from None
         if reply_to is not None:
-            quote = history.quotes(conn, group_id, [reply_to]).get(reply_to)
+            quote = details.quotes(conn, group_id, [reply_to]).get(reply_to)
             if quote is None or quote.deleted:
                 raise NoSuchMessage
             quoted.append(quote)

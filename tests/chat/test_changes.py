@@ -14,6 +14,9 @@ from discussit import limits
 from tests import factories
 from tests.helpers import Browser, drain, html, nothing_received, receive_until, resume, say
 
+# Each test opens sockets and waits for live frames: in `make test`, not in the quick `make check`.
+pytestmark = pytest.mark.slow
+
 HX = {"HX-Request": "true"}
 
 

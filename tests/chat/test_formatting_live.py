@@ -11,6 +11,9 @@ from discussit.timeline.formatting import REL, RENDER_VERSION
 from tests import factories
 from tests.helpers import drain, html, receive_until, resume, say
 
+# Sockets, waits on live frames: in `make test`, not in the quick `make check`.
+pytestmark = pytest.mark.slow
+
 TEXT = "**bold** and `x < y`, see https://example.com/a"
 SHOWN = (
     f'<p><strong>bold</strong> and <code>x &lt; y</code>, see <a href="https://example.com/a" '

@@ -24,6 +24,9 @@ from tests import factories
 from tests.helpers import Browser, drain, receive_text, receive_until, resume, say
 from tests.servers import Member, Page, Server, csrf_of
 
+# Sessions expiring and sockets closing on timers: in `make test`, not in the quick `make check`.
+pytestmark = pytest.mark.slow
+
 STATES = ["accepted", "resuming", "live", "behind"]
 ENDINGS = ["leave", "logout"]
 
