@@ -139,12 +139,13 @@ def test_every_variable_the_settings_read_is_in_the_readme(monkeypatch):
     from pathlib import Path
 
     from discussit import settings as module
+    from discussit.values import _bool
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
     read = {variable.name for variable in module.VARIABLES}
     assert read == documented
-    extra = module.Variable("SHINY_NEW", "debug", module._bool, "`false`", "Not documented.")
+    extra = module.Variable("SHINY_NEW", "debug", _bool, "`false`", "Not documented.")
     monkeypatch.setattr(module, "VARIABLES", (*module.VARIABLES, extra))
     assert {variable.name for variable in module.VARIABLES} != documented
 

@@ -35,16 +35,30 @@ class LoginRequired(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    """What a request needs to know of the person logged in (not their password hash): read
+    with their login in one statement on every request and every page's socket connect."""
+
+    id: int
+    username: str
+    is_staff: bool
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        assert user.id is not None
+        return cls(user.id, user.username, user.is_staff)
+
+
+@dataclass(frozen=True, slots=True)
 class Viewer:
     """The logged-in user of a request or socket, and which session they are using."""
 
-    user: User
+    user: Account
     session_key: str  # SHA-256 of the cookie token: identifies this login in the registry
     expires_at: datetime  # the server ends the session then, whatever the cookie says
 
     @property
     def id(self) -> int:
-        assert self.user.id is not None
         return self.user.id
 
 
@@ -68,7 +82,9 @@ async def find_user(session: AsyncSession, username: str) -> User | None:
 _USERS = User.__table__  # type: ignore[attr-defined]
 _LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
 _FIND_LOGIN = (
-    core_select(*_USERS.c, _LOGINS.c.created_at.label("login_started"))
+    core_select(
+        _USERS.c.id, _USERS.c.username, _USERS.c.is_staff, _LOGINS.c.created_at.label("started")
+    )
     .join_from(_USERS, _LOGINS, _LOGINS.c.user_id == _USERS.c.id)
     .where(*login_conditions())
 )
@@ -79,9 +95,9 @@ def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
     row = db.execute(_FIND_LOGIN, session_params(key, max_age)).first()
     if row is None:
         return None
-    found = row._mapping
-    user = User(**{column.key: found[column] for column in _USERS.c})
-    return Viewer(user, key, found["login_started"] + timedelta(seconds=max_age))
+    user_id, username, is_staff, started = row
+    account = Account(user_id, username, bool(is_staff))
+    return Viewer(account, key, started + timedelta(seconds=max_age))
 
 
 async def current_viewer(
@@ -127,7 +143,9 @@ async def log_in(conn: HTTPConnection, user: User) -> Viewer:
     conn.session["sid"] = token
     csrf_token(conn)
     viewer = Viewer(
-        user, _token_hash(token), utcnow() + timedelta(seconds=conn.state.settings.session_max_age)
+        Account.of(user),
+        _token_hash(token),
+        utcnow() + timedelta(seconds=conn.state.settings.session_max_age),
     )
     conn.state.viewer = viewer
     return viewer

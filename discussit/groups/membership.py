@@ -12,7 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from discussit.core.db import Database, Outcome
 from discussit.models import Membership, User, utcnow
 from discussit.timeline.entries import Entry, Kind
-from discussit.timeline.store import MEMBERSHIPS, next_seq, record_event
+from discussit.timeline.events import record_event
+from discussit.timeline.store import MEMBERSHIPS, next_seq
 
 USERS = User.__table__  # type: ignore[attr-defined]
 
@@ -53,11 +54,10 @@ class Changed:
     listed_after: int | None  # joining: the user id of the member listed just before, if any
 
 
-async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -> Changed | None:
+async def change(db: Database, group_id: uuid.UUID, user: Member, joining: bool) -> Changed | None:
     """Join (or leave) `group_id` and record "joined" (or "left"). None, and nothing written,
     when there is nothing to change. Raises NoSuchGroup."""
-    assert user.id is not None
-    user_id, username = user.id, user.username
+    user_id, username = user.user_id, user.username
 
     def write(conn: Connection) -> Changed:
         seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
@@ -92,12 +92,17 @@ async def change(db: Database, group_id: uuid.UUID, user: User, joining: bool) -
         return None
 
 
+def _member(user: User) -> Member:
+    assert user.id is not None
+    return Member(user.id, user.username)
+
+
 async def join(db: Database, group_id: uuid.UUID, user: User) -> Changed | None:
-    return await change(db, group_id, user, joining=True)
+    return await change(db, group_id, _member(user), joining=True)
 
 
 async def leave(db: Database, group_id: uuid.UUID, user: User) -> Changed | None:
-    return await change(db, group_id, user, joining=False)
+    return await change(db, group_id, _member(user), joining=False)
 
 
 # Members are listed by username in any case, then by id: the page's order, and the order a

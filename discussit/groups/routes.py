@@ -39,9 +39,9 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
     await _spend_membership_budget(request, viewer)
     db: Database = request.state.db
-    changed = await membership.change(db, group_id, viewer.user, joining)  # NoSuchGroup
+    member = membership.Member(viewer.id, viewer.user.username)
+    changed = await membership.change(db, group_id, member, joining)  # NoSuchGroup
     if changed is not None:
-        member = membership.Member(viewer.id, viewer.user.username)
         presence: Presence = request.state.presence
         is_online = joining and viewer.id in await presence.online(group_id)
         html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)

@@ -1,4 +1,4 @@
-"""Appending to a group's timeline: a message, or a join/leave event, each at the next `seq`.
+"""Appending to a group's timeline: a message at the next `seq` (join/leave events: events.py).
 
 A group's entries share one cursor, `seq`, allocated from `groups.last_seq` inside the inserting
 transaction. That row update serialises writers per group, so commit order equals seq order.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from discussit.core.db import Database, Outcome
@@ -27,9 +27,6 @@ GROUPS = Group.__table__  # type: ignore[attr-defined]
 MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
 EVENTS = Event.__table__  # type: ignore[attr-defined]
-
-
-EVENT_COLLAPSE_SECONDS = 600  # a join/leave within this of the same user's last one replaces it
 
 
 class NoSuchGroup(Outcome):
@@ -257,50 +254,3 @@ _LOGIN_ALIVE = select(login_alive())
 def _login_alive(conn: Connection, values: dict[str, object]) -> bool:
     params = {"session_key": values["session_key"], "session_oldest": values["session_oldest"]}
     return bool(conn.execute(_LOGIN_ALIVE, params).scalar())
-
-
-def record_event(
-    conn: Connection, group_id: uuid.UUID, seq: int, user_id: int, username: str, kind: Kind
-) -> Entry:
-    """Add a join/leave event at `seq` (allocated in the same transaction).
-
-    Repeated joining and leaving is collapsed: if this user's previous event in the group is
-    younger than EVENT_COLLAPSE_SECONDS and no message has come since, it is removed and this
-    one takes its place (the entry says which seq it replaces, so open pages drop that line).
-    However often someone clicks, the history holds one line for them between two messages."""
-    created_at: datetime = utcnow()
-    replaces = _collapsible_event(conn, group_id, user_id, created_at)
-    if replaces is not None:
-        conn.execute(delete(EVENTS).where(EVENTS.c.id == replaces[0]))
-    conn.execute(
-        insert(EVENTS).values(
-            group_id=group_id, seq=seq, user_id=user_id, kind=kind.value, created_at=created_at
-        )
-    )
-    return Entry(
-        kind, seq, group_id, user_id, username, created_at, replaces=replaces and replaces[1]
-    )
-
-
-def _collapsible_event(
-    conn: Connection, group_id: uuid.UUID, user_id: int, now: datetime
-) -> tuple[int, int] | None:
-    """(id, seq) of the user's last event in the group, if a new one may take its place."""
-    last = conn.execute(
-        select(EVENTS.c.id, EVENTS.c.seq)
-        .where(
-            EVENTS.c.group_id == group_id,
-            EVENTS.c.user_id == user_id,
-            EVENTS.c.created_at > now - timedelta(seconds=EVENT_COLLAPSE_SECONDS),
-        )
-        .order_by(EVENTS.c.seq.desc())
-        .limit(1)
-    ).first()
-    if last is None:
-        return None
-    message_since = conn.execute(
-        select(MESSAGES.c.id)
-        .where(MESSAGES.c.group_id == group_id, MESSAGES.c.seq > last.seq)
-        .limit(1)
-    ).first()
-    return None if message_since is not None else (last.id, last.seq)

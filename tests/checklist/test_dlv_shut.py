@@ -70,9 +70,9 @@ def test_dlv7_a_retried_send_is_stored_and_broadcast_once(client, alice, bob, lo
 
 
 def test_dlv7_leaving_when_not_a_member_records_nothing(alice, lounge, monkeypatch):
-    from discussit.timeline import store
+    from discussit.timeline import events
 
-    monkeypatch.setattr(store, "EVENT_COLLAPSE_SECONDS", 0)  # every change a line of its own
+    monkeypatch.setattr(events, "EVENT_COLLAPSE_SECONDS", 0)  # every change a line of its own
     alice.leave(lounge)
     alice.join(lounge)
     alice.leave(lounge)

@@ -269,6 +269,26 @@ def test_text_whatever_is_typed_is_refused_or_stored_clean(raw):
         assert text.clean(cleaned, rule) == cleaned
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+@example("a\x0bb")
+@example(" \n ")
+@example("\x7f")
+def test_text_the_ascii_shortcut_decides_as_the_character_by_character_check(raw):
+    """ASCII text is checked by one regular expression (core/security/text.py): for every rule
+    it refuses, with the same words, and finds something visible exactly when the full
+    character-by-character check does."""
+
+    def decide(check, rule):  # type: ignore[no-untyped-def]
+        try:
+            return check(raw, rule)
+        except text.InvalidText as refused:
+            return str(refused)
+
+    for rule in (text.MESSAGE, text.GROUP_NAME, text.USERNAME):
+        assert decide(text._checked, rule) == decide(text._checked_each, rule)
+
+
 def test_text_a_failing_statement_never_carries_user_input_to_the_log(client):
     """hide_parameters: SQLAlchemy's error (what would be logged) names no value. (No NUL
     reaches PostgreSQL at all: the tests above run on it too, and every NUL is a 400.)"""

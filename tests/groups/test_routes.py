@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from discussit import limits
-from discussit.timeline import store
+from discussit.timeline import events
 from tests import factories
 from tests import figures as figs
 from tests.helpers import Browser, freeze_limits, html
@@ -51,7 +51,7 @@ def test_joining_with_htmx_returns_just_that_groups_row(alice, lounge):
 def test_dlv7_joining_twice_or_leaving_twice_records_one_event_each(
     client, alice, lounge, monkeypatch
 ):
-    monkeypatch.setattr(store, "EVENT_COLLAPSE_SECONDS", 0)  # every change a line of its own
+    monkeypatch.setattr(events, "EVENT_COLLAPSE_SECONDS", 0)  # every change a line of its own
     for _ in range(2):
         alice.join(lounge)
     for _ in range(2):

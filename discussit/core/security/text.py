@@ -97,19 +97,12 @@ def clean(raw: object, rule: Rule) -> str:
         raise _too_long(rule, len(text))
     if rule.multiline:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text.replace("\t", " ")).translate(_BIDI_CONTROLS)
-    if len(text) > rule.max_length:  # NFC can lengthen a few characters
-        raise _too_long(rule, len(text))
-    visible = False
-    for ch in text:
-        category = unicodedata.category(ch)
-        refused = _REFUSED_CATEGORIES.get(category)
-        if refused is not None and category == "Cn" and _newer_pictograph(ord(ch)):
-            refused = None  # an emoji newer than this Python's Unicode data, not garbage
-        if refused is not None and not (ch == "\n" and rule.multiline):
-            raise InvalidText(f"{rule.what} cannot contain {refused}.")
-        if not visible and ch != "\n":
-            visible = category not in _INVISIBLE_CATEGORIES and ch not in _INVISIBLE
+    text = text.replace("\t", " ")
+    if not text.isascii():  # (ASCII is its own NFC and has no bidi controls)
+        text = unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS)
+        if len(text) > rule.max_length:  # NFC can lengthen a few characters
+            raise _too_long(rule, len(text))
+    visible = _checked(text, rule)
     if rule.single_spaced:
         text = " ".join(text.split())
     if not visible:
@@ -120,6 +113,38 @@ def clean(raw: object, rule: Rule) -> str:
     if rule.pattern is not None and rule.pattern.fullmatch(text) is None:
         raise InvalidText(f"{rule.what} {rule.shape}.")
     return text
+
+
+# In ASCII the only refused characters are the controls (category Cc), and the only invisible
+# ones are the space and the newline: a message of 2,000 ASCII characters is checked by one
+# regular expression instead of 2,000 Unicode lookups (0.3 ms a message, on every post).
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_ASCII_CONTROLS_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
+def _checked(text: str, rule: Rule) -> bool:
+    """Refuse what the rule does not allow (InvalidText); True if any character is visible."""
+    if text.isascii():
+        controls = _ASCII_CONTROLS_BUT_NEWLINE if rule.multiline else _ASCII_CONTROLS
+        if controls.search(text) is not None:
+            raise InvalidText(f"{rule.what} cannot contain {_REFUSED_CATEGORIES['Cc']}.")
+        return text.strip(" \n") != ""
+    return _checked_each(text, rule)
+
+
+def _checked_each(text: str, rule: Rule) -> bool:
+    """`_checked`, character by character (any text; the ASCII shortcut must agree with it)."""
+    visible = False
+    for ch in text:
+        category = unicodedata.category(ch)
+        refused = _REFUSED_CATEGORIES.get(category)
+        if refused is not None and category == "Cn" and _newer_pictograph(ord(ch)):
+            refused = None  # an emoji newer than this Python's Unicode data, not garbage
+        if refused is not None and not (ch == "\n" and rule.multiline):
+            raise InvalidText(f"{rule.what} cannot contain {refused}.")
+        if not visible and ch != "\n":
+            visible = category not in _INVISIBLE_CATEGORIES and ch not in _INVISIBLE
+    return visible
 
 
 def _too_long(rule: Rule, length: int) -> InvalidText:
