@@ -8,11 +8,13 @@ PORT ?= 8000
 run: install .secret_key  ## set up and serve http://127.0.0.1:8000 (SQLite file + in-process broker)
 	SECRET_KEY="$$(cat .secret_key)" TEMPLATES_RELOAD=true $(BIN)/uvicorn discussit.app:create_app --factory --host 127.0.0.1 --port $(PORT) --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --http discussit.core.security.slowclients:GuardedHttpProtocol --limit-concurrency 12000 --timeout-graceful-shutdown 20
 
-test: install system-packages check  ## the full gate: `make check`, then the browser and slow tests on the embedded default, then every test on PostgreSQL + Redis (but the pure and frontend ones)
-	$(BIN)/pytest -m "not services and (browser or slow)"
-	bash .ci/services.sh run $(BIN)/pytest -m "not pure and not frontend"
+test: install system-packages check  ## the full gate: `make check`, then the browser and slow tests on the embedded default, then every test on PostgreSQL + Redis (but the pure and frontend ones); two at a time, but the serial ones
+	$(BIN)/pytest -n 2 -m "not services and (browser or slow) and not serial"
+	$(BIN)/pytest -m "not services and (browser or slow) and serial"
+	bash .ci/services.sh run bash -c '$(BIN)/pytest -n 2 -m "not pure and not frontend and not serial" && $(BIN)/pytest -m "not pure and not frontend and serial"'
 
 check: lint types imports  ## about a minute on 2 cores, no browser or services: format, lint, types, import layers, fast tests
+	rm -f test-artifacts/checklist-summary-*.json  # (each pass of this run adds its figures)
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser and not services and not slow"
 
 install: $(VENV)/.installed

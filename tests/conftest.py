@@ -18,6 +18,29 @@ from discussit.core.db import sync_url
 from discussit.settings import Rate, Settings
 from tests.helpers import Browser
 
+
+def _a_database_per_worker() -> None:
+    """With pytest-xdist (`-n 2`), each worker runs on a PostgreSQL database and a Redis
+    database number of its own (made here if missing), so their tests never share a row, a
+    counter or a live item (core/realtime/redis.py names channels by database number)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    database, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    if not (worker and database and redis_url):
+        return
+    server, name = database.rsplit("/", 1)
+    engine = create_engine(sync_url(database), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        known = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": f"{name}_{worker}"}
+        ).first()
+        if known is None:
+            connection.execute(text(f'CREATE DATABASE "{name}_{worker}"'))
+    engine.dispose()
+    os.environ["TEST_DATABASE_URL"] = f"{server}/{name}_{worker}"
+    os.environ["TEST_REDIS_URL"] = f"{redis_url.rsplit('/', 1)[0]}/{int(worker[2:]) + 1}"
+
+
+_a_database_per_worker()
 # Set by `.ci/services.sh run ...`: the second pass of the suite runs on PostgreSQL + Redis.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -171,6 +194,14 @@ def _services_present(request: pytest.FixtureRequest) -> None:
             "needs TEST_DATABASE_URL and TEST_REDIS_URL: run it through "
             "`bash .ci/services.sh run .venv/bin/pytest` (make test does)"
         )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from tests import figures
+
+        figures.write_worker(worker)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

@@ -21,10 +21,40 @@ def backend() -> str:
     return "postgres_redis" if os.environ.get("TEST_DATABASE_URL") else "sqlite_memory"
 
 
+def write_worker(worker: str) -> None:
+    """A pytest-xdist worker's figures, for the run's controller to gather (`write`)."""
+    if FIGURES:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"checklist-summary-{backend()}.{worker}.json").write_text(
+            json.dumps(FIGURES, sort_keys=True)
+        )
+
+
+def _merge(into: dict[str, object], more: dict[str, object]) -> None:
+    """Counters add up, lists go on, sections merge; anything else: the later one."""
+    for name, value in more.items():
+        known = into.get(name)
+        if isinstance(known, dict) and isinstance(value, dict):
+            _merge(known, value)
+        elif (
+            isinstance(known, int) and isinstance(value, int) and not isinstance(value, bool)
+        ) or (isinstance(known, list) and isinstance(value, list)):
+            into[name] = known + value
+        else:
+            into[name] = value
+
+
 def write() -> Path | None:
+    """This run's figures (its workers' too, if it had any), added to those of the earlier
+    runs of the same `make check` or `make test` (which starts by removing the files)."""
+    for part in sorted(ARTIFACTS.glob(f"checklist-summary-{backend()}.gw*.json")):
+        _merge(FIGURES, json.loads(part.read_text()))  # type: ignore[arg-type]
+        part.unlink()
     if not FIGURES:
         return None
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"checklist-summary-{backend()}.json"
-    path.write_text(json.dumps({"backend": backend(), **FIGURES}, indent=2, sort_keys=True))
+    gathered: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+    _merge(gathered, {"backend": backend(), **FIGURES})
+    path.write_text(json.dumps(gathered, indent=2, sort_keys=True))
     return path

@@ -4,6 +4,7 @@ traffic, and a graceful shutdown. Figures go to test-artifacts/deployment-figure
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import signal
 import subprocess
@@ -25,10 +26,13 @@ pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `
 
 
 def record(name: str, figures: dict[str, object]) -> None:
+    """Add to the figures file (locked: two test workers may record at once)."""
     FIGURES.parent.mkdir(exist_ok=True)
-    data = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    data[name] = figures
-    FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True))
+    with (FIGURES.parent / "deployment-figures.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        data[name] = figures
+        FIGURES.write_text(json.dumps(data, indent=2, sort_keys=True))
 
 
 def stored(database_url: str, group_id: str, after: int) -> list[tuple[int, str]]:

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
 from discussit.core.db import Database
+from discussit.core.prepared import Prepared
 from discussit.core.realtime.broker import Broker, user_channel
 from discussit.core.realtime.items import LoggedOut
 from discussit.core.security.csrf import csrf_token
@@ -81,10 +82,8 @@ async def find_user(session: AsyncSession, username: str) -> User | None:
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
-_FIND_LOGIN = (
-    core_select(
-        _USERS.c.id, _USERS.c.username, _USERS.c.is_staff, _LOGINS.c.created_at.label("started")
-    )
+_FIND_LOGIN = Prepared(
+    core_select(_USERS.c.id, _USERS.c.username, _USERS.c.is_staff, _LOGINS.c.created_at)
     .join_from(_USERS, _LOGINS, _LOGINS.c.user_id == _USERS.c.id)
     .where(*login_conditions())
 )
@@ -92,7 +91,7 @@ _FIND_LOGIN = (
 
 def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
     """The user behind a login's token hash, if the login is alive (one statement)."""
-    row = db.execute(_FIND_LOGIN, session_params(key, max_age)).first()
+    row = _FIND_LOGIN.first(db, session_params(key, max_age))
     if row is None:
         return None
     user_id, username, is_staff, started = row

@@ -1,12 +1,13 @@
-"""The posting path's statements, each compiled once per dialect. On SQLite they run on the
-driver's own connection, inside the transaction SQLAlchemy began, each value converted by its
-type as SQLAlchemy would convert it for SQLite; elsewhere SQLAlchemy runs them as usual.
+"""The hottest statements (posting a message; a page's socket finding its login and its
+group), each compiled once per dialect. On SQLite they run on the driver's own connection,
+inside the transaction SQLAlchemy began, each value converted by its type as SQLAlchemy would
+convert it for SQLite, and each returned value converted back as SQLAlchemy would (text to a
+datetime, 0/1 to a bool); elsewhere SQLAlchemy runs them as usual.
 
-Why: posting a message is two statements and a commit. SQLAlchemy's work around each statement
-(its compiled cache, execution context and result objects) took as long as SQLite's own work
-for them on the benchmark's machine, and every message pays it once, however few read it.
-Only statements whose returned values need no conversion (integers) are taken, so a row here
-is what SQLAlchemy would have returned.
+Why: posting a message is two statements and a commit, opening a page two reads. SQLAlchemy's
+work around each statement (its compiled cache, execution context and result objects) took as
+long as SQLite's own work for them on the benchmark's machine, and every message and every page
+pays it, however few read it. A row here is what SQLAlchemy would have returned.
 """
 
 from __future__ import annotations
@@ -15,22 +16,23 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 
 
 class Prepared:
-    """One statement with RETURNING; `first` runs it and gives its first row as a tuple."""
+    """One SELECT, or one statement with RETURNING; `first` runs it and gives its first row as
+    a tuple."""
 
     __slots__ = ("statement", "_sqlite")
 
-    def __init__(self, statement: UpdateBase) -> None:
+    def __init__(self, statement: UpdateBase | Select[Any]) -> None:
         self.statement = statement
         self._sqlite: _OnDriver | None = None
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        if conn.dialect.name != "sqlite":
+        if conn.dialect.driver != "pysqlite":  # (PostgreSQL; SQLite in an AsyncSession)
             row = conn.execute(self.statement, params).first()
             return None if row is None else tuple(row)
         compiled = self._sqlite
@@ -40,17 +42,20 @@ class Prepared:
 
 
 class _OnDriver:
-    """The statement compiled for SQLite: its SQL, and for each positional value its name, any
+    """The statement compiled for SQLite: its SQL, for each positional value its name, any
     value of its own, and its type's conversion for SQLite (a UUID to its hex, a datetime to
-    SQLite's text, as SQLAlchemy stores them)."""
+    SQLite's text, as SQLAlchemy stores them), and for each returned column its conversion
+    back (None: as the driver gives it)."""
 
-    __slots__ = ("sql", "values")
+    __slots__ = ("sql", "values", "results")
 
-    def __init__(self, statement: UpdateBase, dialect: Dialect) -> None:
+    def __init__(self, statement: UpdateBase | Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert compiled.positiontup is not None, "SQLite's parameters are positional"
-        for column in statement.exported_columns:  # RETURNING: returned as the driver gives
-            assert column.type.dialect_impl(dialect).result_processor(dialect, None) is None, column
+        self.results: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns
+        ]
         self.sql = str(compiled)
         self.values: list[tuple[str, bool, Any, Callable[[Any], Any] | None]] = []
         for name in compiled.positiontup:
@@ -77,4 +82,9 @@ class _OnDriver:
             raise DBAPIError.instance(
                 self.sql, None, failure, sqlite3.Error, hide_parameters=True, dialect=conn.dialect
             ) from failure
-        return tuple(rows[0]) if rows else None
+        if not rows:
+            return None
+        return tuple(
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(rows[0], self.results, strict=True)
+        )

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from discussit.accounts.auth import Viewer, require_viewer, session_params
 from discussit.core.db import Outcome
+from discussit.core.prepared import Prepared
 from discussit.groups import directory
 from discussit.groups.membership import is_member
 from discussit.models import Group, login_alive
@@ -98,13 +99,15 @@ async def require_staff(conn: HTTPConnection, doing: str) -> Viewer:
 # Built once (it runs at every connect): the group's last seq, whether the user is a member,
 # whether the login is alive.
 _GROUP_ID = bindparam("group_id", type_=GROUPS.c.id.type)
-_REPLAY_CURSOR = select(
-    GROUPS.c.last_seq,
-    select(MEMBERSHIPS.c.user_id)
-    .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
-    .exists(),
-    login_alive(),
-).where(GROUPS.c.id == _GROUP_ID)
+_REPLAY_CURSOR = Prepared(
+    select(
+        GROUPS.c.last_seq,
+        select(MEMBERSHIPS.c.user_id)
+        .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
+        .exists(),
+        login_alive(),
+    ).where(GROUPS.c.id == _GROUP_ID)
+)
 
 
 async def replay_cursor(
@@ -126,7 +129,7 @@ def replay_cursor_now(
         "user_id": viewer.id,
         **session_params(viewer.session_key, session_max_age),
     }
-    found = conn.execute(_REPLAY_CURSOR, params).first()
+    found = _REPLAY_CURSOR.first(conn, params)
     if found is None:
         raise NoSuchGroup
     last_seq, still_member, logged_in = found

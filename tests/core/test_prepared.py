@@ -172,3 +172,38 @@ def test_a_busy_database_fails_with_sqlites_busy_code(db_file):  # noqa: F811
     finally:
         other.close()
         engine.dispose()
+
+
+def test_a_select_gives_back_the_row_sqlalchemy_gives(db_file):  # noqa: F811
+    """A SELECT run on the driver converts what it returns as SQLAlchemy does: a datetime from
+    SQLite's text, a UUID from its hex, a bool from 0/1 (a page's socket finds its login so)."""
+    group_id, created = uuid.uuid4(), utcnow().replace(microsecond=123)
+    query = select(
+        GROUPS.c.id,
+        GROUPS.c.created_at,
+        GROUPS.c.last_seq,
+        GROUPS.c.name,
+        (GROUPS.c.last_seq > bindparam("above")).label("past"),
+    ).where(GROUPS.c.id == bindparam("group_id", type_=GROUPS.c.id.type))
+    prepared = Prepared(query)
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        ADD.first(conn, {"id": group_id, "name": "Read", "last_seq": 5, "created_at": created})
+        params = {"group_id": group_id, "above": 3}
+        return (
+            prepared.first(conn, params),
+            tuple(conn.execute(query, params).one()),
+            prepared.first(conn, {"group_id": uuid.uuid4(), "above": 3}),
+        )
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=1)
+        try:
+            return await db.write(work)
+        finally:
+            await asyncio.to_thread(db.close)
+
+    mine, theirs, missing = asyncio.run(scenario())
+    assert mine == theirs == (group_id, created, 5, "Read", True)
+    assert [type(value) for value in mine] == [type(value) for value in theirs]
+    assert missing is None

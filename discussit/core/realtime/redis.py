@@ -31,6 +31,18 @@ from discussit.core.realtime.presence import Presence
 log = logging.getLogger("discussit.broker")
 
 PREFIX = "discussit:"
+
+
+def channel_prefix(client: redis.Redis) -> str:
+    """Where this DiscussIt's live items travel. Redis keeps keys per database number but
+    pub/sub channels are shared by all of them: two DiscussIts on one Redis server with
+    different database numbers (REDIS_URL .../1 and .../2) would otherwise see each other's
+    items (a logout of user 7 in one closing user 7's pages in the other). So the number is
+    part of every channel's name: `discussit:0:group:<id>`."""
+    db = int(client.connection_pool.connection_kwargs.get("db", 0) or 0)
+    return f"{PREFIX}{db}:"
+
+
 PROCESS_TTL = 30
 PROCESS_REFRESH = 10
 
@@ -60,6 +72,7 @@ class RedisBroker(Broker):
     def __init__(self, client: redis.Redis, queue_size: int = 1024) -> None:
         super().__init__(queue_size)
         self.client = client
+        self.prefix = channel_prefix(client)
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -73,7 +86,7 @@ class RedisBroker(Broker):
 
     async def publish(self, channel: str, item: Item) -> None:
         try:
-            await self.client.publish(PREFIX + channel, encode(item))
+            await self.client.publish(self.prefix + channel, encode(item))
         except (RedisError, OSError) as error:
             # The change is already committed: local pages re-read the database now; other
             # processes' pages do when their subscriber comes back (or on their next entry).
@@ -100,7 +113,7 @@ class RedisBroker(Broker):
         while True:
             try:
                 async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.psubscribe(PREFIX + "*")
+                    await pubsub.psubscribe(self.prefix + "*")
                     self.subscribed.set()
                     self.resync_all()  # anything published while we were away is lost
                     delay = 0.2
@@ -121,7 +134,7 @@ class RedisBroker(Broker):
         if item is None:
             log.warning("ignored a malformed broker item")
             return
-        self.deliver(_text(channel)[len(PREFIX) :], item)
+        self.deliver(_text(channel)[len(self.prefix) :], item)
 
 
 # One count fewer in each (KEYS[i], ARGV[i]) hash field, the field removed at zero, in one step.
