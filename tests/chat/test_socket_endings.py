@@ -54,11 +54,12 @@ def test_a_socket_in_any_state_closes_when_its_user_leaves_or_logs_out(
     alice.join(lounge)
     bob.join(lounge)
     factories.post_messages(client, lounge, "bob", 3, prefix="before ")
-    release = threading.Event()
+    release, resuming = threading.Event(), threading.Event()
     if state == "resuming":  # the resume frame arrived; its checks wait until the ending is done
         real = chat_socket.access.replay_cursor  # the resume's read (admission: _now)
 
         async def slow_cursor(*args, **kwargs):  # type: ignore[no-untyped-def]
+            resuming.set()
             await anyio.to_thread.run_sync(release.wait)
             return await real(*args, **kwargs)
 
@@ -66,6 +67,9 @@ def test_a_socket_in_any_state_closes_when_its_user_leaves_or_logs_out(
     with alice.socket(lounge) as ws:
         if state == "resuming":
             resume(ws, 0)
+            # The socket was admitted (a socket refused at admission gets no word: AZ3) and its
+            # resume is being read: the ending comes in between.
+            assert resuming.wait(10)
         elif state in ("live", "behind"):
             resume(ws, _cursor(client, lounge))
             drain(ws, quiet=0.2)
