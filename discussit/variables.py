@@ -63,7 +63,9 @@ VARIABLES: tuple[Variable, ...] = (
         _text,
         "unset",
         "`redis://…`: live updates, presence and rate limits go through Redis, so several "
-        "processes serve one group. Unset: the in-process broker (one process).",
+        "processes serve one group. Unset: the in-process broker (one process). Two "
+        "DiscussIts may share a Redis server on different database numbers (`…/1`, `…/2`): "
+        "their live channels are named by it.",
     ),
     Variable(
         "WEB_CONCURRENCY",
