@@ -39,6 +39,20 @@ ADD = Prepared(
 )
 
 
+def written(path, work):  # type: ignore[no-untyped-def]
+    """`work` run as one write on a fresh SQLite of the file at `path` (core/sqlite.py), and
+    its result."""
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        db = sqlite.SQLite(f"sqlite:///{path}", read_threads=1)
+        try:
+            return await db.write(work)
+        finally:
+            await asyncio.to_thread(db.close)
+
+    return asyncio.run(scenario())
+
+
 def test_values_go_in_as_sqlalchemy_stores_them_and_the_row_comes_back(db_file):  # noqa: F811
     group_id, created = uuid.uuid4(), utcnow() - timedelta(days=1, microseconds=7)
     params = {"id": group_id, "name": "Prepared", "last_seq": 41, "created_at": created}
@@ -54,14 +68,7 @@ def test_values_go_in_as_sqlalchemy_stores_them_and_the_row_comes_back(db_file):
         ).one()
         return added, seq, missing, tuple(stored)
 
-    async def scenario():  # type: ignore[no-untyped-def]
-        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=1)
-        try:
-            return await db.write(work)
-        finally:
-            await asyncio.to_thread(db.close)
-
-    added, seq, missing, stored = asyncio.run(scenario())
+    added, seq, missing, stored = written(db_file, work)
     assert (added, seq, missing) == ((41,), (42,), None)
     assert stored == (group_id, created, 42)
 
@@ -86,14 +93,7 @@ def test_the_stored_text_is_sqlalchemys_to_the_character(db_file):  # noqa: F811
                     )
                 )
 
-    async def scenario() -> None:
-        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=1)
-        try:
-            await db.write(work)
-        finally:
-            await asyncio.to_thread(db.close)
-
-    asyncio.run(scenario())
+    written(db_file, work)
     with sqlite3.connect(db_file) as raw:
         stored = {
             name.split()[1]: (row_id, created)
@@ -196,14 +196,7 @@ def test_a_select_gives_back_the_row_sqlalchemy_gives(db_file):  # noqa: F811
             prepared.first(conn, {"group_id": uuid.uuid4(), "above": 3}),
         )
 
-    async def scenario():  # type: ignore[no-untyped-def]
-        db = sqlite.SQLite(f"sqlite:///{db_file}", read_threads=1)
-        try:
-            return await db.write(work)
-        finally:
-            await asyncio.to_thread(db.close)
-
-    mine, theirs, missing = asyncio.run(scenario())
+    mine, theirs, missing = written(db_file, work)
     assert mine == theirs == (group_id, created, 5, "Read", True)
     assert [type(value) for value in mine] == [type(value) for value in theirs]
     assert missing is None
