@@ -19,8 +19,9 @@ from discussit.timeline.entries import Quote, Reactions
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _REACTIONS = Reaction.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
-_GROUP = bindparam("group_id", type_=_MESSAGES.c.group_id.type)
-_SEQS: Any = bindparam("seqs", expanding=True)
+# The bound parameters of these statements and of history.py's, built once.
+GROUP_ID = bindparam("group_id", type_=_MESSAGES.c.group_id.type)
+SEQS: Any = bindparam("seqs", expanding=True)
 
 
 def reactions(
@@ -49,13 +50,13 @@ _REACTIONS_OF = (
     select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, _USERS.c.username)
     .join(_MESSAGES, _MESSAGES.c.id == _REACTIONS.c.message_id)
     .join(_USERS, _USERS.c.id == _REACTIONS.c.user_id)
-    .where(_MESSAGES.c.group_id == _GROUP, _MESSAGES.c.seq.in_(_SEQS))
+    .where(_MESSAGES.c.group_id == GROUP_ID, _MESSAGES.c.seq.in_(SEQS))
     .order_by(_MESSAGES.c.seq, _REACTIONS.c.id)
 )
 _QUOTED = (
     select(_MESSAGES.c.seq, _USERS.c.username, _MESSAGES.c.body, _MESSAGES.c.deleted_at)
     .join(_USERS, _USERS.c.id == _MESSAGES.c.author_id)
-    .where(_MESSAGES.c.group_id == _GROUP, _MESSAGES.c.seq.in_(_SEQS))
+    .where(_MESSAGES.c.group_id == GROUP_ID, _MESSAGES.c.seq.in_(SEQS))
 )
 
 

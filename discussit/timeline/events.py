@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select
 
-from discussit.models import utcnow
+from discussit.models import Event, utcnow
 from discussit.timeline.entries import Entry, Kind
-from discussit.timeline.store import EVENTS, MESSAGES
+from discussit.timeline.store import MESSAGES
+
+EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 EVENT_COLLAPSE_SECONDS = 600  # a join/leave within this of the same user's last one replaces it
 

@@ -29,15 +29,14 @@ from sqlalchemy import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from discussit.models import Change, Event, Group, Message, Reaction, User
-from discussit.timeline.details import quotes, reactions
+from discussit.models import Change, Event, Group, Message, User
+from discussit.timeline.details import GROUP_ID, SEQS, quotes, reactions
 from discussit.timeline.entries import CHANGES, Entry, Kind, Quote, Reactions
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
-_REACTIONS = Reaction.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
 
@@ -78,9 +77,7 @@ _NAMES = ("seq", "created_at", *_columns(_MESSAGES))
 
 # Statements are built once per shape, with bound parameters (:group_id, :low, :high, :limit,
 # :seqs): building one took 1.7 ms, on every page.
-_GROUP = bindparam("group_id", type_=_MESSAGES.c.group_id.type)
 _LIMIT = bindparam("limit", type_=Integer)
-_SEQS: Any = bindparam("seqs", expanding=True)
 
 
 def _side(table: Any, where: list[Any], newest_first: bool, limited: bool = True) -> Any:
@@ -88,7 +85,7 @@ def _side(table: Any, where: list[Any], newest_first: bool, limited: bool = True
     columns = {"seq": seq, "created_at": table.c.created_at, **_columns(table)}
     side = (
         select(*(column.label(name) for name, column in columns.items()))
-        .where(table.c.group_id == _GROUP, *where)
+        .where(table.c.group_id == GROUP_ID, *where)
         .order_by(seq.desc() if newest_first else seq)
     )
     return (side.limit(_LIMIT) if limited else side).subquery()
@@ -171,7 +168,7 @@ class _Details:
 
 
 def _messages_at() -> Select[Any]:
-    side = _side(_MESSAGES, [_MESSAGES.c.seq.in_(_SEQS)], False, limited=False)
+    side = _side(_MESSAGES, [_MESSAGES.c.seq.in_(SEQS)], False, limited=False)
     return select(*(side.c[name] for name in _NAMES), _USERS.c.username).join(
         _USERS, _USERS.c.id == side.c.user_id
     )

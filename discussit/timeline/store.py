@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from discussit.core.db import Database, Outcome
 from discussit.core.prepared import Prepared
-from discussit.models import Event, Group, Membership, Message, login_alive, utcnow
+from discussit.models import Group, Membership, Message, login_alive, utcnow
 from discussit.timeline import details
 from discussit.timeline.entries import Entry, Kind, Quote
 from discussit.timeline.formatting import RENDER_VERSION, to_html
@@ -26,7 +26,6 @@ from discussit.timeline.formatting import RENDER_VERSION, to_html
 GROUPS = Group.__table__  # type: ignore[attr-defined]
 MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
-EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 
 class NoSuchGroup(Outcome):
