@@ -217,6 +217,22 @@ def receive_until(ws: WebSocketTestSession, pattern: str, timeout: float = 5.0) 
             return frames
 
 
+def presence_changes(frame: str) -> dict[int, bool]:
+    """Whom a live frame marks online (True) or offline (False): members/_presence_changes.html,
+    each element appended to the group page's #presence-changes."""
+    marked: dict[int, bool] = {}
+    for wrapper in HTMLParser(frame).css('[hx-swap-oob="beforeend:#presence-changes"]'):
+        for change in wrapper.css(".presence-change"):
+            for key, online in (("data-online", True), ("data-offline", False)):
+                marked.update({int(uid): online for uid in (change.attributes[key] or "").split()})
+    return marked
+
+
+def presence_pattern(user_id: int) -> str:
+    """A regex for receive_until: a frame with a presence change of `user_id`."""
+    return rf'data-(online|offline)="(\d+ )*{user_id}( \d+)*"'
+
+
 def resume(ws: WebSocketTestSession, after: int) -> None:
     """What the page's hidden resume form sends on every (re)connect (htmx 4 wire format)."""
     ws.send_text(

@@ -7,8 +7,8 @@ immediately), later ones within the window go out together when it ends, each me
 state only. While changes keep coming (a reconnect storm), each gathered send doubles the
 group's window, up to MAX_WINDOW: a send costs every open page a frame, and in a storm of 5,000
 pages the sends at a fixed quarter second were a third of the server's work. A quiet window
-resets it. Each change is one small status element (not the member's whole line), rendered once
-per process and sent to every page as is.
+resets it. A send is one small element listing who came online and who went offline (user ids),
+rendered once per process and sent to every page as is; the page's script marks each member.
 """
 
 from __future__ import annotations
@@ -75,9 +75,10 @@ class PresenceUpdates:
                 log.warning("presence not published group=%s: %s", group_id, type(failure).__name__)
 
     async def _publish(self, group_id: uuid.UUID, changes: dict[int, tuple[Member, bool]]) -> None:
-        html = "".join(
-            render("members/_presence.html", user_id=member.user_id, is_online=online, oob=True)
-            for member, online in changes.values()
+        html = render(
+            "members/_presence_changes.html",
+            online=[member.user_id for member, online in changes.values() if online],
+            offline=[member.user_id for member, online in changes.values() if not online],
         )
         await self.broker.publish(group_channel(group_id), PresenceChanged(html))
 

@@ -194,8 +194,30 @@
     link.focus();
   }
 
+  // Who came online or went offline (members/_presence_changes.html): mark each listed member's
+  // status as members/_presence.html does, with the words #presence-changes holds.
+  function markPresence(ids, online, words) {
+    (ids || "").split(" ").forEach(function (id) {
+      var status = id && document.getElementById("presence-" + id);
+      if (!status) return;
+      status.classList.toggle("presence--online", online);
+      status.textContent = words;
+    });
+  }
+
   function start() {
     decorate(document);
+    var changes = document.getElementById("presence-changes");
+    if (changes) {
+      new MutationObserver(function () {
+        var change;
+        while ((change = changes.firstElementChild)) {
+          markPresence(change.dataset.online, true, changes.dataset.online);
+          markPresence(change.dataset.offline, false, changes.dataset.offline);
+          change.remove();
+        }
+      }).observe(changes, { childList: true });
+    }
     var timeline = document.getElementById("timeline");
     if (timeline) {
       arrange(timeline);

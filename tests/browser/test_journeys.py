@@ -79,6 +79,16 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
         expect(page.locator("#timeline .event")).to_have_count(2)
         expect(page.locator("#members .member__name")).to_have_text(sorted([alice_name, bob_name]))
     expect(alice.locator("#members .presence--online")).to_have_count(2)
+    # Bob goes back home: Alice sees him go offline, live, and online again when he returns.
+    bob_status = alice.locator("#members .member", has_text=bob_name).locator(".presence")
+    expect(bob_status).to_have_text("online")
+    bob.go_back()
+    expect(bob_status).to_have_text("offline")
+    expect(alice.locator("#members .presence--online")).to_have_count(1)
+    row(bob, group).locator("a:has-text('Open')").click()
+    expect(bob_status).to_have_text("online")
+    expect(alice.locator("#members .presence--online")).to_have_count(2)
+    expect(alice.locator("#presence-changes > *")).to_have_count(0)  # each change applied once
 
     # Alice sends with Enter, Bob with the Send button; both see both, in order, live.
     alice.fill("#composer-text", "Hello Bob <b>not bold</b>")

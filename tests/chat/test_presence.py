@@ -4,6 +4,7 @@ page reconnect) cost each open page a few frames, not one per arrival."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from discussit.chat.presence import PresenceUpdates
 from discussit.core.realtime.broker import MemoryBroker, Subscription, group_channel
 from discussit.groups.membership import Member
+from tests.helpers import presence_changes
 
 pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
@@ -36,11 +38,12 @@ def test_a_burst_of_arrivals_is_one_frame_after_the_first():
         return right_away, _drain(page)
 
     right_away, later = asyncio.run(scenario())
-    assert len(right_away) == 1 and 'id="presence-1"' in right_away[0].html  # no waiting
-    assert len(later) == 1  # the other 99 changes, together
+    assert len(right_away) == 1 and presence_changes(right_away[0].html) == {1: True}  # at once
+    assert len(later) == 1  # the other 99 changes, together, each person's latest state only
     html = later[0].html
-    assert all(f'id="presence-{uid}"' in html for uid in range(2, 101))
-    assert html.count('id="presence-7"') == 1  # only the latest state of each person
+    assert presence_changes(html) == {uid: uid != 7 for uid in range(2, 101)}
+    listed = re.findall(r'data-(?:online|offline)="([\d ]*)"', html)
+    assert " ".join(listed).split().count("7") == 1
 
 
 def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_gathered():
@@ -63,7 +66,7 @@ def test_a_change_after_a_quiet_window_goes_out_at_once_and_stop_sends_what_is_g
 
     first, after_quiet, held, at_stop = asyncio.run(scenario())
     assert [len(first), len(after_quiet), len(held), len(at_stop)] == [1, 1, 0, 1]
-    assert 'id="presence-3"' in at_stop[0].html
+    assert presence_changes(at_stop[0].html) == {3: True}
 
 
 def test_while_changes_keep_coming_the_window_doubles_and_a_quiet_one_resets_it():

@@ -14,6 +14,8 @@ from tests.helpers import (
     drain,
     html,
     nothing_received,
+    presence_changes,
+    presence_pattern,
     receive_text,
     receive_until,
     resume,
@@ -212,18 +214,18 @@ def test_presence_marks_who_has_the_group_open(members, lounge):
         resume(a, _last_seq(alice, lounge))
         with bob.socket(lounge) as b:
             resume(b, _last_seq(bob, lounge))
-            frame = receive_until(a, f'id="presence-{bob_id}"')[-1]
-            status = html_fragment(frame).css_first(f"#presence-{bob_id}")
-            assert "presence--online" in status.attributes["class"]
-            assert status.text() == "online"
-            assert status.attributes["hx-swap-oob"] == "true"
+            frame = receive_until(a, presence_pattern(bob_id))[-1]
+            assert presence_changes(frame) == {bob_id: True}
             page = html(alice.get(f"/groups/{lounge}/"))
             assert len(page.css("#members .presence--online")) == 2
-            assert page.css_first(f"#member-{bob_id} #presence-{bob_id}") is not None
-        frame = receive_until(a, f'id="presence-{bob_id}"')[-1]
-        status = html_fragment(frame).css_first(f"#presence-{bob_id}")
-        assert "presence--online" not in status.attributes["class"]
-        assert status.text() == "offline"
+            status = page.css_first(f"#member-{bob_id} #presence-{bob_id}")
+            assert status is not None and status.text() == "online"
+            # The words the page's script marks members with, and where changes land.
+            changes = page.css_first("#presence-changes")
+            assert changes.attributes["data-online"] == "online"
+            assert changes.attributes["data-offline"] == "offline"
+        frame = receive_until(a, presence_pattern(bob_id))[-1]
+        assert presence_changes(frame) == {bob_id: False}
 
 
 def test_a_member_who_leaves_in_another_tab_stops_receiving_and_cannot_post(

@@ -21,7 +21,15 @@ from discussit.core.realtime.broker import group_channel
 from discussit.core.realtime.items import EntryAppended
 from discussit.groups import directory
 from tests import factories
-from tests.helpers import Browser, drain, receive_text, receive_until, resume, say
+from tests.helpers import (
+    Browser,
+    drain,
+    presence_changes,
+    receive_text,
+    receive_until,
+    resume,
+    say,
+)
 from tests.servers import Member, Page, Server, csrf_of
 
 # Sessions expiring and sockets closing on timers: in `make test`, not in the quick `make check`.
@@ -151,7 +159,7 @@ def test_across_processes_a_socket_that_never_resumed_closes_when_its_user_leave
             watcher = await Page(ben, group).open(ben.cursor(group))
             page = await Page(ana, group).open(0, resume=False)
             # ana is admitted (and counted) once ben's page, on the other process, sees her online
-            while sum(f.count("presence--online") for f in watcher.frames) < 2:
+            while sum(list(presence_changes(f).values()).count(True) for f in watcher.frames) < 2:
                 await asyncio.sleep(0.02)
             token = csrf_of(ana_on_b.get("/").text)
             started = time.monotonic()

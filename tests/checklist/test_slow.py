@@ -15,7 +15,7 @@ from discussit.core.realtime.broker import Broker
 from discussit.settings import Settings
 from tests import factories
 from tests import figures as figs
-from tests.helpers import Browser, resume
+from tests.helpers import Browser, presence_changes, resume
 from tests.servers import Member, Page, Server, raw_socket, rss_kib
 
 pytestmark = pytest.mark.slow  # real servers or timed waits: `make test`, not `make check`
@@ -128,11 +128,9 @@ def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
             await asyncio.sleep(0.3)
             raw = raw_socket(server, dead, group)  # answers no ping, like a vanished laptop
             began = time.monotonic()
-            online = f'id="presence-{dead_id}" class="presence presence--online"'
-            offline = f'id="presence-{dead_id}" class="presence"'
-            while not any(online in f for f in watcher.frames):
+            while not any(presence_changes(f).get(dead_id) is True for f in watcher.frames):
                 await asyncio.sleep(0.05)
-            while not any(offline in f for f in watcher.frames):
+            while not any(presence_changes(f).get(dead_id) is False for f in watcher.frames):
                 assert time.monotonic() - began < 10, "the dead peer was never dropped"
                 await asyncio.sleep(0.05)
             raw.close()
