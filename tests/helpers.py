@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import anyio
@@ -231,6 +232,17 @@ def presence_changes(frame: str) -> dict[int, bool]:
 def presence_pattern(user_id: int) -> str:
     """A regex for receive_until: a frame with a presence change of `user_id`."""
     return rf'data-(online|offline)="(\d+ )*{user_id}( \d+)*"'
+
+
+def wait_admitted(client: TestClient, user_id: int, sockets: int = 1) -> None:
+    """Until `sockets` of the user's sockets are admitted and counted online. A test that ends a
+    login or a membership to see an open socket close must wait for this: a socket refused at
+    admission gets no word (AZ3), and sending the resume frame does not mean admitted."""
+    presence = client.app_state["presence"]
+    admitted_by = time.monotonic() + 10
+    while client.portal.call(presence.sockets, user_id) < sockets:
+        assert time.monotonic() < admitted_by, "the socket was never admitted"
+        time.sleep(0.01)
 
 
 def resume(ws: WebSocketTestSession, after: int) -> None:

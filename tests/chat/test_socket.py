@@ -22,6 +22,7 @@ from tests.helpers import (
     say,
     seqs,
     shown_as_text,
+    wait_admitted,
 )
 
 
@@ -235,6 +236,7 @@ def test_a_member_who_leaves_in_another_tab_stops_receiving_and_cannot_post(
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(a, _last_seq(alice, lounge))
         resume(b, _last_seq(bob, lounge))
+        wait_admitted(client, factories.user(client, "alice").id)
         alice.leave(lounge)
         frames = []
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -270,6 +272,7 @@ def test_logging_out_closes_that_logins_sockets(client, members, lounge):
     alice, _ = members
     with alice.socket(lounge) as a:
         resume(a, _last_seq(alice, lounge))
+        wait_admitted(client, factories.user(client, "alice").id)
         alice.log_out()
         frames = []
         with pytest.raises(WebSocketDisconnect) as closed:

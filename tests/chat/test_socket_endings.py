@@ -29,6 +29,7 @@ from tests.helpers import (
     receive_until,
     resume,
     say,
+    wait_admitted,
 )
 from tests.servers import Member, Page, Server, csrf_of
 
@@ -76,11 +77,7 @@ def test_a_socket_in_any_state_closes_when_its_user_leaves_or_logs_out(
         if state == "accepted":
             # Admitted (a socket refused at admission gets no word: AZ3) and counted online, and
             # no resume frame yet: the ending comes now.
-            presence, alice_id = client.app_state["presence"], factories.user(client, "alice").id
-            admitted_by = time.monotonic() + 10
-            while client.portal.call(presence.sockets, alice_id) < 1:
-                assert time.monotonic() < admitted_by, "the socket was never admitted"
-                time.sleep(0.01)
+            wait_admitted(client, factories.user(client, "alice").id)
         if state == "resuming":
             resume(ws, 0)
             # The socket was admitted (a socket refused at admission gets no word: AZ3) and its
