@@ -188,6 +188,14 @@ class Member:
             )
         assert response.status_code == 303, response.text
 
+    @property
+    def user_id(self) -> int:
+        """This user's id, as the home page gives it to the page's script."""
+        page = self.http.get("/").text
+        found = re.search(r'data-viewer-id="(\d+)"', page)
+        assert found is not None, "not logged in"
+        return int(found.group(1))
+
     def join(self, group_id: str) -> None:
         token = csrf_of(self.http.get("/").text)
         response = self.http.post(

@@ -121,7 +121,7 @@ def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
         for m in (alice, dead):
             m.join(group)
         cursor = alice.cursor(group)
-        dead_id = factories_user_id(dead)
+        dead_id = dead.user_id
 
         async def scenario() -> float:
             watcher = await Page(alice, group).open(cursor)
@@ -150,13 +150,6 @@ def test_slow2_a_dead_peer_is_dropped_by_ping_timeout(server_env, tmp_path):
             m.close()
     finally:
         server.terminate()
-
-
-def factories_user_id(member: Member) -> int:
-    import re
-
-    page = member.http.get("/").text
-    return int(re.search(r'data-viewer-id="(\d+)"', page).group(1))  # type: ignore[union-attr]
 
 
 def test_slow3_a_thousand_connect_cycles_leave_nothing_behind(client, alice, lounge):
