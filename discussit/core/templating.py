@@ -85,13 +85,22 @@ environment.globals["new_client_message_id"] = new_client_message_id
 templates = Jinja2Templates(env=environment)
 
 
+_in_use: tuple[Path | None, bool] = (None, False)  # the environment's folder and reload
+
+
 def use_overrides(folder: Path | None, reload: bool = False) -> None:
     """Search `folder` (TEMPLATES_DIR) before the built-in templates; None: built-ins only.
-    `reload` (TEMPLATES_RELOAD): re-read a template whose file changed."""
+    `reload` (TEMPLATES_RELOAD): re-read a template whose file changed. The same folder and
+    reload as now change nothing: what is compiled stays (an app made again, as every test
+    makes one, compiles no template twice)."""
+    global _in_use
+    if (folder, reload) == _in_use:
+        return
     environment.loader = _loader(folder)
     environment.auto_reload = reload
     if environment.cache is not None:
         environment.cache.clear()
+    _in_use = (folder, reload)
 
 
 def render(name: str, **context: Any) -> str:
