@@ -39,6 +39,7 @@ from discussit.core.security.ratelimit import make_limiter
 from discussit.core.security.sessions import CookieSessions
 from discussit.groups import routes as groups_routes
 from discussit.groups import seed, stream
+from discussit.groups.reading import ReadCursors
 from discussit.settings import Settings
 from discussit.timeline import store
 
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         limiter = make_limiter(client)
         await _purge_sessions_once(db, settings)
         purging = asyncio.get_running_loop().create_task(_purge_sessions(db, settings))
+        reads = ReadCursors(db, broker)
         _tune_garbage_collector()
         try:
             yield {
@@ -188,12 +190,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "limiter": limiter,
                 "posting": Posting(db, broker, limiter, settings),
                 "changing": Changing(db, broker, limiter, settings),
+                "reads": reads,
             }
         finally:
             purging.cancel()
             await _shut_down(
                 [
                     ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
+                    ("read positions", reads.stop),
                     ("presence updates", presence_updates.stop),
                     ("presence", presence.stop),
                     ("broker", broker.stop),

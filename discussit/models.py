@@ -81,6 +81,9 @@ class Membership(SQLModel, table=True):
     group_id: uuid.UUID = Field(foreign_key="groups.id", primary_key=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
     joined_at: datetime = Field(default_factory=utcnow)
+    # The seq of the last entry of the group this member has seen (groups/reading.py): what
+    # comes after it, from others, is unread. A join starts it at the join's own seq.
+    last_read_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Message(SQLModel, table=True):

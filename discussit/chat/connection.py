@@ -64,6 +64,7 @@ class Connection:
         "helpers",
         "drainer",
         "failure",
+        "read_upto",
     )
 
     def __init__(
@@ -98,6 +99,7 @@ class Connection:
         self.helpers: list[asyncio.Task[None]] = []
         self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
         self.failure: BaseException | None = None
+        self.read_upto = 0  # the last read position this page reported (chat/frames.py)
 
     async def run(self) -> None:
         # A timer, not a sleeping task: one task fewer per open page.

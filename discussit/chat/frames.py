@@ -18,6 +18,7 @@ from discussit.chat.posting import Posted, Reason, Refused, clean_client_message
 from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
+from discussit.groups.reading import ReadCursors
 from discussit.timeline import details
 from discussit.timeline.entries import Quote
 
@@ -163,6 +164,24 @@ class Frames(Connection):
         given = Given(raw if isinstance(raw, str) else "", reply)
         await self.REFUSALS[outcome.reason](self, outcome, given)
 
+    async def read_frame(self, data: dict[str, Any]) -> None:
+        """The page, visible, has shown everything up to `seq`: the member's read cursor moves
+        there (gathered and written within a second: groups/reading.py ReadCursors). Only a
+        position this page was sent, and past the one it reported before."""
+        seq = clean_seq(data.get("seq"))
+        shown = self.feed.last_sent
+        if seq is None or shown is None or seq > shown:
+            await self.bad_frame("That read position is not one this page has shown.")
+            return
+        if seq <= self.read_upto:
+            await self.notice(
+                "messages/_status.html", oob=True, status="Already marked as read that far."
+            )
+            return
+        self.read_upto = seq
+        reads: ReadCursors = self.ws.state.reads
+        reads.mark(self.group_id, self.viewer.id, seq)
+
     async def edit_frame(self, data: dict[str, Any]) -> None:
         changing: Changing = self.ws.state.changing
         outcome = await changing.edit(
@@ -207,6 +226,7 @@ class Frames(Connection):
         "edit": edit_frame,
         "delete": delete_frame,
         "react": react_frame,
+        "read": read_frame,
     }
 
     async def refused(self, outcome: Refused, given: Given) -> None:

@@ -19,7 +19,7 @@ from discussit.core.realtime.presence import Presence
 from discussit.core.templating import templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, int_param, read_form
-from discussit.groups import access, directory, membership
+from discussit.groups import access, directory, membership, reading
 from discussit.timeline import details, history
 
 
@@ -75,6 +75,10 @@ async def render_group_page(
                 limits.HISTORY_PAGE,
             )
         members = await membership.members(session, group_id)
+        # The viewer's groups for the list beside the chat, with what is unread in each (the
+        # cursor of this one as it was: the "new messages" line goes where it pointed).
+        my_groups = await directory.my_groups(session, viewer.id)
+        unread = await reading.unread(session, viewer.id)
         reply = None
         if reply_to is not None and reply_to <= cursor:
             reply = (
@@ -83,6 +87,11 @@ async def render_group_page(
                 )
             ).get(reply_to)
     target = next((e for e in entries if e.seq == around and e.kind == "message"), None)
+    is_latest = before is None and after is None and around is None
+    here = unread.get(group_id)
+    read_upto = cursor if here is None else here.cursor
+    if is_latest and read_upto < cursor:  # the latest page shows the group: it is read
+        await reading.mark_read(request.state.db, request.state.broker, group_id, viewer.id, cursor)
     return await page(
         request,
         "groups/show.html",
@@ -91,7 +100,12 @@ async def render_group_page(
         entries=entries,
         has_more=has_more,
         has_newer=has_newer,
-        is_latest=before is None and after is None and around is None,
+        is_latest=is_latest,
+        read_upto=read_upto if is_latest else cursor,
+        my_groups=[
+            (gid, name, 0 if gid == group_id or gid not in unread else unread[gid].count)
+            for gid, name in my_groups
+        ],
         highlight=around or 0,
         target=target,
         may_edit=target is not None and access.edit_refusal(viewer, target.user_id) is None,

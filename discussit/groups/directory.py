@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import exists, func
@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit import limits
 from discussit.core.security import text
+from discussit.groups import reading
 from discussit.models import Group, Membership
 
 
@@ -29,6 +30,7 @@ class GroupRow:
     description: str
     member_count: int
     is_member: bool
+    unread: int = 0  # messages by others since the viewer last read the group (members)
 
 
 def _count(group_id: object):  # type: ignore[no-untyped-def]
@@ -57,7 +59,7 @@ async def directory_row(
     if found is None:
         return None
     gid, name, desc, n, m = found
-    return GroupRow(gid, name, desc, int(n), bool(m))
+    return (await _with_unread(session, viewer_id, [GroupRow(gid, name, desc, int(n), bool(m))]))[0]
 
 
 async def directory_page(
@@ -76,8 +78,16 @@ async def directory_page(
         for gid, name, desc, n, m in await session.exec(query)
     ]
     more = len(rows) > size
-    rows = rows[:size]
+    rows = await _with_unread(session, viewer_id, rows[:size])
     return DirectoryPage(rows, after, rows[-1].name if more else None)
+
+
+async def _with_unread(
+    session: AsyncSession, viewer_id: int, rows: list[GroupRow]
+) -> list[GroupRow]:
+    """The rows with the viewer's unread counts of the groups they belong to (one query)."""
+    counts = await reading.unread(session, viewer_id, [row.id for row in rows if row.is_member])
+    return [replace(row, unread=counts[row.id].count) if row.id in counts else row for row in rows]
 
 
 def _rows(viewer_id: int) -> Any:
@@ -87,6 +97,17 @@ def _rows(viewer_id: int) -> Any:
     return select(  # type: ignore[call-overload]
         Group.id, Group.name, Group.description, _count(Group.id), mine
     ).order_by(col(Group.name))
+
+
+async def my_groups(session: AsyncSession, viewer_id: int) -> list[tuple[uuid.UUID, str]]:
+    """The groups the viewer belongs to, by name: (id, name)."""
+    query = (
+        select(Group.id, Group.name)
+        .join(Membership, col(Membership.group_id) == Group.id)
+        .where(col(Membership.user_id) == viewer_id)
+        .order_by(col(Group.name))
+    )
+    return [(gid, name) for gid, name in await session.exec(query)]
 
 
 async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:

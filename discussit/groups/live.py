@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 
 from discussit.core.realtime.broker import LOBBY, Broker, user_channel
 from discussit.core.realtime.items import CountChanged, GroupCreated, MembershipChanged
@@ -19,6 +20,13 @@ def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[in
     return render(
         "members/_list.html", group_id=group_id, members=members, online=frozenset(online), oob=True
     )
+
+
+@lru_cache(maxsize=4096)
+def unread_html(group_id: uuid.UUID, count: int) -> str:
+    """A viewer's unread count of a group, live: the same fragment for every viewer with that
+    count, so rendered once per group and count, not once per viewer."""
+    return render("groups/_unread.html", group_id=group_id, unread=count, oob=True)
 
 
 def member_change_html(entry: Entry, member: Member, before_id: int | None, is_online: bool) -> str:

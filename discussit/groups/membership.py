@@ -65,7 +65,13 @@ async def change(db: Database, group_id: uuid.UUID, user: Member, joining: bool)
             raise _Unchanged
         if joining:
             conn.execute(
-                insert(MEMBERSHIPS).values(group_id=group_id, user_id=user_id, joined_at=utcnow())
+                insert(MEMBERSHIPS).values(
+                    # Everything before the join counts as read: only what comes after is new.
+                    group_id=group_id,
+                    user_id=user_id,
+                    joined_at=utcnow(),
+                    last_read_seq=seq,
+                )
             )
         else:
             conn.execute(

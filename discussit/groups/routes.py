@@ -15,10 +15,10 @@ from discussit.core.db import Database
 from discussit.core.realtime.presence import Presence
 from discussit.core.security import text
 from discussit.core.security.ratelimit import MemoryLimiter, spend
-from discussit.core.templating import dom_id
+from discussit.core.templating import dom_id, templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, is_htmx, read_form, text_param
-from discussit.groups import access, directory, live, membership
+from discussit.groups import access, directory, live, membership, reading
 from discussit.settings import Settings
 
 
@@ -85,6 +85,22 @@ async def leave(request: Request) -> Response:
     return await _change_membership(request, joining=False)
 
 
+async def mark_read(request: Request) -> Response:
+    """ "Mark as read": the member's cursor of the group moves to its last entry. Back to the
+    page it was asked from; htmx gets the cleared count (the viewer's other pages hear of it)."""
+    group_id = access.group_id_from_path(request)
+    db: Database = request.state.db
+    async with db.session() as session:
+        viewer = await access.require_member(request, session, group_id)
+    next_url = auth.safe_next(form_text(await read_form(request), "next"))
+    await reading.mark_read(db, request.state.broker, group_id, viewer.id)
+    if not is_htmx(request):
+        return RedirectResponse(next_url, status_code=303)
+    return templates.TemplateResponse(
+        request, "groups/_unread.html", {"group_id": group_id, "unread": 0, "oob": True}
+    )
+
+
 async def new(request: Request) -> Response:
     await access.require_staff(request, "create groups")
     return await page(request, "groups/new.html", name="", description="", error=None)
@@ -119,4 +135,5 @@ routes = [
     Route("/groups", create, methods=["POST"], name="groups:create"),
     Route("/groups/{group_id}/membership", join, methods=["POST"], name="groups:join"),
     Route("/groups/{group_id}/membership/delete", leave, methods=["POST"], name="groups:leave"),
+    Route("/groups/{group_id}/read", mark_read, methods=["POST"], name="groups:read"),
 ]

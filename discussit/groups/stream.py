@@ -1,5 +1,6 @@
-"""The home page's live stream (htmx hx-sse): member counts, new groups, and this user's own
-join/leave buttons.
+"""The home page's live stream (htmx hx-sse): member counts, new groups, this user's own
+join/leave buttons, and their unread counts (groups/reading.py LiveCounts: counted from each of
+their groups' channels, with no query per message).
 
 Every (re)connect first sends the viewer's page of the directory, read from the database, so
 whatever happened while the stream was away is caught up; then it goes live. Unnamed events
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -34,13 +36,15 @@ from discussit.core.realtime.items import (
     GroupCreated,
     LoggedOut,
     MembershipChanged,
+    ReadMoved,
     Resync,
 )
 from discussit.core.security import origins, text
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
 from discussit.core.web import text_param
-from discussit.groups import directory
+from discussit.groups import directory, reading
+from discussit.groups.live import unread_html
 
 log = logging.getLogger("discussit.stream")
 
@@ -49,6 +53,20 @@ SEND_TIMEOUT = 10  # seconds, against dead peers
 
 class _Ended(Exception):
     """This login ended: the stream says so and closes."""
+
+
+@dataclass(frozen=True, slots=True)
+class _UnreadChanged:
+    """This stream's count of a group changed (LiveCounts): send it."""
+
+    group_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class _Recount:
+    """This stream's count of a group must be read from the database again."""
+
+    group_id: uuid.UUID
 
 
 @lru_cache(maxsize=16)
@@ -110,19 +128,74 @@ async def home_stream(request: Request) -> Response:
     if outlet.usable():
         sub.direct = outlet.deliver_now
 
+    counts = reading.LiveCounts(
+        broker,
+        viewer.id,
+        changed=lambda group_id: sub.put(_UnreadChanged(group_id)),  # type: ignore[arg-type]
+        recount=lambda group_id: sub.put(_Recount(group_id)),  # type: ignore[arg-type]
+    )
+    shown: dict[uuid.UUID, int] = {}  # the count each row of the page shows now
+
+    async def follow(session: object, group_ids: list[uuid.UUID]) -> None:
+        """Count these groups live: subscribed first, then counted (nothing missed)."""
+        for group_id in group_ids:
+            counts.subscribe(group_id)
+        found = await reading.unread(session, viewer.id, group_ids)  # type: ignore[arg-type]
+        for group_id in group_ids:
+            if group_id in found:
+                counts.follow(group_id, found[group_id])
+            else:  # no longer a member
+                counts.drop(group_id)
+
     async def whole_page(_item: object = None) -> str:
         async with db.session() as session:
             found = await directory.directory_page(session, viewer.id, after)
+            mine = [row.id for row in found.rows if row.is_member]
+            for group_id in set(counts.counts) - set(mine):
+                counts.drop(group_id)
+            await follow(session, mine)
+        rows = [
+            replace(row, unread=counts.count(row.id)) if row.is_member else row
+            for row in found.rows
+        ]
+        shown.clear()
+        shown.update((row.id, row.unread) for row in rows if row.is_member)
+        found = replace(found, rows=rows)
         return render("groups/_list.html", directory=found, csrf_token=token, oob=True)
 
     async def one_row(item: MembershipChanged) -> str:
+        group_id = uuid.UUID(item.group_id)
         async with db.session() as session:
-            row = await directory.directory_row(session, viewer.id, uuid.UUID(item.group_id))
-        return (
-            ""
-            if row is None
-            else render("groups/_group.html", group=row, csrf_token=token, oob=True)
-        )
+            if item.is_member:
+                await follow(session, [group_id])
+            else:
+                counts.drop(group_id)
+            row = await directory.directory_row(session, viewer.id, group_id)
+        if row is None:
+            return ""
+        if row.is_member:
+            row = replace(row, unread=counts.count(group_id))
+            shown[group_id] = row.unread
+        return render("groups/_group.html", group=row, csrf_token=token, oob=True)
+
+    def unread_now(group_id: uuid.UUID) -> str:
+        count = counts.count(group_id)
+        if group_id not in shown or shown[group_id] == count:
+            return ""  # not on this page, or already shown (changes come in bursts)
+        shown[group_id] = count
+        return unread_html(group_id, count)
+
+    async def unread_changed(item: _UnreadChanged) -> str:
+        return unread_now(item.group_id)
+
+    async def recount(item: _Recount) -> str:
+        async with db.session() as session:
+            await follow(session, [item.group_id])
+        return unread_now(item.group_id)
+
+    async def read_moved(item: ReadMoved) -> str:
+        counts.read(uuid.UUID(item.group_id), item.seq)  # (a change or a recount comes next)
+        return ""
 
     async def count(item: CountChanged) -> str:
         return item.html
@@ -138,6 +211,9 @@ async def home_stream(request: Request) -> Response:
         GroupCreated: whole_page,
         Resync: whole_page,
         LoggedOut: logged_out,  # type: ignore[dict-item]
+        ReadMoved: read_moved,  # type: ignore[dict-item]
+        _UnreadChanged: unread_changed,  # type: ignore[dict-item]
+        _Recount: recount,  # type: ignore[dict-item]
     }
 
     async def events() -> AsyncIterator[ServerSentEvent]:
@@ -161,6 +237,7 @@ async def home_stream(request: Request) -> Response:
                 if html:
                     yield ServerSentEvent(data=html)
         finally:
+            counts.close()
             sub.close()
             request.scope.pop(wire.SCOPE_KEY, None)  # it and the server's send held each other
 

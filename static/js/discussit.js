@@ -241,10 +241,30 @@
         var seq = node.nodeType === 1 ? Number(node.getAttribute("data-seq")) : 0;
         if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
       };
+      // What this page shows while it is visible is read: it reports the newest entry (the
+      // read form, over the socket) at most once a second, and again when it is shown after
+      // being hidden; the server keeps it, so my unread counts elsewhere clear.
+      var readForm = document.getElementById("read");
+      var reported = readForm ? Number(readForm.querySelector("[name=seq]").value) : 0;
+      var reading = null;
+      var reportRead = function () {
+        if (!readForm || reading || document.hidden) return;
+        reading = setTimeout(function () {
+          reading = null;
+          var cursor = document.getElementById("last-seq");
+          var seq = cursor ? Number(cursor.value) : 0;
+          if (document.hidden || seq <= reported || !window.htmx) return;
+          reported = seq;
+          readForm.querySelector("[name=seq]").value = String(seq);
+          window.htmx.trigger(readForm, "discussit:read");
+        }, 1000);
+      };
+      document.addEventListener("visibilitychange", reportRead);
       new MutationObserver(function (records) {
         records.forEach(function (record) {
           record.addedNodes.forEach(advance);
         });
+        reportRead();
         decorate(timeline);
         arrange(timeline);
         restoreFocus(timeline);

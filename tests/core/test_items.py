@@ -16,6 +16,7 @@ EXAMPLES = [
     items.MembershipChanged("7c1e", True),
     items.CountChanged("<span>2 members</span>"),
     items.GroupCreated("7c1e"),
+    items.ReadMoved("7c1e", 12),
 ]
 
 

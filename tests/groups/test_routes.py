@@ -33,7 +33,8 @@ def test_joining_with_javascript_off_posts_and_redirects_back(alice, lounge):
     response = alice.join(lounge)
     assert response.status_code == 303 and response.headers["location"] == "/"
     page = alice.get("/")
-    assert _buttons(page, lounge) == ["Open", "Leave"]
+    assert _buttons(page, lounge) == ["Open", "Mark as read", "Leave"]  # (the middle one
+    # shows only while something is unread: base.css)
     assert html(page).css_first(f"#group-{lounge}-count").text() == "1 member"
 
 
@@ -43,7 +44,11 @@ def test_joining_with_htmx_returns_just_that_groups_row(alice, lounge):
     row = html(response).css_first("li.group")
     assert row.attributes["id"] == f"group-{lounge}"
     assert "<html" not in response.text
-    assert [b.text(strip=True) for b in row.css("button, a.button")] == ["Open", "Leave"]
+    assert [b.text(strip=True) for b in row.css("button, a.button")] == [
+        "Open",
+        "Mark as read",
+        "Leave",
+    ]
     left = alice.leave(lounge, headers={"HX-Request": "true"})
     assert [b.text(strip=True) for b in html(left).css("button")] == ["Join"]
 
@@ -143,6 +148,7 @@ def test_a_member_sees_messages_and_events_in_order_with_times(client, alice, bo
         "alice hello-0",
         "alice hello-1",
         "bob joined",
+        "New messages",  # alice's first visit since bob's message: where her unread begin
         "bob hi-0",
         "bob left",
     ]

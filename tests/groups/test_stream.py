@@ -95,7 +95,7 @@ def test_a_users_other_tabs_swap_their_buttons(alice, lounge):
         alice.join(lounge, headers={"HX-Request": "true"})
         row = events.wait_for(f'<li id="group-{lounge}"')
         buttons = [b.text(strip=True) for b in html_of(row).css("button, a.button")]
-        assert buttons == ["Open", "Leave"]
+        assert buttons == ["Open", "Mark as read", "Leave"]
         # the row's forms carry this browser's own CSRF token
         token = html_of(row).css_first("input[name=csrf_token]").attributes["value"]
         assert token == alice.csrf()

@@ -63,6 +63,15 @@ class GroupCreated:
     group_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReadMoved:
+    """A member's read cursor of a group moved (groups/reading.py): that member's pages and
+    streams count that group again."""
+
+    group_id: str
+    seq: int
+
+
 Item = (
     EntryAppended
     | PresenceChanged
@@ -71,6 +80,7 @@ Item = (
     | MembershipChanged
     | CountChanged
     | GroupCreated
+    | ReadMoved
 )
 KINDS: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -82,6 +92,7 @@ KINDS: dict[str, type[Any]] = {
         MembershipChanged,
         CountChanged,
         GroupCreated,
+        ReadMoved,
     )
 }
 RESYNC = Resync()

@@ -1,0 +1,285 @@
+"""Unread counts and read cursors (groups/reading.py): the count rules, the home page and the
+group page over HTTP, live counts over the home page's stream, and read positions from the
+group page's socket."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+
+from discussit.core.realtime.broker import MemoryBroker, group_channel
+from discussit.core.realtime.items import EntryAppended
+from discussit.groups.reading import LiveCounts, Unread
+from tests.groups.test_stream import stream
+from tests.helpers import html, receive_text, receive_until, resume, say
+
+
+def _unread(browser, group_id) -> str | None:  # type: ignore[no-untyped-def]
+    """The unread count a row of the home page shows (None: hidden)."""
+    badge = html(browser.get("/")).css_first(f"#group-{group_id}-unread")
+    assert badge is not None
+    return None if "hidden" in badge.attributes else " ".join(badge.text().split())
+
+
+def _post(browser, group_id, text: str):  # type: ignore[no-untyped-def]
+    response = browser.post(f"/groups/{group_id}/messages", {"text": text})
+    assert response.status_code == 303, response.text
+    return response
+
+
+def _read_frame(ws, seq: object) -> None:  # type: ignore[no-untyped-def]
+    ws.send_text(json.dumps({"type": "read", "seq": seq, "headers": {"HX-Source": "form#read"}}))
+
+
+def _flush(client) -> None:  # type: ignore[no-untyped-def]
+    """Write the gathered read positions now (the app writes them within a second)."""
+    client.portal.call(client.app_state["reads"].flush)
+
+
+@pytest.fixture
+def members(alice, bob, lounge):  # type: ignore[no-untyped-def]
+    alice.join(lounge)
+    bob.join(lounge)
+    return alice, bob
+
+
+# -- the count rules (LiveCounts, no database) ------------------------------------------------
+
+pure = pytest.mark.pure
+
+
+def _counts(viewer: int = 1) -> tuple[MemoryBroker, LiveCounts, list[uuid.UUID], list[uuid.UUID]]:
+    changed: list[uuid.UUID] = []
+    recounts: list[uuid.UUID] = []
+    broker = MemoryBroker()
+    return broker, LiveCounts(broker, viewer, changed.append, recounts.append), changed, recounts
+
+
+def _entry(seq: int, user_id: int, kind: str = "message") -> EntryAppended:
+    return EntryAppended(seq, kind, user_id, f"<li>{seq}</li>")
+
+
+@pure
+def test_a_new_message_by_someone_else_counts_one_and_mine_count_nothing():
+    broker, counts, changed, _ = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=5, count=0))
+    for item in (_entry(6, 2), _entry(7, 1), _entry(8, 2, "joined"), _entry(9, 3)):
+        broker.deliver(group_channel(group), item)
+    assert counts.count(group) == 2 and changed == [group, group]
+
+
+@pure
+def test_an_entry_already_counted_or_published_twice_counts_once():
+    broker, counts, _, _ = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=7, count=2))  # 6 and 7 were counted
+    for seq in (6, 7, 8, 8):
+        broker.deliver(group_channel(group), _entry(seq, 2))
+    assert counts.count(group) == 3
+
+
+@pure
+def test_entries_between_subscribing_and_counting_are_counted_once():
+    broker, counts, _, _ = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.subscribe(group)
+    broker.deliver(group_channel(group), _entry(6, 2))  # in the count read next
+    broker.deliver(group_channel(group), _entry(7, 2))  # committed after that read
+    counts.follow(group, Unread(cursor=5, last_seq=6, count=1))
+    assert counts.count(group) == 2
+
+
+@pure
+def test_a_deletion_while_something_is_unread_asks_for_a_recount():
+    broker, counts, _, recounts = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=5, count=0))
+    broker.deliver(group_channel(group), _entry(6, 1, "deleted"))
+    assert recounts == []  # nothing unread: nothing to take away
+    broker.deliver(group_channel(group), _entry(7, 2))
+    broker.deliver(group_channel(group), _entry(8, 2, "deleted"))
+    assert recounts == [group]
+
+
+@pure
+def test_reading_to_the_end_clears_and_part_way_asks_for_a_recount():
+    broker, counts, changed, recounts = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=9, count=3))
+    counts.read(group, 7)
+    assert recounts == [group] and counts.count(group) == 3
+    counts.read(group, 9)
+    assert counts.count(group) == 0 and changed == [group]
+    counts.read(group, 4)  # behind: nothing
+    assert changed == [group]
+
+
+@pure
+def test_a_lost_item_asks_for_a_recount_and_a_dropped_group_counts_nothing():
+    broker, counts, _, recounts = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=5, count=0))
+    broker.resync_all()
+    assert recounts == [group]
+    counts.drop(group)
+    broker.deliver(group_channel(group), _entry(6, 2))
+    assert counts.count(group) == 0 and broker.subscriber_count() == 0
+
+
+# -- over HTTP --------------------------------------------------------------------------------
+
+
+def test_a_member_counts_what_others_post_after_they_joined(members, lounge, mallory):
+    alice, bob = members
+    assert _unread(alice, lounge) is None
+    _post(bob, lounge, "one")
+    _post(bob, lounge, "two")
+    _post(alice, lounge, "mine")  # one's own messages are never unread
+    assert _unread(alice, lounge) == "2 unread"
+    assert _unread(bob, lounge) == "1 unread"  # alice's, to bob
+    mallory.join(lounge)  # joins later: counts only what follows
+    assert _unread(mallory, lounge) is None
+    _post(bob, lounge, "three")
+    assert _unread(mallory, lounge) == "1 unread" and _unread(alice, lounge) == "3 unread"
+
+
+def test_a_deleted_message_no_longer_counts(members, lounge):
+    alice, bob = members
+    _post(bob, lounge, "oops")
+    _post(bob, lounge, "kept")
+    seq = int(
+        html(bob.get(f"/groups/{lounge}/")).css("#timeline .message")[-2].attributes["data-seq"]
+    )
+    assert bob.post(f"/groups/{lounge}/messages/{seq}/delete").status_code == 303
+    assert _unread(alice, lounge) == "1 unread"
+
+
+def test_opening_the_group_marks_it_read_and_shows_where_the_new_messages_began(members, lounge):
+    alice, bob = members
+    _post(bob, lounge, "before")
+    alice.get(f"/groups/{lounge}/")  # read up to here
+    _post(bob, lounge, "first-new")
+    _post(bob, lounge, "second-new")
+    page = html(alice.get(f"/groups/{lounge}/"))
+    lines = [li.text(strip=True) for li in page.css("#timeline > li")]
+    line = lines.index("New messages")
+    assert "first-new" in lines[line + 1] and "before" in lines[line - 1]
+    assert _unread(alice, lounge) is None
+    again = html(alice.get(f"/groups/{lounge}/"))
+    assert again.css_first("#new-messages") is None  # nothing new since
+
+
+def test_an_older_page_of_history_does_not_mark_the_group_read(members, lounge):
+    alice, bob = members
+    _post(bob, lounge, "new")
+    alice.get(f"/groups/{lounge}/?before=2")
+    assert _unread(alice, lounge) == "1 unread"
+
+
+def test_mark_as_read_works_without_javascript_and_only_for_members(members, lounge, mallory):
+    alice, bob = members
+    _post(bob, lounge, "hello")
+    response = alice.post(f"/groups/{lounge}/read", {"next": "/"})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert _unread(alice, lounge) is None
+    _post(bob, lounge, "again")
+    refused = mallory.post(f"/groups/{lounge}/read", {"next": "/"})
+    assert refused.status_code == 403
+    assert _unread(alice, lounge) == "1 unread"  # nothing changed for anyone
+    no_token = alice.post(f"/groups/{lounge}/read", {"next": "/"}, csrf=False)
+    assert no_token.status_code == 403
+    assert _unread(alice, lounge) == "1 unread"
+
+
+def test_the_group_page_lists_my_groups_with_their_counts(members, lounge, make_group):
+    alice, bob = members
+    other = make_group("Other room")
+    alice.join(other)
+    bob.join(other)
+    _post(bob, other, "over here")
+    page = html(alice.get(f"/groups/{lounge}/"))
+    items = page.css(".my-groups__item")
+    assert [i.css_first("a").text(strip=True) for i in items] == ["Lounge", "Other room"]
+    assert items[0].css_first("a").attributes.get("aria-current") == "page"
+    assert " ".join(page.css_first(f"#group-{other}-unread").text().split()) == "1 unread"
+
+
+# -- live: the home page's stream --------------------------------------------------------------
+
+
+def test_the_home_stream_counts_live_and_clears_when_read_elsewhere(members, lounge):
+    alice, bob = members
+    with stream(alice) as events:
+        events.wait_for('<div id="groups"')
+        _post(bob, lounge, "ping")
+        first = events.wait_for(f'id="group-{lounge}-unread"')
+        assert ">1<" in first and " hidden" not in first.split(">")[0]
+        _post(bob, lounge, "pong")
+        assert ">2<" in events.wait_for(f'id="group-{lounge}-unread"')
+        _post(alice, lounge, "my own")  # counts nothing: no event for it
+        alice.post(f"/groups/{lounge}/read", {"next": "/"})  # in another tab
+        cleared = events.wait_for(f'id="group-{lounge}-unread"')
+        assert " hidden" in cleared.split(">")[0] and "unread" not in cleared.split(">", 1)[1]
+
+
+def test_joining_starts_counting_live_and_leaving_stops(alice, bob, lounge, make_group):
+    bob.join(lounge)
+    other = make_group("Other room")
+    with stream(alice) as events:
+        events.wait_for('<div id="groups"')
+        alice.join(lounge, headers={"HX-Request": "true"})
+        events.wait_for(f'<li id="group-{lounge}"')
+        _post(bob, lounge, "welcome")
+        assert ">1<" in events.wait_for(f'id="group-{lounge}-unread"')
+        alice.leave(lounge, headers={"HX-Request": "true"})
+        events.wait_for(f'<li id="group-{lounge}"')
+        left_at = len(events.seen)
+        _post(bob, lounge, "gone")
+        alice.join(other, headers={"HX-Request": "true"})  # an event to wait for
+        events.wait_for(f'<li id="group-{other}"')
+        assert not any(f"group-{lounge}-unread" in e for e in events.seen[left_at:])
+
+
+# -- live: the group page's socket -------------------------------------------------------------
+
+
+def test_a_visible_page_reports_what_it_has_shown_and_the_count_clears(client, members, lounge):
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor)
+        _post(bob, lounge, "while I look")
+        frames = receive_until(ws, "while I look")
+        seq = max(int(s) for f in frames for s in re.findall(r'data-seq="(\d+)"', f))
+        assert _unread(alice, lounge) == "1 unread"
+        _read_frame(ws, seq)
+        say(ws, "after reading")  # (frames are handled in order: the read is gathered now)
+        receive_until(ws, "after reading")
+        _flush(client)
+        assert _unread(alice, lounge) is None
+
+
+def test_read_positions_a_page_was_not_shown_or_already_reported_are_refused(
+    client, members, lounge
+):
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    _post(bob, lounge, "unseen")
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor - 1)
+        receive_until(ws, "unseen")
+        _read_frame(ws, cursor + 5)  # beyond what this page was sent
+        receive_until(ws, "not one this page has shown")
+        _read_frame(ws, "x")
+        receive_until(ws, "not one this page has shown")
+        _read_frame(ws, cursor + 1)
+        _read_frame(ws, cursor)  # behind what it reported
+        receive_until(ws, "Already marked as read")
+        say(ws, "still connected")
+        receive_until(ws, "still connected")
+        _flush(client)
+    assert _unread(alice, lounge) is None
