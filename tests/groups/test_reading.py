@@ -14,7 +14,7 @@ from discussit.core.realtime.broker import MemoryBroker, group_channel
 from discussit.core.realtime.items import EntryAppended
 from discussit.groups.reading import LiveCounts, Unread
 from tests.groups.test_stream import stream
-from tests.helpers import html, receive_text, receive_until, resume, say
+from tests.helpers import html, receive_until, resume, say
 
 
 def _unread(browser, group_id) -> str | None:  # type: ignore[no-untyped-def]
