@@ -24,6 +24,7 @@ from discussit.chat import socket as chat_socket
 from discussit.chat.changing import Changing
 from discussit.chat.posting import Posting
 from discussit.chat.presence import PresenceUpdates
+from discussit.chat.typing import TypingUpdates
 from discussit.core import health, templating, urls
 from discussit.core.db import Database, make_engine
 from discussit.core.migrate import prepare_schema
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await broker.start()
         await presence.start()
         presence_updates = PresenceUpdates(broker)
+        typing = TypingUpdates(broker)
         limiter = make_limiter(client)
         await _purge_sessions_once(db, settings)
         purging = asyncio.get_running_loop().create_task(_purge_sessions(db, settings))
@@ -191,6 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "posting": Posting(db, broker, limiter, settings),
                 "changing": Changing(db, broker, limiter, settings),
                 "reads": reads,
+                "typing": typing,
             }
         finally:
             purging.cancel()
@@ -199,6 +202,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
                     ("read positions", reads.stop),
                     ("presence updates", presence_updates.stop),
+                    ("typing", typing.stop),
                     ("presence", presence.stop),
                     ("broker", broker.stop),
                     *([("redis", client.aclose)] if client is not None else []),

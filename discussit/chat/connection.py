@@ -28,6 +28,7 @@ from discussit.core.realtime.presence import Presence
 from discussit.core.realtime.sender import FrameSender
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
+from discussit.groups.reading import LiveCounts
 from discussit.models import utcnow
 from discussit.settings import Settings
 from discussit.timeline.entries import Entry
@@ -40,6 +41,7 @@ class Resume:
     """The page's resume frame, handed from the reader to the writer (never crosses the broker)."""
 
     after: int
+    others: bool = False  # the page lists other groups of the viewer (their counts kept live)
 
 
 class Connection:
@@ -65,6 +67,7 @@ class Connection:
         "drainer",
         "failure",
         "read_upto",
+        "counts",
     )
 
     def __init__(
@@ -100,6 +103,7 @@ class Connection:
         self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
         self.failure: BaseException | None = None
         self.read_upto = 0  # the last read position this page reported (chat/frames.py)
+        self.counts: LiveCounts | None = None  # the viewer's other groups' counts (updates.py)
 
     async def run(self) -> None:
         # A timer, not a sleeping task: one task fewer per open page.
@@ -114,6 +118,8 @@ class Connection:
                 await self.reader()
         finally:
             sub.direct = sub.on_queued = None  # no more writers: the helpers are ending
+            if self.counts is not None:
+                self.counts.close()
             timer.cancel()
             helpers = list(self.helpers)
             for task in helpers:

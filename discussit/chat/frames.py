@@ -15,9 +15,11 @@ from starlette.websockets import WebSocketDisconnected
 from discussit.chat.changing import Changed, Changing
 from discussit.chat.connection import Connection, Resume
 from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id, clean_seq
+from discussit.chat.typing import TypingUpdates
 from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
+from discussit.groups.membership import Member
 from discussit.groups.reading import ReadCursors
 from discussit.timeline import details
 from discussit.timeline.entries import Quote
@@ -133,7 +135,7 @@ class Frames(Connection):
         # The writer replays (in order with live items); frames after this one (htmx sends
         # what was typed while disconnected right after it) wait until the page is caught up.
         self.resumed = asyncio.get_running_loop().create_future()
-        self.sub.interrupt(Resume(after))
+        self.sub.interrupt(Resume(after, others=data.get("others") == "1"))
         await self.resumed
 
     async def message_frame(self, data: dict[str, Any]) -> None:
@@ -182,6 +184,12 @@ class Frames(Connection):
         reads: ReadCursors = self.ws.state.reads
         reads.mark(self.group_id, self.viewer.id, seq)
 
+    async def typing_frame(self, data: dict[str, Any]) -> None:
+        """This member is typing: told to the group's other pages (chat/typing.py), within
+        the user's budget (past it, dropped without a word: a typing signal is a hint)."""
+        typing: TypingUpdates = self.ws.state.typing
+        typing.typing(self.group_id, Member(self.viewer.id, self.viewer.user.username))
+
     async def edit_frame(self, data: dict[str, Any]) -> None:
         changing: Changing = self.ws.state.changing
         outcome = await changing.edit(
@@ -227,6 +235,7 @@ class Frames(Connection):
         "delete": delete_frame,
         "react": react_frame,
         "read": read_frame,
+        "typing": typing_frame,
     }
 
     async def refused(self, outcome: Refused, given: Given) -> None:

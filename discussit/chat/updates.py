@@ -3,6 +3,7 @@ frames out through the ordered feed (chat/feed.py), and the checks before any ca
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -13,9 +14,16 @@ from discussit import limits
 from discussit.chat.connection import Connection, Resume
 from discussit.chat.feed import TooFarBehind
 from discussit.core.realtime import closecodes
-from discussit.core.realtime.items import EntryAppended, LoggedOut, PresenceChanged, Resync
-from discussit.groups import access, membership
-from discussit.groups.live import members_html
+from discussit.core.realtime.items import (
+    EntryAppended,
+    LoggedOut,
+    PresenceChanged,
+    ReadMoved,
+    Resync,
+    TypingChanged,
+)
+from discussit.groups import access, membership, reading
+from discussit.groups.live import members_html, unread_html
 from discussit.timeline import history
 from discussit.timeline.entries import EVENTS, Entry, Kind
 
@@ -44,6 +52,12 @@ class Updates(Connection):
             return self.feed.send_now(item)
         if cls is PresenceChanged:
             return self.feed.started and self.sender.send_now(item.html)
+        if cls is TypingChanged:  # now or never: a page that is behind misses it
+            if not self.feed.started or self.sender.send_now(item.html):
+                return True
+            # Not sent: the page is behind (dropped), or the server cannot say whether a send
+            # would wait (not uvicorn): then the writer sends it if nothing else is queued.
+            return self.sender.knows_writable
         return False
 
     async def handle(self, item: Any) -> None:
@@ -56,6 +70,53 @@ class Updates(Connection):
             await self.catch_up(item.after)
         finally:
             self.resume_done()
+        if item.others and not self.sender.closed:
+            await self.follow_other_groups()
+
+    async def follow_other_groups(self) -> None:
+        """The page lists the viewer's other groups: keep their unread counts live (subscribed
+        first, then counted: nothing missed; groups/reading.py LiveCounts). Counts that changed
+        since the page was rendered are sent now."""
+        user_id, here = self.viewer.id, self.group_id
+        mine = await self.db.read(lambda conn: list(reading.unread_now(conn, user_id)))
+        others = [group_id for group_id in mine if group_id != here]
+        if not others:
+            return
+        counts = self.counts = reading.LiveCounts(
+            self.sub.broker,
+            user_id,
+            changed=lambda group_id: self.sub.put(reading.UnreadChanged(group_id)),  # type: ignore[arg-type]
+            recount=lambda group_id: self.sub.put(reading.Recount(group_id)),  # type: ignore[arg-type]
+        )
+        for group_id in others:
+            counts.subscribe(group_id)
+        found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, others))
+        for group_id in others:
+            if group_id in found:
+                counts.follow(group_id, found[group_id])
+                self.sender.queue(unread_html(group_id, found[group_id].count))
+            else:
+                counts.drop(group_id)
+        await self.sender.flush()
+
+    async def on_unread(self, item: reading.UnreadChanged) -> None:
+        if self.counts is not None:
+            await self.sender.send(unread_html(item.group_id, self.counts.count(item.group_id)))
+
+    async def on_recount(self, item: reading.Recount) -> None:
+        counts, user_id = self.counts, self.viewer.id
+        if counts is None:
+            return
+        found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, [item.group_id]))
+        if item.group_id in found:
+            counts.follow(item.group_id, found[item.group_id])
+            await self.sender.send(unread_html(item.group_id, counts.count(item.group_id)))
+        else:
+            counts.drop(item.group_id)
+
+    async def on_read(self, item: ReadMoved) -> None:
+        if self.counts is not None:
+            self.counts.read(uuid.UUID(item.group_id), item.seq)
 
     async def on_entry(self, item: EntryAppended) -> None:
         feed = self.feed
@@ -78,6 +139,10 @@ class Updates(Connection):
             return  # a page that never resumes holds only so much (presence is advisory)
         self.sender.queue(item.html)  # before the resume frame: sent after the catch-up
 
+    async def on_typing(self, item: TypingChanged) -> None:
+        if self.feed.started and not self.sub.has_items():  # (behind: dropped)
+            self.sender.queue(item.html)
+
     async def on_resync(self, item: Resync) -> None:
         """Items were lost. Live: catch up. Before the resume frame (the catch-up will send the
         entries): check now whether a lost item was this user's leave or logout."""
@@ -95,6 +160,10 @@ class Updates(Connection):
         Resume: on_resume,
         EntryAppended: on_entry,
         PresenceChanged: on_presence,
+        TypingChanged: on_typing,
+        ReadMoved: on_read,
+        reading.UnreadChanged: on_unread,
+        reading.Recount: on_recount,
         Resync: on_resync,
         LoggedOut: on_logout,
     }

@@ -187,6 +187,21 @@ class ReadCursors:
         await self.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadChanged:
+    """A page's or stream's count of a group changed (LiveCounts): send it. Local: never
+    crosses the broker."""
+
+    group_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Recount:
+    """A page's or stream's count of a group must be read from the database again. Local."""
+
+    group_id: uuid.UUID
+
+
 class LiveCounts:
     """One viewer's unread counts of some of their groups, kept live from those groups'
     channels with no query per message: a new message by someone else after what was counted

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -53,20 +53,6 @@ SEND_TIMEOUT = 10  # seconds, against dead peers
 
 class _Ended(Exception):
     """This login ended: the stream says so and closes."""
-
-
-@dataclass(frozen=True, slots=True)
-class _UnreadChanged:
-    """This stream's count of a group changed (LiveCounts): send it."""
-
-    group_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class _Recount:
-    """This stream's count of a group must be read from the database again."""
-
-    group_id: uuid.UUID
 
 
 @lru_cache(maxsize=16)
@@ -131,8 +117,8 @@ async def home_stream(request: Request) -> Response:
     counts = reading.LiveCounts(
         broker,
         viewer.id,
-        changed=lambda group_id: sub.put(_UnreadChanged(group_id)),  # type: ignore[arg-type]
-        recount=lambda group_id: sub.put(_Recount(group_id)),  # type: ignore[arg-type]
+        changed=lambda group_id: sub.put(reading.UnreadChanged(group_id)),  # type: ignore[arg-type]
+        recount=lambda group_id: sub.put(reading.Recount(group_id)),  # type: ignore[arg-type]
     )
     shown: dict[uuid.UUID, int] = {}  # the count each row of the page shows now
 
@@ -185,10 +171,10 @@ async def home_stream(request: Request) -> Response:
         shown[group_id] = count
         return unread_html(group_id, count)
 
-    async def unread_changed(item: _UnreadChanged) -> str:
+    async def unread_changed(item: reading.UnreadChanged) -> str:
         return unread_now(item.group_id)
 
-    async def recount(item: _Recount) -> str:
+    async def recount(item: reading.Recount) -> str:
         async with db.session() as session:
             await follow(session, [item.group_id])
         return unread_now(item.group_id)
@@ -212,8 +198,8 @@ async def home_stream(request: Request) -> Response:
         Resync: whole_page,
         LoggedOut: logged_out,  # type: ignore[dict-item]
         ReadMoved: read_moved,  # type: ignore[dict-item]
-        _UnreadChanged: unread_changed,  # type: ignore[dict-item]
-        _Recount: recount,  # type: ignore[dict-item]
+        reading.UnreadChanged: unread_changed,  # type: ignore[dict-item]
+        reading.Recount: recount,  # type: ignore[dict-item]
     }
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -218,6 +218,52 @@
         }
       }).observe(changes, { childList: true });
     }
+    // Typing: while keys are pressed in the message box, the others are told at most every
+    // 3 s (the typing form, over the socket). Who else is typing shows under it (#typing), each
+    // name until 5 s after its last signal, or until their message arrives.
+    var typingForm = document.getElementById("typing-form");
+    var typedAt = 0;
+    var typers = {}; // user id -> { name, until }
+    var showTyping = function () {
+      var box = document.getElementById("typing"); // (the composer may have been replaced)
+      if (!box) return;
+      var now = Date.now();
+      var names = [];
+      Object.keys(typers).forEach(function (id) {
+        if (typers[id].until <= now) delete typers[id];
+        else names.push(typers[id].name);
+      });
+      var text = "";
+      if (names.length === 1) text = box.dataset.one.replace("{name}", names[0]);
+      else if (names.length === 2) {
+        text = box.dataset.two.replace("{first}", names[0]).replace("{second}", names[1]);
+      } else if (names.length > 2) text = box.dataset.many;
+      if (box.textContent !== text) box.textContent = text;
+    };
+    if (typingForm) {
+      document.addEventListener("input", function (event) {
+        if (event.target.id !== "composer-text" || !event.target.value || !window.htmx) return;
+        if (Date.now() - typedAt < 3000) return;
+        typedAt = Date.now();
+        window.htmx.trigger(typingForm, "discussit:typing");
+      });
+      var signals = document.getElementById("typing-signals");
+      new MutationObserver(function () {
+        var signal;
+        while ((signal = signals.firstElementChild)) {
+          signal.querySelectorAll("[data-user-id]").forEach(function (who) {
+            if (who.dataset.userId !== me()) {
+              typers[who.dataset.userId] = { name: who.textContent, until: Date.now() + 5000 };
+            }
+          });
+          signal.remove();
+        }
+        showTyping();
+      }).observe(signals, { childList: true });
+      setInterval(function () {
+        if (Object.keys(typers).length) showTyping();
+      }, 1000);
+    }
     var timeline = document.getElementById("timeline");
     if (timeline) {
       arrange(timeline);
@@ -242,27 +288,37 @@
         if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
       };
       // What this page shows while it is visible is read: it reports the newest entry (the
-      // read form, over the socket) at most once a second, and again when it is shown after
-      // being hidden; the server keeps it, so my unread counts elsewhere clear.
+      // read form, over the socket) at once, then at most once a second, and again when it is
+      // shown after being hidden; the server keeps it, so my unread counts elsewhere clear.
       var readForm = document.getElementById("read");
       var reported = readForm ? Number(readForm.querySelector("[name=seq]").value) : 0;
       var reading = null;
-      var reportRead = function () {
-        if (!readForm || reading || document.hidden) return;
+      var sendRead = function () {
+        var cursor = document.getElementById("last-seq");
+        var seq = cursor ? Number(cursor.value) : 0;
+        if (document.hidden || seq <= reported || !window.htmx) return;
+        reported = seq;
+        readForm.querySelector("[name=seq]").value = String(seq);
+        window.htmx.trigger(readForm, "discussit:read");
         reading = setTimeout(function () {
           reading = null;
-          var cursor = document.getElementById("last-seq");
-          var seq = cursor ? Number(cursor.value) : 0;
-          if (document.hidden || seq <= reported || !window.htmx) return;
-          reported = seq;
-          readForm.querySelector("[name=seq]").value = String(seq);
-          window.htmx.trigger(readForm, "discussit:read");
+          sendRead(); // what came meanwhile
         }, 1000);
+      };
+      var reportRead = function () {
+        if (readForm && !reading) sendRead();
       };
       document.addEventListener("visibilitychange", reportRead);
       new MutationObserver(function (records) {
         records.forEach(function (record) {
           record.addedNodes.forEach(advance);
+          record.addedNodes.forEach(function (node) {
+            var author = node.nodeType === 1 && node.getAttribute("data-author-id");
+            if (author && typers[author]) {
+              delete typers[author]; // their message is here: they stopped typing it
+              showTyping();
+            }
+          });
         });
         reportRead();
         decorate(timeline);

@@ -17,6 +17,7 @@ EXAMPLES = [
     items.CountChanged("<span>2 members</span>"),
     items.GroupCreated("7c1e"),
     items.ReadMoved("7c1e", 12),
+    items.TypingChanged('<i class="typing-signal"><b data-user-id="2">ben</b></i>'),
 ]
 
 

@@ -283,3 +283,30 @@ def test_read_positions_a_page_was_not_shown_or_already_reported_are_refused(
         receive_until(ws, "still connected")
         _flush(client)
     assert _unread(alice, lounge) is None
+
+
+def _resume_listing_others(ws, after: int) -> None:  # type: ignore[no-untyped-def]
+    """The resume frame of a page whose list of groups shows others (their counts live)."""
+    ws.send_text(json.dumps({"type": "resume", "after": str(after), "others": "1", "headers": {}}))
+
+
+def test_the_group_page_counts_my_other_groups_live(members, lounge, make_group):
+    alice, bob = members
+    other = make_group("Other room")
+    alice.join(other)
+    bob.join(other)
+    page = html(alice.get(f"/groups/{lounge}/"))
+    assert page.css_first("#resume input[name=others]").attributes["value"] == "1"
+    cursor = int(page.css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        _resume_listing_others(ws, cursor)
+        receive_until(ws, f'id="group-{other}-unread"')  # the count as of now (0)
+        _post(bob, other, "over here")
+        frame = receive_until(ws, f'id="group-{other}-unread"')[-1]
+        assert ">1<" in frame and " hidden" not in frame.split(">")[0]
+        _post(bob, lounge, "in this group")  # the page's own group counts nothing
+        receive_until(ws, "in this group")
+        alice.post(f"/groups/{other}/read", {"next": "/"})  # read in another tab
+        cleared = receive_until(ws, f'id="group-{other}-unread"')[-1]
+        assert " hidden" in cleared.split(">")[0]
+        assert f"group-{lounge}-unread" not in "".join(cleared)

@@ -30,6 +30,13 @@ class PresenceChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class TypingChanged:
+    """Members of a group typed (chat/typing.py): their names, ready HTML. Never queued."""
+
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resync:
     """Items may have been lost (a full queue, a broker reconnect): re-read the database."""
 
@@ -81,6 +88,7 @@ Item = (
     | CountChanged
     | GroupCreated
     | ReadMoved
+    | TypingChanged
 )
 KINDS: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -93,6 +101,7 @@ KINDS: dict[str, type[Any]] = {
         CountChanged,
         GroupCreated,
         ReadMoved,
+        TypingChanged,
     )
 }
 RESYNC = Resync()

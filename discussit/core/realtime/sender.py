@@ -36,6 +36,11 @@ class FrameSender:
         self.closed = False
         self.on_slow = on_slow  # called after a slow client is closed
 
+    @property
+    def knows_writable(self) -> bool:
+        """Does the server say when a send would wait (uvicorn does)?"""
+        return self._writable is not None
+
     def queue(self, html: str) -> None:
         """Add to the next frame (sent at the next flush)."""
         self.outbox.append(html)

@@ -1,0 +1,82 @@
+"""Attention in a real browser: two members of two groups. ana has one group open; ben posts in
+the other and ana's list of groups counts it live; ben types in ana's group and she sees it until
+his message arrives; ana opens the other group, sees where her unread messages begin, and the
+counts clear, here and on her home page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_changes_browser import open_group
+from tests.browser.test_journeys import row, sign_up, unique
+
+pytestmark = pytest.mark.browser
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#composer-text", text)
+    page.press("#composer-text", "Enter")
+
+
+def sidebar_count(page: Page, group: str):  # type: ignore[no-untyped-def]
+    return page.locator(".my-groups__item", has=page.get_by_role("link", name=group)).locator(
+        ".unread"
+    )
+
+
+def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context, artifacts):
+    base = live_server.url
+    here, there = unique("Here"), unique("There")
+    for group in (here, there):
+        live_server.command("create-group", group)
+    ana_name, ben_name = unique("ana"), unique("ben")
+    ana, ben = new_context().new_page(), new_context().new_page()
+    errors: list[str] = []
+    for page in (ana, ben):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_up(ana, base, ana_name)
+    sign_up(ben, base, ben_name)
+    for page in (ana, ben):
+        open_group(page, there)
+        page.goto(base + "/")
+        open_group(page, here)
+    expect(ana.locator(".my-groups__item")).to_have_count(2)
+    expect(ana.locator(".my-groups__item--current")).to_have_text(here)
+
+    # ben posts in the other group: ana's list counts it, live.
+    ben.goto(base + "/")
+    row(ben, there).locator("a:has-text('Open')").click()
+    send(ben, "over there")
+    send(ben, "still there")
+    expect(sidebar_count(ana, there)).to_have_text("2 unread")
+    expect(sidebar_count(ana, there)).to_be_visible()
+
+    # ben types in ana's group: she sees it, and it goes when his message arrives.
+    ben.goto(base + "/")
+    row(ben, here).locator("a:has-text('Open')").click()
+    expect(  # (ben's page is connected)
+        ana.locator(".member", has_text=ben_name).locator(".presence--online")
+    ).to_have_count(1)
+    ben.fill("#composer-text", "typing away")  # (an input event: the page tells the others)
+    expect(ana.locator("#typing")).to_have_text(f"{ben_name} is typing…")
+    expect(ben.locator("#typing")).to_have_text("")  # never oneself
+    ana.screenshot(path=str(artifacts / "group-page-typing.png"), full_page=True)
+    ben.press("#composer-text", "Enter")
+    expect(ana.locator("#timeline .message__body", has_text="typing away")).to_have_count(1)
+    expect(ana.locator("#typing")).to_have_text("")
+
+    # ana opens the other group: the line marks where her unread messages began.
+    ana.get_by_role("link", name=there).click()
+    expect(ana.locator("h1")).to_have_text(there)
+    line = ana.locator("#timeline > #new-messages")
+    expect(line).to_have_text("New messages")
+    expect(ana.locator("#timeline > #new-messages + .message .message__body")).to_have_text(
+        "over there"
+    )
+    expect(ana.locator(".my-groups__item--current")).to_have_text(there)
+    ana.screenshot(path=str(artifacts / "group-page-new-messages.png"), full_page=True)
+    ana.goto(base + "/")
+    expect(row(ana, there).locator(".unread")).to_be_hidden()
+    expect(row(ana, here).locator(".unread")).to_be_hidden()  # what she saw live is read
+    assert errors == []
