@@ -113,6 +113,17 @@ class Message(SQLModel, table=True):
     deleted_at: datetime | None = None
 
 
+class Mention(SQLModel, table=True):
+    """A member a message mentions (`@name`, resolved when it was stored or last edited): what
+    mention counts count."""
+
+    __tablename__ = "mentions"
+
+    group_id: uuid.UUID = Field(foreign_key="groups.id", primary_key=True, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)  # the message's
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+
+
 class Reaction(SQLModel, table=True):
     """A member's reaction to a message: one of limits.REACTIONS, at most once per emoji."""
 

@@ -81,12 +81,14 @@ class Changing:
         seq = await self._target(viewer, raw_seq, conn)
         if isinstance(seq, Refused):
             return seq
-        html = await formatted(text)
+        html, mentions = await formatted(self.db, group_id, text)
         decide = access.may_edit(viewer)
         return await self._change(
             viewer,
             group_id,
-            lambda c: changes.edit(c, group_id, seq, self._actor(viewer), text, html, decide),
+            lambda c: changes.edit(
+                c, group_id, seq, self._actor(viewer), text, html, decide, mentions
+            ),
         )
 
     async def delete(

@@ -23,8 +23,9 @@ from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
 from discussit.core.security import text as text_policy
 from discussit.core.security.ratelimit import MemoryLimiter
+from discussit.groups.membership import members_named
 from discussit.settings import Settings
-from discussit.timeline.formatting import to_html
+from discussit.timeline.formatting import mentioned_names, render
 from discussit.timeline.live import publish_entry
 from discussit.timeline.store import (
     AlreadyStored,
@@ -65,11 +66,18 @@ class Refused:
     retry_after: int = 0  # seconds (TOO_FAST)
 
 
-async def formatted(text: str) -> str:
-    """`text` as HTML (timeline/formatting.py): on the loop when short, else on a thread."""
+async def formatted(db: Database, group_id: uuid.UUID, text: str) -> tuple[str, frozenset[int]]:
+    """`text` as HTML (timeline/formatting.py), and the members of the group it mentions (the
+    @names looked up first, in one read, only if it has any): on the loop when short, else on
+    a thread."""
     if len(text) <= FORMAT_ON_LOOP:
-        return to_html(text)
-    return await anyio.to_thread.run_sync(to_html, text)
+        names = mentioned_names(text)
+    else:
+        names = await anyio.to_thread.run_sync(mentioned_names, text)
+    members = await db.read(lambda conn: members_named(conn, group_id, names)) if names else {}
+    if len(text) <= FORMAT_ON_LOOP:
+        return render(text, members)
+    return await anyio.to_thread.run_sync(render, text, members)
 
 
 def clean_seq(raw: object) -> int | None:
@@ -136,7 +144,7 @@ class Posting:
             )
         client_id = clean_client_message_id(raw_client_id)
         with anyio.CancelScope(shield=True):  # persist, then publish, whatever the page does
-            html = await formatted(text)
+            html, mentions = await formatted(self.db, group_id, text)
             try:
                 entry = await store_message(
                     self.db,
@@ -148,6 +156,7 @@ class Posting:
                     session=(viewer.session_key, self.settings.session_max_age),
                     body_html=html,
                     reply_to=reply_to,
+                    mentions=mentions,
                 )
             except AlreadyStored as stored:
                 return Posted(stored.seq, again=True)

@@ -103,7 +103,7 @@ async def render_group_page(
         is_latest=is_latest,
         read_upto=read_upto if is_latest else cursor,
         my_groups=[
-            (gid, name, 0 if gid == group_id or gid not in unread else unread[gid].count)
+            (gid, name, unread[gid] if gid != group_id and gid in unread else None)
             for gid, name in my_groups
         ],
         highlight=around or 0,

@@ -94,14 +94,19 @@ class Updates(Connection):
         for group_id in others:
             if group_id in found:
                 counts.follow(group_id, found[group_id])
-                self.sender.queue(unread_html(group_id, found[group_id].count))
+                state = found[group_id]
+                self.sender.queue(unread_html(group_id, state.count, state.mentions))
             else:
                 counts.drop(group_id)
         await self.sender.flush()
 
     async def on_unread(self, item: reading.UnreadChanged) -> None:
-        if self.counts is not None:
-            await self.sender.send(unread_html(item.group_id, self.counts.count(item.group_id)))
+        counts = self.counts
+        if counts is not None:
+            group_id = item.group_id
+            await self.sender.send(
+                unread_html(group_id, counts.count(group_id), counts.mentions(group_id))
+            )
 
     async def on_recount(self, item: reading.Recount) -> None:
         counts, user_id = self.counts, self.viewer.id
@@ -109,8 +114,9 @@ class Updates(Connection):
             return
         found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, [item.group_id]))
         if item.group_id in found:
-            counts.follow(item.group_id, found[item.group_id])
-            await self.sender.send(unread_html(item.group_id, counts.count(item.group_id)))
+            state = found[item.group_id]
+            counts.follow(item.group_id, state)
+            await self.sender.send(unread_html(item.group_id, state.count, state.mentions))
         else:
             counts.drop(item.group_id)
 

@@ -31,6 +31,7 @@ class GroupRow:
     member_count: int
     is_member: bool
     unread: int = 0  # messages by others since the viewer last read the group (members)
+    mentions: int = 0  # of those, the ones that mention the viewer
 
 
 def _count(group_id: object):  # type: ignore[no-untyped-def]
@@ -87,7 +88,12 @@ async def _with_unread(
 ) -> list[GroupRow]:
     """The rows with the viewer's unread counts of the groups they belong to (one query)."""
     counts = await reading.unread(session, viewer_id, [row.id for row in rows if row.is_member])
-    return [replace(row, unread=counts[row.id].count) if row.id in counts else row for row in rows]
+    return [
+        replace(row, unread=counts[row.id].count, mentions=counts[row.id].mentions)
+        if row.id in counts
+        else row
+        for row in rows
+    ]
 
 
 def _rows(viewer_id: int) -> Any:

@@ -23,10 +23,13 @@ def members_html(group_id: uuid.UUID, members: list[Member], online: Iterable[in
 
 
 @lru_cache(maxsize=4096)
-def unread_html(group_id: uuid.UUID, count: int) -> str:
-    """A viewer's unread count of a group, live: the same fragment for every viewer with that
-    count, so rendered once per group and count, not once per viewer."""
-    return render("groups/_unread.html", group_id=group_id, unread=count, oob=True)
+def unread_html(group_id: uuid.UUID, count: int, mentions: int = 0) -> str:
+    """A viewer's unread count of a group (and how many of those mention them), live: the same
+    fragment for every viewer with those counts, so rendered once per group and counts, not
+    once per viewer."""
+    return render(
+        "groups/_unread.html", group_id=group_id, unread=count, mentions=mentions, oob=True
+    )
 
 
 def member_change_html(entry: Entry, member: Member, before_id: int | None, is_online: bool) -> str:

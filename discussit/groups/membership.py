@@ -39,6 +39,20 @@ def is_member_now(conn: Connection, group_id: uuid.UUID, user_id: int) -> bool:
     return conn.execute(_membership(group_id, user_id)).first() is not None
 
 
+def members_named(conn: Connection, group_id: uuid.UUID, keys: list[str]) -> dict[str, int]:
+    """The group's members among the username keys given: key -> user id (whom a message's
+    @names can mention)."""
+    if not keys:
+        return {}
+    users = User.__table__  # type: ignore[attr-defined]
+    found = conn.execute(
+        select(users.c.username_key, users.c.id)
+        .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == users.c.id)
+        .where(MEMBERSHIPS.c.group_id == group_id, users.c.username_key.in_(keys))
+    )
+    return {str(key): int(user_id) for key, user_id in found}
+
+
 async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
     return (await session.exec(_membership(group_id, user_id))).first() is not None
 

@@ -30,7 +30,7 @@ from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker, Subscription, group_channel, user_channel
 from discussit.core.realtime.items import EntryAppended, ReadMoved
 from discussit.timeline.entries import Kind
-from discussit.timeline.store import GROUPS, MEMBERSHIPS, MESSAGES
+from discussit.timeline.store import GROUPS, MEMBERSHIPS, MENTIONS, MESSAGES
 
 log = logging.getLogger("discussit.reading")
 
@@ -42,12 +42,14 @@ _DELETED = Kind.DELETED.value
 
 @dataclass(slots=True)
 class Unread:
-    """One member's view of one group: their cursor, the group's last seq when counted, and how
-    many messages by others came after the cursor (not deleted)."""
+    """One member's view of one group: their cursor, the group's last seq when counted, how
+    many messages by others came after the cursor (not deleted), and how many of those mention
+    the member."""
 
     cursor: int
     last_seq: int
     count: int
+    mentions: int = 0  # of those, how many mention the member
 
 
 def _unread_query(user_id: int, group_ids: Iterable[uuid.UUID] | None) -> Any:
@@ -63,10 +65,19 @@ def _unread_query(user_id: int, group_ids: Iterable[uuid.UUID] | None) -> Any:
             MEMBERSHIPS.c.last_read_seq,
             GROUPS.c.last_seq,
             func.count(MESSAGES.c.id),
+            func.count(MENTIONS.c.user_id),
         )
         .select_from(MEMBERSHIPS)
         .join(GROUPS, GROUPS.c.id == MEMBERSHIPS.c.group_id)
         .outerjoin(MESSAGES, unread)
+        .outerjoin(
+            MENTIONS,
+            and_(
+                MENTIONS.c.group_id == MESSAGES.c.group_id,
+                MENTIONS.c.seq == MESSAGES.c.seq,
+                MENTIONS.c.user_id == user_id,
+            ),
+        )
         .where(MEMBERSHIPS.c.user_id == user_id)
         .group_by(MEMBERSHIPS.c.group_id, MEMBERSHIPS.c.last_read_seq, GROUPS.c.last_seq)
     )
@@ -81,8 +92,10 @@ def unread_now(
     """The member's unread state of each of their groups (or of those given that they belong
     to), in one query."""
     return {
-        group_id: Unread(int(cursor), int(last_seq), int(count))
-        for group_id, cursor, last_seq, count in conn.execute(_unread_query(user_id, group_ids))
+        group_id: Unread(int(cursor), int(last_seq), int(count), int(mentions))
+        for group_id, cursor, last_seq, count, mentions in conn.execute(
+            _unread_query(user_id, group_ids)
+        )
     }
 
 
@@ -263,6 +276,10 @@ class LiveCounts:
         state = self.counts.get(group_id)
         return 0 if state is None else state.count
 
+    def mentions(self, group_id: uuid.UUID) -> int:
+        state = self.counts.get(group_id)
+        return 0 if state is None else state.mentions
+
     def _entry(self, group_id: uuid.UUID, item: object) -> bool:
         if type(item) is not EntryAppended:
             return True
@@ -277,6 +294,8 @@ class LiveCounts:
         state.last_seq = item.seq
         if item.kind == _MESSAGE and item.user_id != self.viewer_id and item.seq > state.cursor:
             state.count += 1
+            if self.viewer_id in item.mentions:
+                state.mentions += 1
             self.changed(group_id)
         elif item.kind == _DELETED and state.count:
             self.recount(group_id)
@@ -294,7 +313,7 @@ class LiveCounts:
         state.cursor = seq
         if seq >= state.last_seq:
             if state.count:
-                state.count = 0
+                state.count = state.mentions = 0
                 self.changed(group_id)
         else:
             self.recount(group_id)

@@ -120,7 +120,7 @@ async def home_stream(request: Request) -> Response:
         changed=lambda group_id: sub.put(reading.UnreadChanged(group_id)),  # type: ignore[arg-type]
         recount=lambda group_id: sub.put(reading.Recount(group_id)),  # type: ignore[arg-type]
     )
-    shown: dict[uuid.UUID, int] = {}  # the count each row of the page shows now
+    shown: dict[uuid.UUID, tuple[int, int]] = {}  # the counts each row of the page shows now
 
     async def follow(session: object, group_ids: list[uuid.UUID]) -> None:
         """Count these groups live: subscribed first, then counted (nothing missed)."""
@@ -141,11 +141,13 @@ async def home_stream(request: Request) -> Response:
                 counts.drop(group_id)
             await follow(session, mine)
         rows = [
-            replace(row, unread=counts.count(row.id)) if row.is_member else row
+            replace(row, unread=counts.count(row.id), mentions=counts.mentions(row.id))
+            if row.is_member
+            else row
             for row in found.rows
         ]
         shown.clear()
-        shown.update((row.id, row.unread) for row in rows if row.is_member)
+        shown.update((row.id, (row.unread, row.mentions)) for row in rows if row.is_member)
         found = replace(found, rows=rows)
         return render("groups/_list.html", directory=found, csrf_token=token, oob=True)
 
@@ -160,16 +162,16 @@ async def home_stream(request: Request) -> Response:
         if row is None:
             return ""
         if row.is_member:
-            row = replace(row, unread=counts.count(group_id))
-            shown[group_id] = row.unread
+            row = replace(row, unread=counts.count(group_id), mentions=counts.mentions(group_id))
+            shown[group_id] = (row.unread, row.mentions)
         return render("groups/_group.html", group=row, csrf_token=token, oob=True)
 
     def unread_now(group_id: uuid.UUID) -> str:
-        count = counts.count(group_id)
-        if group_id not in shown or shown[group_id] == count:
+        now = (counts.count(group_id), counts.mentions(group_id))
+        if group_id not in shown or shown[group_id] == now:
             return ""  # not on this page, or already shown (changes come in bursts)
-        shown[group_id] = count
-        return unread_html(group_id, count)
+        shown[group_id] = now
+        return unread_html(group_id, *now)
 
     async def unread_changed(item: reading.UnreadChanged) -> str:
         return unread_now(item.group_id)

@@ -30,6 +30,7 @@ from discussit.timeline.store import (
     NoSuchMessage,
     NotAMember,
     next_seq,
+    write_mentions,
 )
 
 __all__ = ["Actor", "NoSuchMessage", "Target", "Unchanged", "edit", "react", "remove"]
@@ -142,8 +143,10 @@ def edit(
     body: str,
     body_html: str,
     decide: Decide,
+    mentions: frozenset[int] = frozenset(),
 ) -> Entry:
-    """Replace the message's text (and its HTML, made by the caller). The same text: Unchanged."""
+    """Replace the message's text (and its HTML and the members it mentions, made by the
+    caller). The same text: Unchanged."""
 
     def apply(target: Target, now: datetime) -> None:
         found = conn.execute(
@@ -157,6 +160,7 @@ def edit(
             .values(body=body, body_html=body_html, render_version=RENDER_VERSION, edited_at=now),
             {"message_id": target.message_id},
         )
+        write_mentions(conn, group_id, seq, mentions, again=True)
 
     return _change(conn, group_id, seq, actor, Kind.EDITED, decide, apply)
 

@@ -67,6 +67,7 @@ class Entry:
     reactions: tuple[Reactions, ...] = ()
     reply: Quote | None = None
     target: Entry | None = None  # a change's message, as it is after the change
+    mentions: frozenset[int] = frozenset()  # a new message's: the members it mentions
 
     @property
     def emoji_only(self) -> bool:

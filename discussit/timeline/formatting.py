@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import escape
+
+from discussit import limits
+from discussit.core.security.text import username_key
 
 RENDER_VERSION = 1
 SCHEMES = frozenset({"http", "https", "mailto"})
@@ -41,6 +45,9 @@ _TYPED_AS_A_LINK = re.compile(r"(?:https?://|mailto:|www\.)", re.IGNORECASE)
 # it costs markdown-it-py about 0.7 µs a character; tests/timeline/test_formatting.py checks
 # that both give the same HTML.
 _PLAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ,;?!']*[A-Za-z0-9,;?!'])?")
+# An @mention: a username as typed after "@" (letters, digits, . _ -), not inside a word or an
+# address (me@example.com), never in code or a link's text (next-wave-notes §2).
+_MENTION = re.compile(rf"@([A-Za-z0-9][A-Za-z0-9._-]{{0,{limits.USERNAME_MAX - 1}}})")
 # The most HTML one message may make: its text's length times HTML_FACTOR, plus HTML_SLACK.
 HTML_FACTOR, HTML_SLACK = 4, 1000
 
@@ -98,6 +105,42 @@ def _bare_domains_unlinked(state: StateCore) -> None:
         block.children = kept
 
 
+def _mention(state: StateInline, silent: bool) -> bool:
+    """An inline rule: `@name` becomes a mention token (its text is resolved when rendered)."""
+    pos = state.pos
+    if state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and (state.src[pos - 1].isalnum() or state.src[pos - 1] in "_@.-"):
+        return False
+    found = _MENTION.match(state.src, pos)
+    if found is None:
+        return False
+    if not silent:
+        token = state.push("mention", "", 0)
+        token.meta = {"name": found.group(1)}
+    state.pos = found.end()
+    return True
+
+
+def _render_mention(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """A member of the group (env["members"]: username key -> user id) named after "@" becomes
+    a mention, marked with their id (the page highlights mentions of its viewer); anyone else,
+    or a name that is not a username, stays text. A name may end in "." (a username may too):
+    the longest that names a member wins ("@ana." at the end of a sentence is ana)."""
+    name: str = tokens[idx].meta["name"]
+    members = env.get("members") or {}
+    for candidate in (name, name.rstrip("._-")):
+        user_id = members.get(username_key(candidate)) if candidate else None
+        if user_id is not None:
+            env.setdefault("mentioned", set()).add(int(user_id))
+            rest = escape(name[len(candidate) :])
+            shown = escape(candidate)
+            return f'<span class="mention" data-user-id="{int(user_id)}">@{shown}</span>{rest}'
+    return str(escape("@" + name))
+
+
 RULES = [
     # blocks
     "paragraph",
@@ -126,8 +169,10 @@ def _make(linkify: bool) -> _ChatMarkdown:
         assert md.linkify is not None
         md.linkify.set({"fuzzy_email": False})
         md.core.ruler.after("linkify", "bare_domains_unlinked", _bare_domains_unlinked)
+    md.inline.ruler.before("emphasis", "mention", _mention)
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("fence", _fence)
+    md.add_render_rule("mention", _render_mention)
     return md
 
 
@@ -135,16 +180,41 @@ _MD = _make(linkify=True)
 _WITHOUT_BARE_LINKS = _make(linkify=False)
 
 
-def to_html(text: str) -> str:
-    """`text` (already through the text policy) as the HTML a message shows."""
+def to_html(text: str, members: Mapping[str, int] | None = None) -> str:
+    """`text` (already through the text policy) as the HTML a message shows. `members`: the
+    group's members it may mention (username key -> user id; mentioned_names says whom to look
+    up): those become mentions, any other @name stays text."""
+    return render(text, members)[0]
+
+
+def render(text: str, members: Mapping[str, int] | None = None) -> tuple[str, frozenset[int]]:
+    """to_html, and the ids of the members the HTML mentions."""
     if _PLAIN.fullmatch(text):
-        return f"<p>{text}</p>"  # (nothing in it to escape either)
+        return f"<p>{text}</p>", frozenset()  # (nothing in it to escape either)
     most = len(text) * HTML_FACTOR + HTML_SLACK
     for md in (_MD, _WITHOUT_BARE_LINKS):
-        html = md.render(text).rstrip("\n")
+        env: dict[str, object] = {"members": members or {}}
+        html = md.render(text, env).rstrip("\n")
         if len(html) <= most:
-            return html
-    return f"<p>{escape(text)}</p>"
+            mentioned = env.get("mentioned")
+            return html, frozenset(mentioned) if isinstance(mentioned, set) else frozenset()
+    return f"<p>{escape(text)}</p>", frozenset()
+
+
+def mentioned_names(text: str) -> list[str]:
+    """The username keys `text` names after "@" (outside code and links), to look up among the
+    group's members before rendering it: each name as typed and without a trailing "." (the
+    renderer takes the longest that is a member). Empty without an "@": no parse then."""
+    if "@" not in text:
+        return []
+    env: dict[str, object] = {}
+    names: set[str] = set()
+    for block in _WITHOUT_BARE_LINKS.parse(text, env):
+        for child in block.children or ():
+            if child.type == "mention":
+                name = child.meta["name"]
+                names.update(username_key(n) for n in (name, name.rstrip("._-")) if n)
+    return sorted(names)
 
 
 EMOJI_ONLY_MAX = 24  # code points: a few emoji, with their joiners and modifiers

@@ -35,5 +35,11 @@ async def publish_entry(broker: Broker, entry: Entry, extra_html: str = "") -> N
     """Send `entry` (and `extra_html`, e.g. the member list after a join) to the group."""
     await broker.publish(
         group_channel(entry.group_id),
-        EntryAppended(entry.seq, entry.kind.value, entry.user_id, entry_html(entry) + extra_html),
+        EntryAppended(
+            entry.seq,
+            entry.kind.value,
+            entry.user_id,
+            entry_html(entry) + extra_html,
+            tuple(sorted(entry.mentions)),
+        ),
     )

@@ -13,12 +13,12 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from discussit.core.db import Database, Outcome
 from discussit.core.prepared import Prepared
-from discussit.models import Group, Membership, Message, login_alive, utcnow
+from discussit.models import Group, Membership, Mention, Message, login_alive, utcnow
 from discussit.timeline import details
 from discussit.timeline.entries import Entry, Kind, Quote
 from discussit.timeline.formatting import RENDER_VERSION, to_html
@@ -26,6 +26,7 @@ from discussit.timeline.formatting import RENDER_VERSION, to_html
 GROUPS = Group.__table__  # type: ignore[attr-defined]
 MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
+MENTIONS = Mention.__table__  # type: ignore[attr-defined]
 
 
 class NoSuchGroup(Outcome):
@@ -154,6 +155,7 @@ async def store_message(
     session: tuple[str, int] | None = None,
     body_html: str | None = None,
     reply_to: int | None = None,
+    mentions: frozenset[int] = frozenset(),
 ) -> Entry:
     """Store a message by `author_id` (always the logged-in user) and return its entry.
 
@@ -163,7 +165,8 @@ async def store_message(
     stored, and so broadcast, once). The same id with other text is another message (stored
     under an id derived from both). One transaction: the seq (which locks the group until
     commit, so a leave cannot interleave), then one insert that checks membership and login
-    itself. `body_html` is `body` rendered (formatting.to_html, done here if not given).
+    itself. `body_html` is `body` rendered (formatting.to_html, done here if not given), and
+    `mentions` the members it mentions (formatting.render).
     `reply_to`: the seq of the message of this group it answers; NoSuchMessage if there is no
     such message (or it was deleted)."""
     created_at = utcnow()
@@ -196,6 +199,8 @@ async def store_message(
             quoted.append(quote)
         statement = _STORE_MESSAGE[conn.dialect.name, session is not None]
         if statement.first(conn, {**values, "seq": seq}) is not None:
+            if mentions:
+                write_mentions(conn, group_id, seq, mentions)
             return seq
         if client_message_id is not None:
             earlier = _stored_under(conn, author_id, client_message_id)
@@ -207,6 +212,8 @@ async def store_message(
                     statement.first(conn, {**values, "seq": seq, "client_message_id": derived})
                     is not None
                 ):
+                    if mentions:
+                        write_mentions(conn, group_id, seq, mentions)
                     return seq
                 again = _stored_under(conn, author_id, derived)
                 if again is not None and again[1] == body:  # a retry of that other text
@@ -226,7 +233,24 @@ async def store_message(
         body,
         body_html,
         reply=quoted[-1] if quoted else None,
+        mentions=mentions,
     )
+
+
+def write_mentions(
+    conn: Connection, group_id: uuid.UUID, seq: int, mentions: frozenset[int], again: bool = False
+) -> None:
+    """The members the message at `seq` mentions (`again`: in place of those it mentioned)."""
+    if again:
+        conn.execute(delete(MENTIONS).where(MENTIONS.c.group_id == group_id, MENTIONS.c.seq == seq))
+    if mentions:
+        conn.execute(
+            insert(MENTIONS),
+            [
+                {"group_id": group_id, "seq": seq, "user_id": user_id}
+                for user_id in sorted(mentions)
+            ],
+        )
 
 
 def _derived_id(client_message_id: str, body: str) -> str:

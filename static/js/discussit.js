@@ -54,6 +54,12 @@
 
   function decorate(root) {
     var mine = " " + me() + " ";
+    // Mentions of me (each names its member's id: the same HTML for everyone).
+    root.querySelectorAll('.mention[data-user-id="' + me() + '"]').forEach(function (el) {
+      el.classList.add("mention--me");
+      var li = el.closest(".message");
+      if (li) li.classList.add("message--mentions-me");
+    });
     root.querySelectorAll(".message[data-author-id]").forEach(function (el) {
       el.classList.toggle("message--mine", el.dataset.authorId === me());
     });

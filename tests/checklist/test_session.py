@@ -14,7 +14,7 @@ from discussit.accounts import auth
 from discussit.models import AuthSession, utcnow
 from tests import factories
 from tests import figures as figs
-from tests.helpers import Browser, receive_until, resume
+from tests.helpers import Browser, receive_until, resume, wait_admitted
 
 
 def _sessions(client) -> int:  # type: ignore[no-untyped-def]
@@ -32,6 +32,8 @@ def test_session_logging_in_again_ends_the_browsers_old_session(client, alice, b
     before = _sessions(client)
     with alice.socket(lounge) as page:
         resume(page, 1)
+        # Admitted first: a socket whose login ends before admission is refused without a word.
+        wait_admitted(client, factories.user(client, "alice").id)
         assert alice.log_in(who).status_code == 303  # the same browser logs in again
         assert "logged out" in receive_until(page, "logged out")[-1].lower()
         with pytest.raises(WebSocketDisconnect):

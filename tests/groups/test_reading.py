@@ -13,6 +13,7 @@ import pytest
 from discussit.core.realtime.broker import MemoryBroker, group_channel
 from discussit.core.realtime.items import EntryAppended
 from discussit.groups.reading import LiveCounts, Unread
+from tests import factories
 from tests.groups.test_stream import stream
 from tests.helpers import html, receive_until, resume, say
 
@@ -310,3 +311,41 @@ def test_the_group_page_counts_my_other_groups_live(members, lounge, make_group)
         cleared = receive_until(ws, f'id="group-{other}-unread"')[-1]
         assert " hidden" in cleared.split(">")[0]
         assert f"group-{lounge}-unread" not in "".join(cleared)
+
+
+# -- mentions ------------------------------------------------------------------------------------
+
+
+def test_a_message_mentioning_me_is_marked_for_everyone_and_counted_for_me(
+    client, members, lounge, mallory
+):
+    alice, bob = members
+    alice_id = factories.user(client, "alice").id
+    _post(bob, lounge, "hey @alice, and @mallory (not in this group)")
+    page = html(bob.get(f"/groups/{lounge}/"))
+    mentions = page.css("#timeline .message .mention")
+    assert [(m.text(), m.attributes["data-user-id"]) for m in mentions] == [
+        ("@alice", str(alice_id))
+    ]
+    assert _unread(alice, lounge) == "1 unread @1 mentioning you"
+    _post(bob, lounge, "no mention")
+    assert _unread(alice, lounge) == "2 unread @1 mentioning you"
+    mallory.join(lounge)
+    assert _unread(mallory, lounge) is None  # (a mention before one joined counts nothing)
+
+
+def test_mention_counts_go_live_to_the_home_page_and_follow_edits(client, members, lounge):
+    alice, bob = members
+    with stream(alice) as events:
+        events.wait_for('<div id="groups"')
+        _post(bob, lounge, "@alice look")
+        frame = events.wait_for(f'id="group-{lounge}-unread"')
+        assert "unread__mentions" in frame and "@1" in frame
+    seq = int(
+        html(bob.get(f"/groups/{lounge}/")).css("#timeline .message")[-1].attributes["data-seq"]
+    )
+    edited = bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "look (no one)"})
+    assert edited.status_code == 303
+    assert _unread(alice, lounge) == "1 unread"  # the edit took the mention back
+    bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "@Alice look again"})
+    assert _unread(alice, lounge) == "1 unread @1 mentioning you"

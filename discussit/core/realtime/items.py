@@ -20,6 +20,7 @@ class EntryAppended:
     kind: str  # timeline.Kind value
     user_id: int
     html: str
+    mentions: tuple[int, ...] = ()  # a new message's: the members it mentions (their counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,8 @@ def decode(raw: str | bytes) -> Item | None:
         names = {f.name for f in fields(cls)}
         if set(data) != names:
             return None
+        if cls is EntryAppended:  # (a list in JSON)
+            data["mentions"] = tuple(data["mentions"])
         item: Item = cls(**data)
         return item
     except (ValueError, KeyError, TypeError, AttributeError):
