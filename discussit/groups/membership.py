@@ -10,6 +10,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit.core.db import Database, Outcome
+from discussit.core.security.text import username_key
 from discussit.models import Membership, User, utcnow
 from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.events import record_event
@@ -51,6 +52,26 @@ def members_named(conn: Connection, group_id: uuid.UUID, keys: list[str]) -> dic
         .where(MEMBERSHIPS.c.group_id == group_id, users.c.username_key.in_(keys))
     )
     return {str(key): int(user_id) for key, user_id in found}
+
+
+SUGGESTIONS = 8  # members suggested at once for an @name being typed
+
+
+async def members_starting(session: AsyncSession, group_id: uuid.UUID, prefix: str) -> list[Member]:
+    """Up to SUGGESTIONS members of the group whose username starts with `prefix` (compared as
+    usernames are: text.username_key), by username key: among the group's members."""
+    key = username_key(prefix)
+    users = User.__table__  # type: ignore[attr-defined]
+    query = (
+        select(users.c.id, users.c.username)
+        .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == users.c.id)
+        .where(MEMBERSHIPS.c.group_id == group_id)
+        .order_by(users.c.username_key)
+        .limit(SUGGESTIONS)
+    )
+    if key:
+        query = query.where(users.c.username_key.startswith(key, autoescape=True))
+    return [Member(int(i), str(name)) for i, name in await session.exec(query)]  # type: ignore[call-overload]
 
 
 async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:

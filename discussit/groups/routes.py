@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from starlette.exceptions import HTTPException
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from discussit import limits
 from discussit.accounts import auth
 from discussit.accounts.pages import page
 from discussit.core.db import Database
@@ -101,6 +103,28 @@ async def mark_read(request: Request) -> Response:
     )
 
 
+async def suggest_members(request: Request) -> Response:
+    """The members whose names start with what is typed after "@" in the message box: options
+    of the composer's listbox (htmx swaps them in; static/js/discussit.js drives the keys)."""
+    group_id = access.group_id_from_path(request)
+    db: Database = request.state.db
+    prefix = request.query_params.get("q", "")
+    async with db.session() as session:
+        await access.require_member(request, session, group_id)
+        # (No username is longer, or has other characters: nobody to suggest.)
+        found = (
+            await membership.members_starting(session, group_id, prefix)
+            if len(prefix) <= limits.USERNAME_MAX and re.fullmatch(r"[A-Za-z0-9._-]*", prefix)
+            else []
+        )
+    return templates.TemplateResponse(
+        request,
+        "members/_suggestions.html",
+        {"members": found},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 async def new(request: Request) -> Response:
     await access.require_staff(request, "create groups")
     return await page(request, "groups/new.html", name="", description="", error=None)
@@ -136,4 +160,5 @@ routes = [
     Route("/groups/{group_id}/membership", join, methods=["POST"], name="groups:join"),
     Route("/groups/{group_id}/membership/delete", leave, methods=["POST"], name="groups:leave"),
     Route("/groups/{group_id}/read", mark_read, methods=["POST"], name="groups:read"),
+    Route("/groups/{group_id}/members/suggest", suggest_members, name="groups:suggest"),
 ]

@@ -369,6 +369,94 @@
         document.getElementById("composer-text").focus();
       }
     });
+    // Mentions: "@" and a name's first letters before the caret ask the server for the members
+    // whose names start so (the listbox under #mention-list, htmx). Up and Down move the active
+    // option (the message box keeps the focus and points at it), Enter or Tab puts its name in
+    // the text, Escape closes the list. Looked up each time: the composer may be replaced.
+    var mentionToken = function (box) {
+      var before = box.value.slice(0, box.selectionStart);
+      var found = /(^|\s)@([A-Za-z0-9._-]{0,30})$/.exec(before);
+      return found ? found[2] : null;
+    };
+    var mentionOptions = function () {
+      var list = document.getElementById("mention-list");
+      return list ? Array.prototype.slice.call(list.querySelectorAll("[role=option]")) : [];
+    };
+    var closeMentions = function () {
+      var list = document.getElementById("mention-list");
+      var box = document.getElementById("composer-text");
+      if (list) {
+        list.hidden = true;
+        list.replaceChildren();
+      }
+      if (box) box.removeAttribute("aria-activedescendant");
+    };
+    var activateMention = function (option) {
+      var box = document.getElementById("composer-text");
+      mentionOptions().forEach(function (el) {
+        el.setAttribute("aria-selected", el === option ? "true" : "false");
+      });
+      if (box && option) box.setAttribute("aria-activedescendant", option.id);
+    };
+    var chooseMention = function (option) {
+      var box = document.getElementById("composer-text");
+      var token = box ? mentionToken(box) : null;
+      if (token === null || !option) return closeMentions();
+      var at = box.selectionStart - token.length;
+      var name = option.dataset.username + " ";
+      box.value = box.value.slice(0, at) + name + box.value.slice(box.selectionStart);
+      box.selectionStart = box.selectionEnd = at + name.length;
+      closeMentions();
+      box.focus();
+    };
+    document.addEventListener("input", function (event) {
+      var box = event.target;
+      if (box.id !== "composer-text" || !window.htmx) return;
+      var token = mentionToken(box);
+      var list = document.getElementById("mention-list");
+      var q = document.getElementById("mention-q");
+      if (token === null || !list || !q) return closeMentions();
+      q.value = token;
+      window.htmx.trigger(list, "mention-query");
+    });
+    document.addEventListener("htmx:after:settle", function (event) {
+      var list = document.getElementById("mention-list");
+      if (!list || event.target !== list) return;
+      var options = mentionOptions();
+      list.hidden = options.length === 0;
+      activateMention(options[0] || null);
+    });
+    document.addEventListener("mousedown", function (event) {
+      var option = event.target.closest && event.target.closest("#mention-list [role=option]");
+      if (option) {
+        event.preventDefault(); // (the message box keeps the focus)
+        chooseMention(option);
+      }
+    });
+    document.addEventListener(
+      "keydown",
+      function (event) {
+        var list = document.getElementById("mention-list");
+        if (event.target.id !== "composer-text" || !list || list.hidden) return;
+        var options = mentionOptions();
+        var active = options.findIndex(function (el) {
+          return el.getAttribute("aria-selected") === "true";
+        });
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          var step = event.key === "ArrowDown" ? 1 : -1;
+          activateMention(options[(active + step + options.length) % options.length]);
+        } else if ((event.key === "Enter" || event.key === "Tab") && !event.shiftKey) {
+          chooseMention(options[Math.max(active, 0)]);
+        } else if (event.key === "Escape") {
+          closeMentions();
+        } else {
+          return;
+        }
+        event.preventDefault();
+        event.stopImmediatePropagation(); // (not a send, nor a move to my last message)
+      },
+      true
+    );
     document.addEventListener("keydown", function (event) {
       var box = event.target;
       if (!box || !box.closest) return;
@@ -406,6 +494,7 @@
       var form = event.target;
       if (form.id !== "composer") return;
       form.querySelector("[name=text]").value = "";
+      closeMentions();
       clearReply();
       // The next send gets the next id: the page's own id plus a count. No secure-context-only
       // API (crypto.randomUUID is missing on plain HTTP away from localhost), so every send is

@@ -5,6 +5,8 @@ counts clear, here and on her home page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -47,9 +49,9 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     # ben posts in the other group: ana's list counts it, live.
     ben.goto(base + "/")
     row(ben, there).locator("a:has-text('Open')").click()
-    send(ben, "over there")
+    send(ben, f"@{ana_name} over there")  # (a name typed last would open the suggestions)
     send(ben, "still there")
-    expect(sidebar_count(ana, there)).to_have_text("2 unread")
+    expect(sidebar_count(ana, there)).to_have_text("2 unread @1 mentioning you")
     expect(sidebar_count(ana, there)).to_be_visible()
 
     # ben types in ana's group: she sees it, and it goes when his message arrives.
@@ -66,17 +68,37 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     expect(ana.locator("#timeline .message__body", has_text="typing away")).to_have_count(1)
     expect(ana.locator("#typing")).to_have_text("")
 
+    # ana mentions ben, picking his name from the suggestions with the keyboard.
+    ana.locator("#composer-text").press_sequentially("thanks @" + ben_name[:2])
+    option = ana.get_by_role("option", name=ben_name)
+    expect(option).to_be_visible()
+    expect(ana.locator("#composer-text")).to_have_attribute(
+        "aria-activedescendant", option.get_attribute("id") or ""
+    )
+    ana.locator("#composer-text").press("Enter")  # picks: does not send
+    expect(ana.locator("#composer-text")).to_have_value(f"thanks @{ben_name} ")
+    expect(ana.get_by_role("listbox")).to_be_hidden()
+    ana.locator("#composer-text").press("Enter")
+    mention = ben.locator("#timeline .message", has_text="thanks")
+    expect(mention).to_have_class(re.compile(r"message--mentions-me"))
+    expect(ana.locator("#timeline .message", has_text="thanks")).not_to_have_class(
+        re.compile(r"message--mentions-me")
+    )
+    ben.screenshot(path=str(artifacts / "group-page-mention.png"), full_page=True)
+
     # ana opens the other group: the line marks where her unread messages began.
     ana.get_by_role("link", name=there).click()
     expect(ana.locator("h1")).to_have_text(there)
     line = ana.locator("#timeline > #new-messages")
     expect(line).to_have_text("New messages")
     expect(ana.locator("#timeline > #new-messages + .message .message__body")).to_have_text(
-        "over there"
+        f"@{ana_name} over there"
     )
+    expect(ana.locator("#timeline .mention--me")).to_have_text(f"@{ana_name}")
     expect(ana.locator(".my-groups__item--current")).to_have_text(there)
     ana.screenshot(path=str(artifacts / "group-page-new-messages.png"), full_page=True)
     ana.goto(base + "/")
+    ana.screenshot(path=str(artifacts / "home-page-unread.png"), full_page=True)
     expect(row(ana, there).locator(".unread")).to_be_hidden()
     expect(row(ana, here).locator(".unread")).to_be_hidden()  # what she saw live is read
     assert errors == []

@@ -349,3 +349,20 @@ def test_mention_counts_go_live_to_the_home_page_and_follow_edits(client, member
     assert _unread(alice, lounge) == "1 unread"  # the edit took the mention back
     bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "@Alice look again"})
     assert _unread(alice, lounge) == "1 unread @1 mentioning you"
+
+
+def _suggested(browser, group_id, q: str) -> list[str]:  # type: ignore[no-untyped-def]
+    response = browser.get(f"/groups/{group_id}/members/suggest", params={"q": q})
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    return [li.attributes["data-username"] for li in html(response).css("li[role=option]")]
+
+
+def test_typing_at_suggests_the_groups_members_whose_names_start_so(members, lounge, mallory):
+    alice, bob = members
+    assert _suggested(alice, lounge, "") == ["alice", "bob"]
+    assert _suggested(alice, lounge, "B") == ["bob"]  # (names compare as usernames do)
+    assert _suggested(alice, lounge, "mal") == []  # not a member
+    assert _suggested(alice, lounge, "<script>") == []  # no username looks like that
+    assert _suggested(alice, lounge, "%") == [] and _suggested(alice, lounge, "x" * 31) == []
+    refused = mallory.get(f"/groups/{lounge}/members/suggest", params={"q": "a"})
+    assert refused.status_code == 403 and "alice" not in refused.text
