@@ -490,6 +490,24 @@
       if (headers instanceof Headers) headers.set("X-Live-Page", "1");
       else headers["X-Live-Page"] = "1";
     });
+    // While the connection is down the message box says so and keeps what is typed; htmx
+    // holds what is sent meanwhile and sends it when it reconnects (each send has its id, so
+    // it is stored once).
+    var connected = function (up) {
+      var form = document.getElementById("composer");
+      var notice = document.getElementById("composer-offline");
+      if (form) form.classList.toggle("composer--offline", !up);
+      if (notice) notice.hidden = up;
+    };
+    document.addEventListener("htmx:ws:close", function (event) {
+      if (event.target.id === "chat") connected(false);
+    });
+    document.addEventListener("htmx:ws:error", function (event) {
+      if (event.target.id === "chat") connected(false);
+    });
+    document.addEventListener("htmx:ws:after:connection", function (event) {
+      if (event.target.id === "chat") connected(true);
+    });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;
       if (form.id !== "composer") return;

@@ -47,11 +47,18 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     assert seconds < first.graceful
     for i in range(3):
         post_directly(env, group, "ivan", f"while down {i}")
+    # The message box says the connection is down, and keeps what is typed and sent meanwhile.
+    expect(page.locator("#composer-offline")).to_be_visible()
+    page.screenshot(path=str(artifacts / "group-page-offline.png"), full_page=True)
+    page.fill("#composer-text", "sent while down")
+    page.press("#composer-text", "Enter")
 
     second = Server(env, tmp_path / "second.log", port=first.port).start()
     expect(page.locator("#timeline .message__body")).to_have_text(
-        ["before the deploy", "while down 0", "while down 1", "while down 2"], timeout=20_000
+        ["before the deploy", "while down 0", "while down 1", "while down 2", "sent while down"],
+        timeout=20_000,
     )
+    expect(page.locator("#composer-offline")).to_be_hidden()
     page.fill("#composer-text", "after the deploy")
     page.press("#composer-text", "Enter")
     expect(page.locator("#timeline .message__body").last).to_have_text("after the deploy")
