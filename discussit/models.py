@@ -84,6 +84,11 @@ class Membership(SQLModel, table=True):
     # The seq of the last entry of the group this member has seen (groups/reading.py): what
     # comes after it, from others, is unread. A join starts it at the join's own seq.
     last_read_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Which of the group's new messages raise a system notification on this member's pages
+    # while hidden: "all", "mentions" (of them) or "nothing" (groups/reading.py LEVELS).
+    notify: str = Field(
+        default="mentions", max_length=8, sa_column_kwargs={"server_default": "mentions"}
+    )
 
 
 class Message(SQLModel, table=True):

@@ -23,6 +23,7 @@ from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
 from discussit.core.security import text as text_policy
 from discussit.core.security.ratelimit import MemoryLimiter
+from discussit.core.security.text import clean_seq
 from discussit.groups.membership import members_named
 from discussit.settings import Settings
 from discussit.timeline.formatting import mentioned_names, render
@@ -34,6 +35,8 @@ from discussit.timeline.store import (
     SessionEnded,
     store_message,
 )
+
+__all__ = ["clean_seq"]  # (where the chat's entry points have always found it)
 
 log = logging.getLogger("discussit.posting")
 
@@ -78,17 +81,6 @@ async def formatted(db: Database, group_id: uuid.UUID, text: str) -> tuple[str, 
     if len(text) <= FORMAT_ON_LOOP:
         return render(text, members)
     return await anyio.to_thread.run_sync(render, text, members)
-
-
-def clean_seq(raw: object) -> int | None:
-    """A message's seq as a page sends it (a number, or digits as text), or None."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw if 0 < raw <= limits.SEQ_MAX else None
-    try:
-        seq = text_policy.clean_number(raw, "A message number", max_digits=10)
-    except text_policy.InvalidText:
-        return None
-    return seq if 0 < seq <= limits.SEQ_MAX else None
 
 
 def clean_client_message_id(raw: object) -> str | None:

@@ -19,7 +19,7 @@ from discussit.core.realtime.presence import Presence
 from discussit.core.templating import templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, int_param, read_form
-from discussit.groups import access, directory, membership, reading
+from discussit.groups import access, directory, membership, notifications, reading
 from discussit.timeline import details, history
 
 
@@ -103,9 +103,11 @@ async def render_group_page(
         is_latest=is_latest,
         read_upto=read_upto if is_latest else cursor,
         my_groups=[
-            (gid, name, unread[gid] if gid != group_id and gid in unread else None)
-            for gid, name in my_groups
+            (gid, name, unread[gid] if gid != group_id and gid in unread else None, notify)
+            for gid, name, notify in my_groups
         ],
+        notify=next((notify for gid, _, notify in my_groups if gid == group_id), "mentions"),
+        levels=notifications.LEVELS,
         highlight=around or 0,
         target=target,
         may_edit=target is not None and access.edit_refusal(viewer, target.user_id) is None,

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from discussit.core.db import Database
+from discussit.core.db import Database, Outcome
 from discussit.core.realtime.broker import Broker, Subscription, group_channel, user_channel
 from discussit.core.realtime.items import EntryAppended, ReadMoved
 from discussit.timeline.entries import Kind
@@ -38,6 +38,10 @@ FLUSH_SECONDS = 1.0  # positions from open pages are written together, this ofte
 MAX_EARLY = 64  # entries held for a group subscribed to and not yet counted
 _MESSAGE = Kind.MESSAGE.value
 _DELETED = Kind.DELETED.value
+
+
+class BeyondLast(Outcome):
+    """A read position past the group's last entry: nothing moves."""
 
 
 @dataclass(slots=True)
@@ -125,16 +129,17 @@ async def mark_read(
     db: Database, broker: Broker, group_id: uuid.UUID, user_id: int, seq: int | None = None
 ) -> int | None:
     """Move the member's cursor to `seq` (None: the group's last entry), never back. Returns
-    where it moved to, or None if it did not move (already there, or not a member). The
-    member's pages and streams hear of it."""
+    where it moved to, or None if it did not move (already there, or not a member); raises
+    BeyondLast for a seq the group has not reached. The member's pages and streams hear of
+    it."""
 
     def write(conn: Connection) -> int | None:
-        upto = seq
-        if upto is None:
-            found = conn.execute(select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id)).first()
-            if found is None:
-                return None
-            upto = int(found[0])
+        found = conn.execute(select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id)).first()
+        if found is None:
+            return None
+        upto = int(found[0]) if seq is None else seq
+        if upto > int(found[0]):
+            raise BeyondLast
         return upto if _move(conn, group_id, user_id, upto) else None
 
     moved = await db.write(write)

@@ -17,10 +17,11 @@ from discussit.core.db import Database
 from discussit.core.realtime.presence import Presence
 from discussit.core.security import text
 from discussit.core.security.ratelimit import MemoryLimiter, spend
+from discussit.core.security.text import clean_seq
 from discussit.core.templating import dom_id, templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, is_htmx, read_form, text_param
-from discussit.groups import access, directory, live, membership, reading
+from discussit.groups import access, directory, live, membership, notifications, reading
 from discussit.settings import Settings
 
 
@@ -88,18 +89,56 @@ async def leave(request: Request) -> Response:
 
 
 async def mark_read(request: Request) -> Response:
-    """ "Mark as read": the member's cursor of the group moves to its last entry. Back to the
-    page it was asked from; htmx gets the cleared count (the viewer's other pages hear of it)."""
+    """ "Mark as read": the member's cursor of the group moves to its last entry (or to `seq`,
+    what a group page read before it closed). Back to the page it was asked from; htmx gets
+    the cleared count (the viewer's other pages hear of it)."""
     group_id = access.group_id_from_path(request)
     db: Database = request.state.db
     async with db.session() as session:
         viewer = await access.require_member(request, session, group_id)
-    next_url = auth.safe_next(form_text(await read_form(request), "next"))
-    await reading.mark_read(db, request.state.broker, group_id, viewer.id)
+    form = await read_form(request)
+    next_url = auth.safe_next(form_text(form, "next"))
+    seq = None
+    if form_text(form, "seq"):  # up to where a page read (sent as it closes), not the end
+        seq = clean_seq(form_text(form, "seq"))
+        if seq is None:
+            raise HTTPException(400, "That read position is not a message number.")
+    try:
+        await reading.mark_read(db, request.state.broker, group_id, viewer.id, seq)
+    except reading.BeyondLast:
+        raise HTTPException(400, "That read position is past the group's last message.") from None
     if not is_htmx(request):
         return RedirectResponse(next_url, status_code=303)
     return templates.TemplateResponse(
-        request, "groups/_unread.html", {"group_id": group_id, "unread": 0, "oob": True}
+        request,
+        "groups/_unread.html",
+        {"group_id": group_id, "unread": 0, "mentions": 0, "oob": True},
+    )
+
+
+async def notification_level(request: Request) -> Response:
+    """Which of the group's new messages notify the member (all, mentions, nothing). Back to the
+    group's page without JavaScript; htmx gets the form again, saying it is saved."""
+    group_id = access.group_id_from_path(request)
+    db: Database = request.state.db
+    async with db.session() as session:
+        viewer = await access.require_member(request, session, group_id)
+    form = await read_form(request)
+    try:
+        level = notifications.clean_level(form_text(form, "level"))
+    except notifications.UnknownLevel as problem:
+        raise HTTPException(400, str(problem)) from None
+    if not await notifications.set_level(db, group_id, viewer.id, level):
+        raise HTTPException(403, "Join this group to choose its notifications.")
+    if not is_htmx(request):
+        return RedirectResponse(url_path("chat:show", group_id=group_id), status_code=303)
+    return await page(
+        request,
+        "groups/_notify.html",
+        group_id=group_id,
+        notify=level,
+        levels=notifications.LEVELS,
+        saved=True,
     )
 
 
@@ -161,4 +200,10 @@ routes = [
     Route("/groups/{group_id}/membership/delete", leave, methods=["POST"], name="groups:leave"),
     Route("/groups/{group_id}/read", mark_read, methods=["POST"], name="groups:read"),
     Route("/groups/{group_id}/members/suggest", suggest_members, name="groups:suggest"),
+    Route(
+        "/groups/{group_id}/notifications",
+        notification_level,
+        methods=["POST"],
+        name="groups:notifications",
+    ),
 ]

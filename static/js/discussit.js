@@ -211,8 +211,91 @@
     });
   }
 
+  // System notifications, once "Turn on notifications" was clicked and the browser allowed
+  // them (never asked otherwise): only while this page is hidden; clicking one shows the group.
+  function mayNotify() {
+    return document.hidden && "Notification" in window && Notification.permission === "granted";
+  }
+
+  function notify(title, body, tag, href) {
+    var note = new Notification(title, { body: body, tag: tag });
+    note.onclick = function () {
+      window.focus();
+      if (href) location.href = href;
+      note.close();
+    };
+  }
+
+  function showEnable() {
+    var button = document.querySelector(".notify__enable");
+    if (button) {
+      button.hidden = !window.isSecureContext || !("Notification" in window) ||
+        Notification.permission !== "default";
+    }
+  }
+
+  // A new message on this page, by someone else: notified at "all", or at "mentions" when it
+  // mentions me (the group's level is the one chosen in #notify).
+  var newestSeen = 0; // a change replaces an older message: only newer ones are new
+  function notifyMessage(li) {
+    var seq = Number(li.dataset.seq);
+    if (!(seq > newestSeen)) return;
+    newestSeen = seq;
+    var level = document.getElementById("notify-level");
+    if (!mayNotify() || !level || li.dataset.authorId === me()) return;
+    var mentionsMe = li.querySelector('.mention[data-user-id="' + me() + '"]');
+    if (level.value !== "all" && !(level.value === "mentions" && mentionsMe)) return;
+    var author = li.querySelector(".message__author");
+    var body = li.querySelector(".message__body");
+    var chat = document.getElementById("chat");
+    notify(
+      (author ? author.textContent : "") + " in " + (chat ? chat.dataset.groupName : ""),
+      body ? body.textContent.slice(0, 140) : "",
+      li.id
+    );
+  }
+
+  // My other groups' counts beside the chat: a new mention of me there is notified unless its
+  // level is "nothing"; any new message there at "all".
+  var counted = {};
+  function notifyCounts(item) {
+    var badge = item.querySelector(".unread");
+    var link = item.querySelector("a");
+    if (!badge || !link) return;
+    var now = { count: Number(badge.dataset.count), mentions: Number(badge.dataset.mentions) };
+    var before = counted[badge.id];
+    counted[badge.id] = now;
+    if (!before || !mayNotify()) return;
+    var level = item.dataset.notify;
+    if (now.mentions > before.mentions && level !== "nothing") {
+      notify("You were mentioned in " + link.textContent, "", badge.id + "-" + now.count, link.href);
+    } else if (now.count > before.count && level === "all") {
+      notify("New messages in " + link.textContent, "", badge.id + "-" + now.count, link.href);
+    }
+  }
+
   function start() {
     decorate(document);
+    showEnable();
+    document.querySelectorAll("#timeline > .message").forEach(function (li) {
+      newestSeen = Math.max(newestSeen, Number(li.dataset.seq) || 0);
+    });
+    document.addEventListener("click", function (event) {
+      if (event.target.closest && event.target.closest(".notify__enable")) {
+        Notification.requestPermission().then(showEnable);
+      }
+    });
+    document.addEventListener("htmx:after:settle", showEnable);
+    var mine = document.querySelector(".my-groups");
+    if (mine) {
+      mine.querySelectorAll(".my-groups__item").forEach(notifyCounts);
+      new MutationObserver(function (records) {
+        records.forEach(function (record) {
+          var item = record.target.closest && record.target.closest(".my-groups__item");
+          if (item) notifyCounts(item);
+        });
+      }).observe(mine, { childList: true, subtree: true });
+    }
     var changes = document.getElementById("presence-changes");
     if (changes) {
       new MutationObserver(function () {
@@ -282,9 +365,19 @@
       } else {
         timeline.scrollTop = timeline.scrollHeight;
       }
+      // New messages while I am scrolled up: a button to jump to the newest.
+      var jump = document.getElementById("jump-newest");
       timeline.addEventListener("scroll", function () {
         atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 60;
+        if (atBottom && jump) jump.hidden = true;
       });
+      if (jump) {
+        jump.addEventListener("click", function () {
+          timeline.scrollTop = timeline.scrollHeight;
+          jump.hidden = true;
+          document.getElementById("composer-text").focus();
+        });
+      }
       // The resume form sends #last-seq on every (re)connect: the newest entry this page shows
       // (each line carries its data-seq; a change sets #last-seq itself), so a reconnect asks
       // only for what came after it. Looked up each time: a change replaces the element.
@@ -298,27 +391,51 @@
       // shown after being hidden; the server keeps it, so my unread counts elsewhere clear.
       var readForm = document.getElementById("read");
       var reported = readForm ? Number(readForm.querySelector("[name=seq]").value) : 0;
-      var reading = null;
+      var reading = null; // a report due at the end of the current second
+      var sentAt = 0;
       var sendRead = function () {
         var cursor = document.getElementById("last-seq");
         var seq = cursor ? Number(cursor.value) : 0;
         if (document.hidden || seq <= reported || !window.htmx) return;
         reported = seq;
+        sentAt = Date.now();
         readForm.querySelector("[name=seq]").value = String(seq);
         window.htmx.trigger(readForm, "discussit:read");
-        reading = setTimeout(function () {
-          reading = null;
-          sendRead(); // what came meanwhile
-        }, 1000);
       };
+      var seen = reported; // the newest entry shown while the page was visible
       var reportRead = function () {
-        if (readForm && !reading) sendRead();
+        var cursor = document.getElementById("last-seq");
+        if (cursor && !document.hidden) seen = Math.max(seen, Number(cursor.value));
+        if (!readForm) return;
+        var since = Date.now() - sentAt;
+        // (By the clock, not only by the timer: a page not in front may have its timers held
+        // back for a long time.)
+        if (since >= 1000) {
+          sendRead();
+        } else if (!reading) {
+          reading = setTimeout(function () {
+            reading = null;
+            sendRead();
+          }, 1000 - since);
+        }
       };
+      // Leaving the page before the next report (at most a second away): what was seen goes
+      // with the page, as a form post the browser sends as the page closes.
+      window.addEventListener("pagehide", function () {
+        if (!readForm || seen <= reported || !navigator.sendBeacon) return;
+        var data = new URLSearchParams({ csrf_token: readForm.dataset.csrf, seq: String(seen) });
+        reported = seen;
+        navigator.sendBeacon(readForm.dataset.url, data);
+      });
       document.addEventListener("visibilitychange", reportRead);
       new MutationObserver(function (records) {
         records.forEach(function (record) {
           record.addedNodes.forEach(advance);
           record.addedNodes.forEach(function (node) {
+            if (node.nodeType === 1 && node.classList.contains("message")) {
+              if (!atBottom && jump && Number(node.dataset.seq) > newestSeen) jump.hidden = false;
+              notifyMessage(node);
+            }
             var author = node.nodeType === 1 && node.getAttribute("data-author-id");
             if (author && typers[author]) {
               delete typers[author]; // their message is here: they stopped typing it

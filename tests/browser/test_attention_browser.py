@@ -86,6 +86,19 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     )
     ben.screenshot(path=str(artifacts / "group-page-mention.png"), full_page=True)
 
+    # Scrolled up when new messages come: a button jumps to the newest.
+    for i in range(12):
+        send(ben, f"filler {i}")
+    expect(ana.locator("#timeline .message__body").last).to_have_text("filler 11")
+    ana.evaluate("() => { document.getElementById('timeline').scrollTop = 0; }")
+    expect(ana.locator("#jump-newest")).to_be_hidden()
+    send(ben, "while scrolled up")
+    expect(ana.locator("#jump-newest")).to_be_visible()
+    ana.screenshot(path=str(artifacts / "group-page-jump.png"), full_page=True)
+    ana.locator("#jump-newest").click()
+    expect(ana.locator("#jump-newest")).to_be_hidden()
+    expect(ana.locator("#timeline .message__body").last).to_be_in_viewport()
+
     # ana opens the other group: the line marks where her unread messages began.
     ana.get_by_role("link", name=there).click()
     expect(ana.locator("h1")).to_have_text(there)
@@ -102,3 +115,59 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     expect(row(ana, there).locator(".unread")).to_be_hidden()
     expect(row(ana, here).locator(".unread")).to_be_hidden()  # what she saw live is read
     assert errors == []
+
+
+# A spy on the Notification constructor, and a switch to make the page look hidden (headless
+# Chromium never hides a page by itself): next-wave-notes §11. Init scripts are not subject to
+# the page's CSP.
+SPY = """(() => {
+  window.__notifications = [];
+  const Real = window.Notification;
+  class Spy extends Real { constructor(title, options = {}) { super(title, options);
+      window.__notifications.push({title, body: options.body, tag: options.tag}); } }
+  Object.defineProperty(Spy, "permission", { get: () => Real.permission });
+  Spy.requestPermission = (...a) => Real.requestPermission(...a);
+  window.Notification = Spy;
+  let forced = null;
+  const P = Document.prototype, d = n => Object.getOwnPropertyDescriptor(P, n).get;
+  const hid = d("hidden"), vis = d("visibilityState");
+  Object.defineProperty(P, "hidden", { configurable: true,
+    get() { return forced ?? hid.call(this); } });
+  Object.defineProperty(P, "visibilityState", { configurable: true,
+    get() { return forced === null ? vis.call(this) : (forced ? "hidden" : "visible"); } });
+  window.__setHidden = h => { forced = h; document.dispatchEvent(new Event("visibilitychange")); };
+})();"""
+
+
+def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_context):
+    base = live_server.url
+    here, there = unique("Here"), unique("There")
+    for group in (here, there):
+        live_server.command("create-group", group)
+    ana_name, ben_name = unique("ana"), unique("ben")
+    context = new_context()
+    context.grant_permissions(["notifications"], origin=base)
+    context.add_init_script(SPY)
+    ana, ben = context.new_page(), new_context().new_page()
+    sign_up(ana, base, ana_name)
+    sign_up(ben, base, ben_name)
+    for page in (ana, ben):
+        open_group(page, there)
+        page.goto(base + "/")
+        open_group(page, here)
+    expect(ana.locator(".notify__enable")).to_be_hidden()  # (already allowed: nothing to ask)
+    expect(ana.locator(".member", has_text=ben_name).locator(".presence--online")).to_have_count(1)
+    ana.evaluate("__setHidden(true)")
+
+    send(ben, "nothing for ana")  # at "mentions" (the default): no notification
+    send(ben, f"@{ana_name} are you there")
+    expect(ana.locator("#timeline .message__body").last).to_have_text(f"@{ana_name} are you there")
+    notes = ana.evaluate("__notifications")
+    assert [n["title"] for n in notes] == [f"{ben_name} in {here}"]
+    assert notes[0]["body"] == f"@{ana_name} are you there"
+
+    ben.get_by_role("link", name=there).click()
+    send(ben, f"@{ana_name} over here")
+    expect(sidebar_count(ana, there)).to_have_text("1 unread @1 mentioning you")
+    titles = [n["title"] for n in ana.evaluate("__notifications")]
+    assert titles[-1] == f"You were mentioned in {there}"

@@ -366,3 +366,55 @@ def test_typing_at_suggests_the_groups_members_whose_names_start_so(members, lou
     assert _suggested(alice, lounge, "%") == [] and _suggested(alice, lounge, "x" * 31) == []
     refused = mallory.get(f"/groups/{lounge}/members/suggest", params={"q": "a"})
     assert refused.status_code == 403 and "alice" not in refused.text
+
+
+# -- notification levels -------------------------------------------------------------------------
+
+
+def _level(browser, group_id) -> str:  # type: ignore[no-untyped-def]
+    page = html(browser.get(f"/groups/{group_id}/"))
+    return page.css_first("#notify-level option[selected]").attributes["value"]
+
+
+def test_a_member_chooses_which_messages_notify_them_with_or_without_javascript(
+    members, lounge, mallory
+):
+    alice, bob = members
+    assert _level(alice, lounge) == "mentions"  # the default
+    response = alice.post(f"/groups/{lounge}/notifications", {"level": "all"})
+    assert response.status_code == 303 and response.headers["location"] == f"/groups/{lounge}/"
+    assert _level(alice, lounge) == "all" and _level(bob, lounge) == "mentions"
+    fragment = alice.post(
+        f"/groups/{lounge}/notifications", {"level": "nothing"}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "Saved." in fragment.text
+    assert 'value="nothing" selected' in fragment.text
+    bad = alice.post(f"/groups/{lounge}/notifications", {"level": "loud"})
+    assert bad.status_code == 400 and "Choose all messages, mentions of you, or nothing" in bad.text
+    assert (
+        alice.post(f"/groups/{lounge}/notifications", {"level": "all"}, csrf=False).status_code
+        == 403
+    )
+    assert mallory.post(f"/groups/{lounge}/notifications", {"level": "all"}).status_code == 403
+    assert _level(alice, lounge) == "nothing"  # none of those changed anything
+
+
+def test_a_closing_page_posts_how_far_it_read_and_nothing_past_the_end(members, lounge):
+    alice, bob = members
+    for text in ("one", "two", "three"):
+        _post(bob, lounge, text)
+    seqs = [
+        int(li.attributes["data-seq"])
+        for li in html(bob.get(f"/groups/{lounge}/")).css("#timeline .message")
+    ]
+    assert alice.post(f"/groups/{lounge}/read", {"seq": str(seqs[0])}).status_code == 303
+    assert _unread(alice, lounge) == "2 unread"
+    past = alice.post(f"/groups/{lounge}/read", {"seq": str(seqs[-1] + 1)})
+    assert past.status_code == 400 and "past the group&#39;s last message" in past.text
+    assert alice.post(f"/groups/{lounge}/read", {"seq": "x"}).status_code == 400
+    assert _unread(alice, lounge) == "2 unread"
+    assert alice.post(f"/groups/{lounge}/read", {"seq": str(seqs[0] - 1)}).status_code == 303
+    assert _unread(alice, lounge) == "2 unread"  # never back
+    cleared = alice.post(f"/groups/{lounge}/read", headers={"HX-Request": "true"})
+    assert cleared.status_code == 200 and "hidden" in cleared.text
+    assert _unread(alice, lounge) is None

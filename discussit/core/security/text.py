@@ -187,3 +187,14 @@ def username_key(username: str) -> str:
     for seen, same in _LOOKALIKES:
         key = key.replace(seen, same)
     return key
+
+
+def clean_seq(raw: object) -> int | None:
+    """A message's seq as a page sends it (a number, or digits as text), or None."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if 0 < raw <= limits.SEQ_MAX else None
+    try:
+        seq = clean_number(raw, "A message number", max_digits=10)
+    except InvalidText:
+        return None
+    return seq if 0 < seq <= limits.SEQ_MAX else None
