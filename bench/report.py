@@ -149,6 +149,34 @@ def targets(results: dict) -> list[str]:  # type: ignore[type-arg]
                 "µs",
             )
         )
+    typed = [
+        (r["typing"], a["typing"], a)
+        for r, a in zip(results["rate"]["relay"], results["rate"]["discussit"], strict=True)
+        if "typing" in a
+    ]
+    for r, t, a in typed:  # issue 14
+        rows.append(
+            _target(
+                f"CPU per typing delivery ({t['typers']} of N = {t['n']:,} typing, a signal "
+                f"every 3 s each for {t['seconds']:.0f} s: {r['delivered']:,} / "
+                f"{t['delivered']:,} deliveries)",
+                r["cpu_us_per_delivery"],
+                t["cpu_us_per_delivery"],
+                1.2,
+                "µs",
+            )
+        )
+        rows.append(
+            _target(
+                f"DiscussIt's p99 at 10 msg/s, N = {t['n']:,}: without typing (the rounds above) "
+                f"/ while {t['typers']} type ({t['messages_delivered']:,}/"
+                f"{t['messages_expected']:,} delivered)",
+                a["p99_ms"],
+                t["p99_ms"],
+                1.2,
+                "ms",
+            )
+        )
     return ["Targets, as ratios to the relay in this run:", "", *rows, ""]
 
 

@@ -49,6 +49,7 @@ NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 # A change (an edit, a reaction) as a page receives it: DiscussIt's fragment moves the page's
 # cursor to the change's seq; the relay forwards the sender's frame, which carries a count.
 CHANGE = re.compile(rb'id="last-seq" name="after" value="(\d+)"|"change":"(\d+)"')
+SEQ = re.compile(rb'data-seq="(\d+)"')
 TICK = os.sysconf("SC_CLK_TCK")
 ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
 ROUND_PAUSE = 1.0  # seconds before each round of side_by_side
@@ -265,6 +266,12 @@ class Receiver:
     received_bytes: int = 0  # payload bytes of every frame, to measure bytes per delivery
     frames: int = 0  # frames received (a frame may carry several messages)
     changed: dict[int, float] = field(default_factory=dict)  # change number -> arrival
+    typing: int = 0  # typing signals received (bench/typing.py)
+    # A DiscussIt page reports what it has shown as read, as the browser's does
+    # (static/js/discussit.js): the newest entry, at most once a second, as entries arrive.
+    reads: bool = False
+    read_at: float = 0.0
+    read_seq: int = 0
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
@@ -275,6 +282,14 @@ class Receiver:
         if b"last-seq" in payload or b'"change"' in payload:
             for seq, count in CHANGE.findall(payload):
                 self.changed.setdefault(int(seq or count), now)
+        if b"typing" in payload:
+            self.typing += 1
+        if self.reads and now - self.read_at >= 1.0 and self.ws is not None:
+            seqs = SEQ.findall(payload)
+            newest = max(map(int, seqs)) if seqs else 0
+            if newest > self.read_seq:
+                self.read_at, self.read_seq = now, newest
+                self.ws.send_text(read_frame(newest))
 
 
 class LibrarySocket:
@@ -341,7 +356,7 @@ async def open_pages(
 ) -> list[Receiver]:
     """n pages (members first, first + 1, ...), opened in batches of 100 as pages open; each
     reads from its first frame."""
-    receivers = [Receiver() for _ in range(n)]
+    receivers = [Receiver(reads=target.name != "relay") for _ in range(n)]
     for start in range(0, n, 100):
         batch = range(start, min(n, start + 100))
         sockets = await asyncio.gather(
@@ -387,6 +402,17 @@ async def retry_refused(
 
 async def close_pages(receivers: list[Receiver]) -> None:
     await asyncio.gather(*(r.ws.close() for r in receivers if r.ws is not None))
+
+
+def read_frame(seq: int) -> str:
+    """What a group page's hidden read form sends (htmx 4 hx-ws:send)."""
+    return json.dumps(
+        {
+            "type": "read",
+            "seq": str(seq),
+            "headers": {"HX-Request": "true", "HX-Source": "form#read"},
+        }
+    )
 
 
 def frame(sender: int, i: int) -> str:
@@ -577,12 +603,17 @@ async def side_by_side(
             await send_round(phase, senders=2, messages=messages, rate=rate)
             others[phase.target.name] += cpu_seconds(other.process.pid) - before
     changed: dict[str, dict[str, float]] = {}
+    typed: dict[str, dict[str, float]] = {}
     if changes:  # then edits and reactions to one message, on the same open pages
         from bench.changes import change_round
+        from bench.typing_phase import typing_round
 
         for phase in phases[::-1] if rounds % 2 else phases:
             await asyncio.sleep(ROUND_PAUSE)
             changed[phase.target.name] = await change_round(phase, changes, rate)
+        for phase in phases if rounds % 2 else phases[::-1]:  # and typing (bench/typing_phase.py)
+            await asyncio.sleep(ROUND_PAUSE)
+            typed[phase.target.name] = await typing_round(phase, rate)
     for phase in phases:
         await close_pages(phase.receivers)
     return [
@@ -590,6 +621,7 @@ async def side_by_side(
             **summary(phase),
             "other_server_cpu_s": others[phase.target.name],
             **({"changes": changed[phase.target.name]} if changed else {}),  # type: ignore[dict-item]
+            **({"typing": typed[phase.target.name]} if typed else {}),  # type: ignore[dict-item]
         }
         for phase in phases
     ]

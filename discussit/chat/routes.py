@@ -77,7 +77,6 @@ async def render_group_page(
         members = await membership.members(session, group_id)
         # The viewer's groups for the list beside the chat, with what is unread in each (the
         # cursor of this one as it was: the "new messages" line goes where it pointed).
-        my_groups = await directory.my_groups(session, viewer.id)
         unread = await reading.unread(session, viewer.id)
         reply = None
         if reply_to is not None and reply_to <= cursor:
@@ -103,10 +102,10 @@ async def render_group_page(
         is_latest=is_latest,
         read_upto=read_upto if is_latest else cursor,
         my_groups=[
-            (gid, name, unread[gid] if gid != group_id and gid in unread else None, notify)
-            for gid, name, notify in my_groups
+            (gid, state.name, state if gid != group_id else None, state.notify)
+            for gid, state in sorted(unread.items(), key=lambda item: item[1].name)
         ],
-        notify=next((notify for gid, _, notify in my_groups if gid == group_id), "mentions"),
+        notify=here.notify if here is not None else notifications.DEFAULT,
         levels=notifications.LEVELS,
         highlight=around or 0,
         target=target,

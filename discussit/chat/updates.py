@@ -52,6 +52,8 @@ class Updates(Connection):
             return self.feed.send_now(item)
         if cls is PresenceChanged:
             return self.feed.started and self.sender.send_now(item.html)
+        if cls is ReadMoved and self.counts is None:
+            return True  # this page counts no other group: nothing to do (no writer task)
         if cls is TypingChanged:  # now or never: a page that is behind misses it
             if not self.feed.started or self.sender.send_now(item.html):
                 return True

@@ -105,17 +105,6 @@ def _rows(viewer_id: int) -> Any:
     ).order_by(col(Group.name))
 
 
-async def my_groups(session: AsyncSession, viewer_id: int) -> list[tuple[uuid.UUID, str, str]]:
-    """The groups the viewer belongs to, by name: (id, name, notification level)."""
-    query = (
-        select(Group.id, Group.name, Membership.notify)
-        .join(Membership, col(Membership.group_id) == Group.id)
-        .where(col(Membership.user_id) == viewer_id)
-        .order_by(col(Group.name))
-    )
-    return [(gid, name, notify) for gid, name, notify in await session.exec(query)]
-
-
 async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
     return await session.get(Group, group_id)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, func, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit.core.db import Database, Outcome
@@ -35,6 +35,7 @@ from discussit.timeline.store import GROUPS, MEMBERSHIPS, MENTIONS, MESSAGES
 log = logging.getLogger("discussit.reading")
 
 FLUSH_SECONDS = 1.0  # positions from open pages are written together, this often at most
+WRITE_BATCH = 100  # positions per transaction
 MAX_EARLY = 64  # entries held for a group subscribed to and not yet counted
 _MESSAGE = Kind.MESSAGE.value
 _DELETED = Kind.DELETED.value
@@ -54,6 +55,8 @@ class Unread:
     last_seq: int
     count: int
     mentions: int = 0  # of those, how many mention the member
+    name: str = ""  # the group's
+    notify: str = "mentions"  # the member's notification level there (groups/notifications.py)
 
 
 def _unread_query(user_id: int, group_ids: Iterable[uuid.UUID] | None) -> Any:
@@ -70,6 +73,8 @@ def _unread_query(user_id: int, group_ids: Iterable[uuid.UUID] | None) -> Any:
             GROUPS.c.last_seq,
             func.count(MESSAGES.c.id),
             func.count(MENTIONS.c.user_id),
+            GROUPS.c.name,
+            MEMBERSHIPS.c.notify,
         )
         .select_from(MEMBERSHIPS)
         .join(GROUPS, GROUPS.c.id == MEMBERSHIPS.c.group_id)
@@ -83,7 +88,13 @@ def _unread_query(user_id: int, group_ids: Iterable[uuid.UUID] | None) -> Any:
             ),
         )
         .where(MEMBERSHIPS.c.user_id == user_id)
-        .group_by(MEMBERSHIPS.c.group_id, MEMBERSHIPS.c.last_read_seq, GROUPS.c.last_seq)
+        .group_by(
+            MEMBERSHIPS.c.group_id,
+            MEMBERSHIPS.c.last_read_seq,
+            GROUPS.c.last_seq,
+            GROUPS.c.name,
+            MEMBERSHIPS.c.notify,
+        )
     )
     if group_ids is not None:
         query = query.where(MEMBERSHIPS.c.group_id.in_(list(group_ids)))
@@ -94,10 +105,10 @@ def unread_now(
     conn: Connection, user_id: int, group_ids: Iterable[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Unread]:
     """The member's unread state of each of their groups (or of those given that they belong
-    to), in one query."""
+    to), with each group's name and the member's notification level there, in one query."""
     return {
-        group_id: Unread(int(cursor), int(last_seq), int(count), int(mentions))
-        for group_id, cursor, last_seq, count, mentions in conn.execute(
+        group_id: Unread(int(cursor), int(last_seq), int(count), int(mentions), name, notify)
+        for group_id, cursor, last_seq, count, mentions, name, notify in conn.execute(
             _unread_query(user_id, group_ids)
         )
     }
@@ -134,13 +145,26 @@ async def mark_read(
     it."""
 
     def write(conn: Connection) -> int | None:
-        found = conn.execute(select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id)).first()
-        if found is None:
-            return None
-        upto = int(found[0]) if seq is None else seq
-        if upto > int(found[0]):
-            raise BeyondLast
-        return upto if _move(conn, group_id, user_id, upto) else None
+        last = select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id).scalar_subquery()
+        upto = last if seq is None else literal(seq)
+        moved = conn.execute(  # one statement (a page load marks its group read)
+            update(MEMBERSHIPS)
+            .where(
+                MEMBERSHIPS.c.group_id == group_id,
+                MEMBERSHIPS.c.user_id == user_id,
+                MEMBERSHIPS.c.last_read_seq < upto,
+                upto <= last,
+            )
+            .values(last_read_seq=upto)
+            .returning(MEMBERSHIPS.c.last_read_seq)
+        ).first()
+        if moved is not None:
+            return int(moved[0])
+        if seq is not None:  # not moved: already there, or past the group's last entry?
+            found = conn.execute(select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id)).first()
+            if found is not None and seq > int(found[0]):
+                raise BeyondLast
+        return None
 
     moved = await db.write(write)
     if moved is not None:
@@ -177,25 +201,29 @@ class ReadCursors:
                 self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def flush(self) -> None:
-        """Write what is pending now (one transaction), then tell each member's pages."""
-        pending, self.pending = self.pending, {}
-        if not pending:
-            return
+        """Write what is pending now, WRITE_BATCH positions a transaction (each a short write:
+        a thousand pages of one busy group never hold up the loop for long), then tell each
+        member's pages."""
+        pending, self.pending = list(self.pending.items()), {}
+        for start in range(0, len(pending), WRITE_BATCH):
+            batch = pending[start : start + WRITE_BATCH]
 
-        def write(conn: Connection) -> list[tuple[uuid.UUID, int, int]]:
-            return [
-                (group_id, user_id, seq)
-                for (group_id, user_id), seq in pending.items()
-                if _move(conn, group_id, user_id, seq)
-            ]
+            def write(
+                conn: Connection, batch: list[tuple[tuple[uuid.UUID, int], int]] = batch
+            ) -> list[tuple[uuid.UUID, int, int]]:
+                return [
+                    (group_id, user_id, seq)
+                    for (group_id, user_id), seq in batch
+                    if _move(conn, group_id, user_id, seq)
+                ]
 
-        try:
-            moved = await self.db.write(write)
-        except Exception:  # the database refused: these positions are lost, nothing else
-            log.warning("read positions not saved (%d)", len(pending), exc_info=True)
-            return
-        for group_id, user_id, seq in moved:
-            await self.broker.publish(user_channel(user_id), ReadMoved(str(group_id), seq))
+            try:
+                moved = await self.db.write(write)
+            except Exception:  # the database refused: these positions are lost, nothing else
+                log.warning("read positions not saved (%d)", len(batch), exc_info=True)
+                continue
+            for group_id, user_id, seq in moved:
+                await self.broker.publish(user_channel(user_id), ReadMoved(str(group_id), seq))
 
     async def stop(self) -> None:
         task = self._flushing
