@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import os
+import random
 import re
 import secrets
 import shlex
@@ -50,6 +51,7 @@ NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 # cursor to the change's seq; the relay forwards the sender's frame, which carries a count.
 CHANGE = re.compile(rb'id="last-seq" name="after" value="(\d+)"|"change":"(\d+)"')
 SEQ = re.compile(rb'data-seq="(\d+)"')
+READ_EVERY = 3.0  # seconds between a page's read reports (static/js/discussit.js READ_EVERY)
 TICK = os.sysconf("SC_CLK_TCK")
 ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
 ROUND_PAUSE = 1.0  # seconds before each round of side_by_side
@@ -266,12 +268,14 @@ class Receiver:
     received_bytes: int = 0  # payload bytes of every frame, to measure bytes per delivery
     frames: int = 0  # frames received (a frame may carry several messages)
     changed: dict[int, float] = field(default_factory=dict)  # change number -> arrival
-    typing: int = 0  # typing signals received (bench/typing.py)
+    typing: int = 0  # typing signals received (bench/typing_phase.py)
     # A DiscussIt page reports what it has shown as read, as the browser's does
-    # (static/js/discussit.js): the newest entry, at most once a second, as entries arrive.
+    # (static/js/discussit.js): the newest entry, at most every READ_EVERY s, as entries arrive.
     reads: bool = False
-    read_at: float = 0.0
-    read_seq: int = 0
+    read_at: float = -READ_EVERY
+    read_seq: int = 0  # the newest entry received
+    read_sent: int = 0  # the newest reported
+    read_due: bool = False  # a report is scheduled
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
@@ -284,12 +288,24 @@ class Receiver:
                 self.changed.setdefault(int(seq or count), now)
         if b"typing" in payload:
             self.typing += 1
-        if self.reads and now - self.read_at >= 1.0 and self.ws is not None:
+        if self.reads:
             seqs = SEQ.findall(payload)
-            newest = max(map(int, seqs)) if seqs else 0
-            if newest > self.read_seq:
-                self.read_at, self.read_seq = now, newest
-                self.ws.send_text(read_frame(newest))
+            if seqs:
+                self.read_seq = max(self.read_seq, *map(int, seqs))
+            if self.read_seq > self.read_sent and not self.read_due:
+                # As the page's script does: within a second (a moment of its own), and at
+                # most every READ_EVERY seconds.
+                wait = max(0.0, READ_EVERY - (now - self.read_at)) + random.random()
+                self.read_due = True
+                asyncio.get_running_loop().call_later(wait, self._report_read)
+
+    def _report_read(self) -> None:
+        self.read_due = False
+        if self.ws is None or self.read_seq <= self.read_sent:
+            return
+        self.read_at, self.read_sent = time.perf_counter(), self.read_seq
+        with suppress(Exception):  # (a page closed meanwhile)
+            self.ws.send_text(read_frame(self.read_seq))
 
 
 class LibrarySocket:

@@ -17,6 +17,7 @@ from discussit.core.realtime import closecodes
 from discussit.core.realtime.items import (
     EntryAppended,
     LoggedOut,
+    MembershipChanged,
     PresenceChanged,
     ReadMoved,
     Resync,
@@ -112,8 +113,9 @@ class Updates(Connection):
 
     async def on_recount(self, item: reading.Recount) -> None:
         counts, user_id = self.counts, self.viewer.id
-        if counts is None:
+        if counts is None or item.group_id not in counts.counts:
             return
+        counts.subscribe(item.group_id)  # (entries meanwhile: held, then counted once)
         found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, [item.group_id]))
         if item.group_id in found:
             state = found[item.group_id]
@@ -121,6 +123,14 @@ class Updates(Connection):
             await self.sender.send(unread_html(item.group_id, state.count, state.mentions))
         else:
             counts.drop(item.group_id)
+
+    async def on_membership(self, item: MembershipChanged) -> None:
+        """The viewer left another of their groups (elsewhere): its count stops, and clears."""
+        counts = self.counts
+        group_id = uuid.UUID(item.group_id)
+        if counts is not None and not item.is_member and group_id in counts.counts:
+            counts.drop(group_id)
+            await self.sender.send(unread_html(group_id, 0, 0))
 
     async def on_read(self, item: ReadMoved) -> None:
         if self.counts is not None:
@@ -154,6 +164,9 @@ class Updates(Connection):
     async def on_resync(self, item: Resync) -> None:
         """Items were lost. Live: catch up. Before the resume frame (the catch-up will send the
         entries): check now whether a lost item was this user's leave or logout."""
+        if self.counts is not None:  # count notices may have been lost too
+            for group_id in list(self.counts.counts):
+                await self.on_recount(reading.Recount(group_id))
         if self.feed.started:
             await self.catch_up()
         else:
@@ -170,6 +183,7 @@ class Updates(Connection):
         PresenceChanged: on_presence,
         TypingChanged: on_typing,
         ReadMoved: on_read,
+        MembershipChanged: on_membership,
         reading.UnreadChanged: on_unread,
         reading.Recount: on_recount,
         Resync: on_resync,

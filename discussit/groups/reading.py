@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit.core.db import Database, Outcome
@@ -35,7 +35,8 @@ from discussit.timeline.store import GROUPS, MEMBERSHIPS, MENTIONS, MESSAGES
 log = logging.getLogger("discussit.reading")
 
 FLUSH_SECONDS = 1.0  # positions from open pages are written together, this often at most
-WRITE_BATCH = 100  # positions per transaction
+# (A visible page reports at most every 3 s: static/js/discussit.js READ_EVERY.)
+WRITE_BATCH = 200  # positions per statement run (a transaction each)
 MAX_EARLY = 64  # entries held for a group subscribed to and not yet counted
 _MESSAGE = Kind.MESSAGE.value
 _DELETED = Kind.DELETED.value
@@ -123,17 +124,16 @@ async def unread(
     return await session.run_sync(lambda s: unread_now(s.connection(), user_id, ids))
 
 
-def _move(conn: Connection, group_id: uuid.UUID, user_id: int, seq: int) -> bool:
-    moved = conn.execute(
-        update(MEMBERSHIPS)
-        .where(
-            MEMBERSHIPS.c.group_id == group_id,
-            MEMBERSHIPS.c.user_id == user_id,
-            MEMBERSHIPS.c.last_read_seq < seq,
-        )
-        .values(last_read_seq=seq)
+# A position for many members at once (executemany): forward only, members only.
+_MOVE_MANY = (
+    update(MEMBERSHIPS)
+    .where(
+        MEMBERSHIPS.c.group_id == bindparam("group_id_", type_=MEMBERSHIPS.c.group_id.type),
+        MEMBERSHIPS.c.user_id == bindparam("user_id_"),
+        MEMBERSHIPS.c.last_read_seq < bindparam("upto"),
     )
-    return bool(moved.rowcount)
+    .values(last_read_seq=bindparam("upto"))
+)
 
 
 async def mark_read(
@@ -182,54 +182,61 @@ class ReadCursors:
         self.broker = broker
         self.every = every
         self.pending: dict[tuple[uuid.UUID, int], int] = {}
-        self._flushing: asyncio.Task[None] | None = None
+        self._flushing: asyncio.Task[None] | None = None  # waiting to flush
+        self._writing: asyncio.Future[None] | None = None  # a flush under way
+        self._stopped = False
 
     def mark(self, group_id: uuid.UUID, user_id: int, seq: int) -> None:
         key = (group_id, user_id)
         if seq > self.pending.get(key, 0):
             self.pending[key] = seq
-        if self._flushing is None:
+        if self._flushing is None and not self._stopped:
             self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         try:
             await asyncio.sleep(self.every)
-            await self.flush()
+            # Shielded: a stop while it writes waits for it (what it took is not lost).
+            self._writing = asyncio.ensure_future(self.flush())
+            await asyncio.shield(self._writing)
         finally:
             self._flushing = None
-            if self.pending:  # marked while writing: the next round
+            if self.pending and not self._stopped:  # marked while writing: the next round
                 self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def flush(self) -> None:
-        """Write what is pending now, WRITE_BATCH positions a transaction (each a short write:
-        a thousand pages of one busy group never hold up the loop for long), then tell each
-        member's pages."""
+        """Write what is pending now: one statement run for WRITE_BATCH positions at a time,
+        each batch its own short transaction with a pause between (a thousand pages of one
+        busy group never hold up the loop for long); then tell each member's pages."""
         pending, self.pending = list(self.pending.items()), {}
         for start in range(0, len(pending), WRITE_BATCH):
             batch = pending[start : start + WRITE_BATCH]
+            params = [
+                {"group_id_": group_id, "user_id_": user_id, "upto": seq}
+                for (group_id, user_id), seq in batch
+            ]
 
-            def write(
-                conn: Connection, batch: list[tuple[tuple[uuid.UUID, int], int]] = batch
-            ) -> list[tuple[uuid.UUID, int, int]]:
-                return [
-                    (group_id, user_id, seq)
-                    for (group_id, user_id), seq in batch
-                    if _move(conn, group_id, user_id, seq)
-                ]
+            def write(conn: Connection, params: list[dict[str, object]] = params) -> None:
+                conn.execute(_MOVE_MANY, params)
 
             try:
-                moved = await self.db.write(write)
+                await self.db.write(write)
             except Exception:  # the database refused: these positions are lost, nothing else
                 log.warning("read positions not saved (%d)", len(batch), exc_info=True)
                 continue
-            for group_id, user_id, seq in moved:
+            for (group_id, user_id), seq in batch:  # (one that did not move changes nothing)
                 await self.broker.publish(user_channel(user_id), ReadMoved(str(group_id), seq))
+            await asyncio.sleep(0)  # others' turn between batches
 
     async def stop(self) -> None:
+        """At shutdown: what is pending is written now, and a flush under way finishes."""
+        self._stopped = True
         task = self._flushing
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
         await self.flush()
 
 
@@ -271,19 +278,20 @@ class LiveCounts:
         self._early: dict[uuid.UUID, list[EntryAppended]] = {}  # subscribed, not yet counted
 
     def subscribe(self, group_id: uuid.UUID) -> None:
-        """Subscribe to `group_id` before its count is read (then `follow`): entries published
-        meanwhile are held, and counted then if the count did not include them (by seq)."""
-        if group_id in self._subs:
-            return
-        sub = self.broker.subscribe(group_channel(group_id))
-        sub.direct = lambda item: self._entry(group_id, item)
-        sub.on_queued = lambda: self._lost(group_id, sub)
-        self._subs[group_id] = sub
+        """Before `group_id` is counted (or counted again) from the database, then `follow`:
+        subscribed if not yet, and entries published meanwhile are held, then counted if the
+        count did not include them (by seq). Meanwhile the count shown stays the last one."""
+        if group_id not in self._subs:
+            sub = self.broker.subscribe(group_channel(group_id))
+            sub.direct = lambda item: self._entry(group_id, item)
+            sub.on_queued = lambda: self._lost(group_id, sub)
+            self._subs[group_id] = sub
         self._early[group_id] = []
 
     def follow(self, group_id: uuid.UUID, state: Unread) -> None:
         """Count `group_id` live from `state`, read after `subscribe`."""
-        self.subscribe(group_id)
+        if group_id not in self._subs:
+            self.subscribe(group_id)
         self.counts[group_id] = state
         early = self._early.pop(group_id, None)
         if early is None:
@@ -316,11 +324,13 @@ class LiveCounts:
     def _entry(self, group_id: uuid.UUID, item: object) -> bool:
         if type(item) is not EntryAppended:
             return True
+        early = self._early.get(group_id)
+        if early is not None:  # being counted: held until the count is in (`follow`)
+            if len(early) <= MAX_EARLY:
+                early.append(item)  # (past MAX_EARLY: `follow` counts again)
+            return True
         state = self.counts.get(group_id)
         if state is None:
-            early = self._early.get(group_id)
-            if early is not None and len(early) <= MAX_EARLY:
-                early.append(item)  # (past MAX_EARLY: `follow` counts from the database)
             return True
         if item.seq <= state.last_seq:
             return True  # counted already

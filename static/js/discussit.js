@@ -218,7 +218,12 @@
   }
 
   function notify(title, body, tag, href) {
-    var note = new Notification(title, { body: body, tag: tag });
+    var note;
+    try {
+      note = new Notification(title, { body: body, tag: tag });
+    } catch (error) {
+      return; // (a browser that notifies only through a service worker: none then)
+    }
     note.onclick = function () {
       window.focus();
       if (href) location.href = href;
@@ -282,7 +287,8 @@
     });
     document.addEventListener("click", function (event) {
       if (event.target.closest && event.target.closest(".notify__enable")) {
-        Notification.requestPermission().then(showEnable);
+        var asked = Notification.requestPermission(showEnable); // (older browsers: a callback)
+        if (asked && asked.then) asked.then(showEnable);
       }
     });
     document.addEventListener("htmx:after:settle", showEnable);
@@ -375,7 +381,8 @@
         jump.addEventListener("click", function () {
           timeline.scrollTop = timeline.scrollHeight;
           jump.hidden = true;
-          document.getElementById("composer-text").focus();
+          var box = document.getElementById("composer-text");
+          if (box) box.focus();
         });
       }
       // The resume form sends #last-seq on every (re)connect: the newest entry this page shows
@@ -387,8 +394,10 @@
         if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
       };
       // What this page shows while it is visible is read: it reports the newest entry (the
-      // read form, over the socket) at once, then at most once a second, and again when it is
-      // shown after being hidden; the server keeps it, so my unread counts elsewhere clear.
+      // read form, over the socket) within a second, then at most every READ_EVERY ms, and
+      // again when it is shown after being hidden; the server keeps it, so my unread counts elsewhere
+      // clear. (A thousand pages of a busy group: a third of a thousand reports a second.)
+      var READ_EVERY = 3000;
       var readForm = document.getElementById("read");
       var reported = readForm ? Number(readForm.querySelector("[name=seq]").value) : 0;
       var reading = null; // a report due at the end of the current second
@@ -403,23 +412,30 @@
         window.htmx.trigger(readForm, "discussit:read");
       };
       var seen = reported; // the newest entry shown while the page was visible
+      var dueAt = 0;
       var reportRead = function () {
         var cursor = document.getElementById("last-seq");
         if (cursor && !document.hidden) seen = Math.max(seen, Number(cursor.value));
         if (!readForm) return;
-        var since = Date.now() - sentAt;
-        // (By the clock, not only by the timer: a page not in front may have its timers held
-        // back for a long time.)
-        if (since >= 1000) {
+        var now = Date.now();
+        if (reading && now > dueAt + 1000) {
+          // (By the clock too: a page not in front may have its timers held back for long.)
+          clearTimeout(reading);
+          reading = null;
           sendRead();
-        } else if (!reading) {
-          reading = setTimeout(function () {
-            reading = null;
-            sendRead();
-          }, 1000 - since);
+          return;
         }
+        if (reading) return;
+        // Within a second, at a moment of its own: the thousand pages of a busy group that all
+        // get the same message do not all answer at the same instant.
+        var wait = Math.max(0, READ_EVERY - (now - sentAt)) + Math.random() * 1000;
+        dueAt = now + wait;
+        reading = setTimeout(function () {
+          reading = null;
+          sendRead();
+        }, wait);
       };
-      // Leaving the page before the next report (at most a second away): what was seen goes
+      // Leaving the page before the next report (a few seconds away at most): what was seen goes
       // with the page, as a form post the browser sends as the page closes.
       window.addEventListener("pagehide", function () {
         if (!readForm || seen <= reported || !navigator.sendBeacon) return;

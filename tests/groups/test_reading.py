@@ -418,3 +418,35 @@ def test_a_closing_page_posts_how_far_it_read_and_nothing_past_the_end(members, 
     cleared = alice.post(f"/groups/{lounge}/read", headers={"HX-Request": "true"})
     assert cleared.status_code == 200 and "hidden" in cleared.text
     assert _unread(alice, lounge) is None
+
+
+@pure
+def test_entries_while_a_group_is_counted_again_are_not_lost():
+    broker, counts, _, _ = _counts(viewer=1)
+    group = uuid.uuid4()
+    counts.follow(group, Unread(cursor=5, last_seq=6, count=1))
+    counts.subscribe(group)  # counted again (a recount) ...
+    broker.deliver(group_channel(group), _entry(7, 2))  # ... while this one arrives
+    assert counts.count(group) == 1  # (the count shown meanwhile stays)
+    counts.follow(group, Unread(cursor=5, last_seq=6, count=1))  # read before it committed
+    assert counts.count(group) == 2
+
+
+def test_a_page_stops_counting_a_group_its_viewer_left_elsewhere(members, lounge, make_group):
+    alice, bob = members
+    other = make_group("Other room")
+    alice.join(other)
+    bob.join(other)
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        _resume_listing_others(ws, cursor)
+        receive_until(ws, f'id="group-{other}-unread"')
+        _post(bob, other, "before she leaves")
+        assert ">1<" in receive_until(ws, f'id="group-{other}-unread"')[-1]
+        alice.leave(other)  # in another tab
+        cleared = receive_until(ws, f'id="group-{other}-unread"')[-1]
+        assert " hidden" in cleared.split(">")[0]
+        _post(bob, other, "after she left")
+        _post(bob, lounge, "marker")
+        frames = receive_until(ws, "marker")
+        assert not any(f"group-{other}-unread" in f for f in frames)

@@ -8,7 +8,7 @@ in-process broker hands the objects over as they are; the Redis broker sends the
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 
@@ -117,11 +117,16 @@ def decode(raw: str | bytes) -> Item | None:
     try:
         data = json.loads(raw)
         cls = KINDS[data.pop("item")]
-        names = {f.name for f in fields(cls)}
-        if set(data) != names:
+        # Fields this version does not know are left out, and fields it added since may be
+        # missing (they have defaults): during a rolling deploy old and new processes share
+        # Redis, and each still understands the other's items.
+        known = {f.name: f for f in fields(cls)}
+        data = {name: value for name, value in data.items() if name in known}
+        required = {name for name, f in known.items() if f.default is MISSING}
+        if not required <= set(data):
             return None
-        if cls is EntryAppended:  # (a list in JSON)
-            data["mentions"] = tuple(data["mentions"])
+        if cls is EntryAppended and "mentions" in data:  # (a list in JSON)
+            data["mentions"] = tuple(int(user_id) for user_id in data["mentions"])
         item: Item = cls(**data)
         return item
     except (ValueError, KeyError, TypeError, AttributeError):
