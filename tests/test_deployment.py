@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 from discussit.core.db import sync_url
 from tests import figures as figs
-from tests.servers import Member, Page, Server, free_port, wait_for_port
+from tests.servers import Member, Page, Server, csrf_of, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "test-artifacts" / "deployment-figures.json"
@@ -266,3 +266,56 @@ def test_shut1_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace
             "graceful_limit_seconds": server.graceful,
         },
     )
+
+
+@pytest.mark.services
+def test_counts_mentions_and_typing_cross_processes(server_env, tmp_path):
+    """ana's page on process A counts what ben posts (and mentions her) in another group on
+    process B, and shows ben typing there (issue 14: through Redis, rendered once)."""
+    a = Server(server_env, tmp_path / "a.log").start()
+    b = Server(server_env, tmp_path / "b.log").start()
+    try:
+        here, there = a.create_group("Here"), a.create_group("There")
+        ana, ben = Member(a, "ana"), Member(b, "ben")
+        for member in (ana, ben):
+            member.join(here)
+            member.join(there)
+        cursor = ana.cursor(here)
+
+        async def scenario() -> tuple[list[str], list[str]]:
+            page = await Page(ana, here).open(cursor, resume=False)
+            assert page.ws is not None
+            await page.ws.send(  # a page whose list of groups shows others
+                json.dumps({"type": "resume", "after": str(cursor), "others": "1", "headers": {}})
+            )
+            bens = await Page(ben, here).open(cursor)
+            await _until(lambda: any(f"group-{there}-unread" in f for f in page.frames))
+            token = csrf_of(ben.http.get(f"/groups/{there}/").text)
+            posted = ben.http.post(
+                f"/groups/{there}/messages", data={"csrf_token": token, "text": "@ana over here"}
+            )
+            assert posted.status_code == 303
+            await _until(lambda: any(">1<" in f and "unread__mentions" in f for f in page.frames))
+            assert bens.ws is not None
+            await bens.ws.send(json.dumps({"type": "typing", "headers": {}}))
+            await _until(lambda: any("typing-signal" in f for f in page.frames))
+            for p in (page, bens):
+                await p.close()
+            return page.frames, bens.frames
+
+        frames, _ = asyncio.run(scenario())
+        for member in (ana, ben):
+            member.close()
+        typing = next(f for f in frames if "typing-signal" in f)
+        assert ">ben<" in typing
+    finally:
+        for server in (a, b):
+            server.terminate()
+        assert "Traceback" not in a.log() + b.log()
+
+
+async def _until(done: object, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "never happened"
+        await asyncio.sleep(0.05)
