@@ -21,6 +21,16 @@ def send(page: Page, text: str) -> None:
     page.press("#composer-text", "Enter")
 
 
+def members_of_both(base: str, people: list[tuple[Page, str]], first: str, then: str) -> None:
+    """Each signs up, joins both groups, and ends on the second one's page."""
+    for page, name in people:
+        sign_up(page, base, name)
+    for page, _ in people:
+        open_group(page, first)
+        page.goto(base + "/")
+        open_group(page, then)
+
+
 def sidebar_count(page: Page, group: str):  # type: ignore[no-untyped-def]
     return page.locator(".my-groups__item", has=page.get_by_role("link", name=group)).locator(
         ".unread"
@@ -37,12 +47,7 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     errors: list[str] = []
     for page in (ana, ben):
         page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_up(ana, base, ana_name)
-    sign_up(ben, base, ben_name)
-    for page in (ana, ben):
-        open_group(page, there)
-        page.goto(base + "/")
-        open_group(page, here)
+    members_of_both(base, [(ana, ana_name), (ben, ben_name)], there, here)
     expect(ana.locator(".my-groups__item")).to_have_count(2)
     expect(ana.locator(".my-groups__item--current")).to_have_text(here)
 
@@ -149,12 +154,7 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     context.grant_permissions(["notifications"], origin=base)
     context.add_init_script(SPY)
     ana, ben = context.new_page(), new_context().new_page()
-    sign_up(ana, base, ana_name)
-    sign_up(ben, base, ben_name)
-    for page in (ana, ben):
-        open_group(page, there)
-        page.goto(base + "/")
-        open_group(page, here)
+    members_of_both(base, [(ana, ana_name), (ben, ben_name)], there, here)
     expect(ana.locator(".notify__enable")).to_be_hidden()  # (already allowed: nothing to ask)
     expect(ana.locator(".member", has_text=ben_name).locator(".presence--online")).to_have_count(1)
     ana.evaluate("__setHidden(true)")
