@@ -69,8 +69,12 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     expect(ana.locator("#typing")).to_have_text(f"{ben_name} is typing…")
     expect(ben.locator("#typing")).to_have_text("")  # never oneself
     ana.screenshot(path=str(artifacts / "group-page-typing.png"), full_page=True)
+    # He stops: it goes by itself, 5 s after his last signal.
+    expect(ana.locator("#typing")).to_have_text("", timeout=9_000)
+    ben.fill("#composer-text", "typing away again")  # (his page's next signal: 3 s on)
+    expect(ana.locator("#typing")).to_have_text(f"{ben_name} is typing…")
     ben.press("#composer-text", "Enter")
-    expect(ana.locator("#timeline .message__body", has_text="typing away")).to_have_count(1)
+    expect(ana.locator("#timeline .message__body", has_text="typing away again")).to_have_count(1)
     expect(ana.locator("#typing")).to_have_text("")
 
     # ana mentions ben, picking his name from the suggestions with the keyboard.
