@@ -39,7 +39,7 @@ FLUSH_SECONDS = 1.0  # positions from open pages are written together, this ofte
 WRITE_BATCH = 200  # positions per statement run (a transaction each)
 MAX_EARLY = 64  # entries held for a group subscribed to and not yet counted
 _MESSAGE = Kind.MESSAGE.value
-_DELETED = Kind.DELETED.value
+_RECOUNTED = frozenset({Kind.DELETED.value, Kind.EDITED.value})
 
 
 class BeyondLast(Outcome):
@@ -258,8 +258,8 @@ class Recount:
 class LiveCounts:
     """One viewer's unread counts of some of their groups, kept live from those groups'
     channels with no query per message: a new message by someone else after what was counted
-    adds one. What cannot be followed that way (a deletion while something is unread, items
-    lost by the broker, a cursor moved part way) asks for a count from the database
+    adds one. What cannot be followed that way (a deletion or an edit while something is
+    unread, items lost by the broker, a cursor moved part way) asks for a count from the database
     (`recount`). `changed(group_id)` is called whenever a count may have changed."""
 
     def __init__(
@@ -340,8 +340,8 @@ class LiveCounts:
             if self.viewer_id in item.mentions:
                 state.mentions += 1
             self.changed(group_id)
-        elif item.kind == _DELETED and state.count:
-            self.recount(group_id)
+        elif item.kind in _RECOUNTED and state.count:
+            self.recount(group_id)  # (a deleted message, or an edit that may mention one)
         return True
 
     def _lost(self, group_id: uuid.UUID, sub: Subscription) -> None:

@@ -95,7 +95,7 @@ def test_entries_between_subscribing_and_counting_are_counted_once():
 
 
 @pure
-def test_a_deletion_while_something_is_unread_asks_for_a_recount():
+def test_a_deletion_or_an_edit_while_something_is_unread_asks_for_a_recount():
     broker, counts, _, recounts = _counts(viewer=1)
     group = uuid.uuid4()
     counts.follow(group, Unread(cursor=5, last_seq=5, count=0))
@@ -103,7 +103,9 @@ def test_a_deletion_while_something_is_unread_asks_for_a_recount():
     assert recounts == []  # nothing unread: nothing to take away
     broker.deliver(group_channel(group), _entry(7, 2))
     broker.deliver(group_channel(group), _entry(8, 2, "deleted"))
-    assert recounts == [group]
+    broker.deliver(group_channel(group), _entry(9, 2, "edited"))  # (it may now mention me)
+    broker.deliver(group_channel(group), _entry(10, 2, "reacted"))
+    assert recounts == [group, group]
 
 
 @pure
@@ -341,14 +343,17 @@ def test_mention_counts_go_live_to_the_home_page_and_follow_edits(client, member
         _post(bob, lounge, "@alice look")
         frame = events.wait_for(f'id="group-{lounge}-unread"')
         assert "unread__mentions" in frame and "@1" in frame
-    seq = int(
-        html(bob.get(f"/groups/{lounge}/")).css("#timeline .message")[-1].attributes["data-seq"]
-    )
-    edited = bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "look (no one)"})
-    assert edited.status_code == 303
-    assert _unread(alice, lounge) == "1 unread"  # the edit took the mention back
-    bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "@Alice look again"})
-    assert _unread(alice, lounge) == "1 unread @1 mentioning you"
+        seq = int(
+            html(bob.get(f"/groups/{lounge}/")).css("#timeline .message")[-1].attributes["data-seq"]
+        )
+        edited = bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "look (no one)"})
+        assert edited.status_code == 303
+        frame = events.wait_for(f'id="group-{lounge}-unread"')  # live: the edit took it back
+        assert ">1<" in frame and "unread__mentions" not in frame
+        assert _unread(alice, lounge) == "1 unread"
+        bob.post(f"/groups/{lounge}/messages/{seq}/edit", {"text": "@Alice look again"})
+        assert "@1" in events.wait_for(f'id="group-{lounge}-unread"')
+        assert _unread(alice, lounge) == "1 unread @1 mentioning you"
 
 
 def _suggested(browser, group_id, q: str) -> list[str]:  # type: ignore[no-untyped-def]
