@@ -40,7 +40,7 @@ from discussit.core.security.ratelimit import make_limiter
 from discussit.core.security.sessions import CookieSessions
 from discussit.groups import routes as groups_routes
 from discussit.groups import seed, stream
-from discussit.groups.reading import ReadCursors
+from discussit.groups.readcursors import ReadCursors
 from discussit.settings import Settings
 from discussit.timeline import store
 

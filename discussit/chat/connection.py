@@ -28,7 +28,7 @@ from discussit.core.realtime.presence import Presence
 from discussit.core.realtime.sender import FrameSender
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
-from discussit.groups.reading import LiveCounts
+from discussit.groups.livecounts import LiveCounts
 from discussit.models import utcnow
 from discussit.settings import Settings
 from discussit.timeline.entries import Entry

@@ -20,7 +20,7 @@ from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
 from discussit.groups.membership import Member
-from discussit.groups.reading import ReadCursors
+from discussit.groups.readcursors import ReadCursors
 from discussit.timeline import details
 from discussit.timeline.entries import Quote
 

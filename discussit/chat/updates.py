@@ -25,6 +25,7 @@ from discussit.core.realtime.items import (
 )
 from discussit.groups import access, membership, reading
 from discussit.groups.live import members_html, unread_html
+from discussit.groups.livecounts import LiveCounts, Recount, UnreadChanged
 from discussit.timeline import history
 from discussit.timeline.entries import EVENTS, Entry, Kind
 
@@ -77,52 +78,43 @@ class Updates(Connection):
             await self.follow_other_groups()
 
     async def follow_other_groups(self) -> None:
-        """The page lists the viewer's other groups: keep their unread counts live (subscribed
-        first, then counted: nothing missed; groups/reading.py LiveCounts). Counts that changed
-        since the page was rendered are sent now."""
+        """The page lists the viewer's other groups: keep their unread counts live
+        (groups/livecounts.py), and send those that changed since the page was rendered."""
         user_id, here = self.viewer.id, self.group_id
-        mine = await self.db.read(lambda conn: list(reading.unread_now(conn, user_id)))
+        mine = await self.db.read(lambda conn: reading.group_ids_now(conn, user_id))
         others = [group_id for group_id in mine if group_id != here]
         if not others:
             return
-        counts = self.counts = reading.LiveCounts(
+        self.counts = LiveCounts(
             self.sub.broker,
             user_id,
-            changed=lambda group_id: self.sub.put(reading.UnreadChanged(group_id)),  # type: ignore[arg-type]
-            recount=lambda group_id: self.sub.put(reading.Recount(group_id)),  # type: ignore[arg-type]
+            changed=lambda group_id: self.sub.put(UnreadChanged(group_id)),  # type: ignore[arg-type]
+            recount=lambda group_id: self.sub.put(Recount(group_id)),  # type: ignore[arg-type]
         )
-        for group_id in others:
-            counts.subscribe(group_id)
-        found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, others))
-        for group_id in others:
-            if group_id in found:
-                counts.follow(group_id, found[group_id])
-                state = found[group_id]
-                self.sender.queue(unread_html(group_id, state.count, state.mentions))
-            else:
-                counts.drop(group_id)
+        await self.recount(others)
+
+    async def recount(self, group_ids: list[uuid.UUID]) -> None:
+        """Count these of the followed groups again, and send their badges."""
+        counts = self.counts
+        if counts is None:
+            return
+        await counts.count_now(self.db, group_ids)
+        for group_id in group_ids:
+            if group_id in counts.counts:
+                self.sender.queue(self.badge(group_id))
         await self.sender.flush()
 
-    async def on_unread(self, item: reading.UnreadChanged) -> None:
-        counts = self.counts
-        if counts is not None:
-            group_id = item.group_id
-            await self.sender.send(
-                unread_html(group_id, counts.count(group_id), counts.mentions(group_id))
-            )
+    def badge(self, group_id: uuid.UUID) -> str:
+        assert self.counts is not None
+        return unread_html(group_id, self.counts.count(group_id), self.counts.mentions(group_id))
 
-    async def on_recount(self, item: reading.Recount) -> None:
-        counts, user_id = self.counts, self.viewer.id
-        if counts is None or item.group_id not in counts.counts:
-            return
-        counts.subscribe(item.group_id)  # (entries meanwhile: held, then counted once)
-        found = await self.db.read(lambda conn: reading.unread_now(conn, user_id, [item.group_id]))
-        if item.group_id in found:
-            state = found[item.group_id]
-            counts.follow(item.group_id, state)
-            await self.sender.send(unread_html(item.group_id, state.count, state.mentions))
-        else:
-            counts.drop(item.group_id)
+    async def on_unread(self, item: UnreadChanged) -> None:
+        if self.counts is not None:
+            await self.sender.send(self.badge(item.group_id))
+
+    async def on_recount(self, item: Recount) -> None:
+        if self.counts is not None and item.group_id in self.counts.counts:
+            await self.recount([item.group_id])
 
     async def on_membership(self, item: MembershipChanged) -> None:
         """The viewer left another of their groups (elsewhere): its count stops, and clears."""
@@ -165,8 +157,7 @@ class Updates(Connection):
         """Items were lost. Live: catch up. Before the resume frame (the catch-up will send the
         entries): check now whether a lost item was this user's leave or logout."""
         if self.counts is not None:  # count notices may have been lost too
-            for group_id in list(self.counts.counts):
-                await self.on_recount(reading.Recount(group_id))
+            await self.recount(list(self.counts.counts))
         if self.feed.started:
             await self.catch_up()
         else:
@@ -184,8 +175,8 @@ class Updates(Connection):
         TypingChanged: on_typing,
         ReadMoved: on_read,
         MembershipChanged: on_membership,
-        reading.UnreadChanged: on_unread,
-        reading.Recount: on_recount,
+        UnreadChanged: on_unread,
+        Recount: on_recount,
         Resync: on_resync,
         LoggedOut: on_logout,
     }

@@ -53,14 +53,16 @@ class DirectoryPage:
 
 
 async def directory_row(
-    session: AsyncSession, viewer_id: int, group_id: uuid.UUID
+    session: AsyncSession, viewer_id: int, group_id: uuid.UUID, with_unread: bool = True
 ) -> GroupRow | None:
-    """One group's row as the viewer sees it (member count, whether they belong): one query."""
+    """One group's row as the viewer sees it (member count, whether they belong): one query,
+    and one more for the viewer's unread count (unless not `with_unread`, as directory_page)."""
     found = (await session.exec(_rows(viewer_id).where(col(Group.id) == group_id))).first()
     if found is None:
         return None
     gid, name, desc, n, m = found
-    return (await _with_unread(session, viewer_id, [GroupRow(gid, name, desc, int(n), bool(m))]))[0]
+    row = GroupRow(gid, name, desc, int(n), bool(m))
+    return (await _with_unread(session, viewer_id, [row]))[0] if with_unread else row
 
 
 async def directory_page(
@@ -68,9 +70,12 @@ async def directory_page(
     viewer_id: int,
     after: str | None = None,
     size: int = limits.DIRECTORY_PAGE,
+    with_unread: bool = True,
 ) -> DirectoryPage:
     """`size` groups by name after `after`: one query on the name index, whatever the number
-    of groups (the page key is the last name shown, so pages stay put as groups are added)."""
+    of groups (the page key is the last name shown, so pages stay put as groups are added);
+    and one more for the viewer's unread counts, unless the caller keeps its own
+    (`with_unread`: the home page's stream, groups/livecounts.py)."""
     query = _rows(viewer_id).limit(size + 1)
     if after is not None:
         query = query.where(col(Group.name) > after)
@@ -79,7 +84,9 @@ async def directory_page(
         for gid, name, desc, n, m in await session.exec(query)
     ]
     more = len(rows) > size
-    rows = await _with_unread(session, viewer_id, rows[:size])
+    rows = rows[:size]
+    if with_unread:
+        rows = await _with_unread(session, viewer_id, rows)
     return DirectoryPage(rows, after, rows[-1].name if more else None)
 
 

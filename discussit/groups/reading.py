@@ -4,42 +4,30 @@ A member's cursor (memberships.last_read_seq) is the seq of the last entry of th
 have seen; a join starts it at the join's own seq. Unread: the group's messages after it, by
 someone else, not deleted. The database counts it (one query for all of a viewer's groups, on
 the messages' (group_id, seq) index), and open pages and streams keep it live from their own
-cursor (`LiveCounts`: one more for each new message by someone else), so a message to a
-1,000-member group costs no query and no render per member.
+cursor (groups/livecounts.py: one more for each new message by someone else), so a message to
+a 1,000-member group costs no query and no render per member.
 
 A cursor moves forward only. Opening a group's latest page moves it at once (`mark_read`), as
 does "Mark as read"; a visible page says what it has shown as entries arrive, and those
-positions are gathered per member and written together (`ReadCursors`, at most once a second
-per process), never once per message per member. Each move is published to the member's own
+positions are gathered per member and written together (groups/readcursors.py, at most once a
+second per process), never once per message per member. Each move is published to the member's own
 channel (`ReadMoved`), so their other pages and streams count again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, update
+from sqlalchemy import Connection, and_, func, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from discussit.core.db import Database, Outcome
-from discussit.core.realtime.broker import Broker, Subscription, group_channel, user_channel
-from discussit.core.realtime.items import EntryAppended, ReadMoved
-from discussit.timeline.entries import Kind
+from discussit.core.realtime.broker import Broker, user_channel
+from discussit.core.realtime.items import ReadMoved
 from discussit.timeline.store import GROUPS, MEMBERSHIPS, MENTIONS, MESSAGES
-
-log = logging.getLogger("discussit.reading")
-
-FLUSH_SECONDS = 1.0  # positions from open pages are written together, this often at most
-# (A visible page reports at most every 3 s: static/js/discussit.js READ_EVERY.)
-WRITE_BATCH = 200  # positions per statement run (a transaction each)
-MAX_EARLY = 64  # entries held for a group subscribed to and not yet counted
-_MESSAGE = Kind.MESSAGE.value
-_RECOUNTED = frozenset({Kind.DELETED.value, Kind.EDITED.value})
 
 
 class BeyondLast(Outcome):
@@ -115,6 +103,12 @@ def unread_now(
     }
 
 
+def group_ids_now(conn: Connection, user_id: int) -> list[uuid.UUID]:
+    """The groups the member belongs to (no counting)."""
+    found = conn.execute(select(MEMBERSHIPS.c.group_id).where(MEMBERSHIPS.c.user_id == user_id))
+    return [group_id for (group_id,) in found]
+
+
 async def unread(
     session: AsyncSession, user_id: int, group_ids: Iterable[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Unread]:
@@ -122,18 +116,6 @@ async def unread(
     if ids == []:
         return {}
     return await session.run_sync(lambda s: unread_now(s.connection(), user_id, ids))
-
-
-# A position for many members at once (executemany): forward only, members only.
-_MOVE_MANY = (
-    update(MEMBERSHIPS)
-    .where(
-        MEMBERSHIPS.c.group_id == bindparam("group_id_", type_=MEMBERSHIPS.c.group_id.type),
-        MEMBERSHIPS.c.user_id == bindparam("user_id_"),
-        MEMBERSHIPS.c.last_read_seq < bindparam("upto"),
-    )
-    .values(last_read_seq=bindparam("upto"))
-)
 
 
 async def mark_read(
@@ -170,193 +152,3 @@ async def mark_read(
     if moved is not None:
         await broker.publish(user_channel(user_id), ReadMoved(str(group_id), moved))
     return moved
-
-
-class ReadCursors:
-    """Positions that open pages report as they show new entries, gathered per member and
-    group (the newest wins) and written together, at most every `every` seconds: a busy group
-    costs one write a second, not one per message per member. Made once per app."""
-
-    def __init__(self, db: Database, broker: Broker, every: float = FLUSH_SECONDS) -> None:
-        self.db = db
-        self.broker = broker
-        self.every = every
-        self.pending: dict[tuple[uuid.UUID, int], int] = {}
-        self._flushing: asyncio.Task[None] | None = None  # waiting to flush
-        self._writing: asyncio.Future[None] | None = None  # a flush under way
-        self._stopped = False
-
-    def mark(self, group_id: uuid.UUID, user_id: int, seq: int) -> None:
-        key = (group_id, user_id)
-        if seq > self.pending.get(key, 0):
-            self.pending[key] = seq
-        if self._flushing is None and not self._stopped:
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        try:
-            await asyncio.sleep(self.every)
-            # Shielded: a stop while it writes waits for it (what it took is not lost).
-            self._writing = asyncio.ensure_future(self.flush())
-            await asyncio.shield(self._writing)
-        finally:
-            self._flushing = None
-            if self.pending and not self._stopped:  # marked while writing: the next round
-                self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
-
-    async def flush(self) -> None:
-        """Write what is pending now: one statement run for WRITE_BATCH positions at a time,
-        each batch its own short transaction with a pause between (a thousand pages of one
-        busy group never hold up the loop for long); then tell each member's pages."""
-        pending, self.pending = list(self.pending.items()), {}
-        for start in range(0, len(pending), WRITE_BATCH):
-            batch = pending[start : start + WRITE_BATCH]
-            params = [
-                {"group_id_": group_id, "user_id_": user_id, "upto": seq}
-                for (group_id, user_id), seq in batch
-            ]
-
-            def write(conn: Connection, params: list[dict[str, object]] = params) -> None:
-                conn.execute(_MOVE_MANY, params)
-
-            try:
-                await self.db.write(write)
-            except Exception:  # the database refused: these positions are lost, nothing else
-                log.warning("read positions not saved (%d)", len(batch), exc_info=True)
-                continue
-            for (group_id, user_id), seq in batch:  # (one that did not move changes nothing)
-                await self.broker.publish(user_channel(user_id), ReadMoved(str(group_id), seq))
-            await asyncio.sleep(0)  # others' turn between batches
-
-    async def stop(self) -> None:
-        """At shutdown: what is pending is written now, and a flush under way finishes."""
-        self._stopped = True
-        task = self._flushing
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        if self._writing is not None:
-            await asyncio.gather(self._writing, return_exceptions=True)
-        await self.flush()
-
-
-@dataclass(frozen=True, slots=True)
-class UnreadChanged:
-    """A page's or stream's count of a group changed (LiveCounts): send it. Local: never
-    crosses the broker."""
-
-    group_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class Recount:
-    """A page's or stream's count of a group must be read from the database again. Local."""
-
-    group_id: uuid.UUID
-
-
-class LiveCounts:
-    """One viewer's unread counts of some of their groups, kept live from those groups'
-    channels with no query per message: a new message by someone else after what was counted
-    adds one. What cannot be followed that way (a deletion or an edit while something is
-    unread, items lost by the broker, a cursor moved part way) asks for a count from the database
-    (`recount`). `changed(group_id)` is called whenever a count may have changed."""
-
-    def __init__(
-        self,
-        broker: Broker,
-        viewer_id: int,
-        changed: Callable[[uuid.UUID], None],
-        recount: Callable[[uuid.UUID], None],
-    ) -> None:
-        self.broker = broker
-        self.viewer_id = viewer_id
-        self.changed = changed
-        self.recount = recount
-        self.counts: dict[uuid.UUID, Unread] = {}
-        self._subs: dict[uuid.UUID, Subscription] = {}
-        self._early: dict[uuid.UUID, list[EntryAppended]] = {}  # subscribed, not yet counted
-
-    def subscribe(self, group_id: uuid.UUID) -> None:
-        """Before `group_id` is counted (or counted again) from the database, then `follow`:
-        subscribed if not yet, and entries published meanwhile are held, then counted if the
-        count did not include them (by seq). Meanwhile the count shown stays the last one."""
-        if group_id not in self._subs:
-            sub = self.broker.subscribe(group_channel(group_id))
-            sub.direct = lambda item: self._entry(group_id, item)
-            sub.on_queued = lambda: self._lost(group_id, sub)
-            self._subs[group_id] = sub
-        self._early[group_id] = []
-
-    def follow(self, group_id: uuid.UUID, state: Unread) -> None:
-        """Count `group_id` live from `state`, read after `subscribe`."""
-        if group_id not in self._subs:
-            self.subscribe(group_id)
-        self.counts[group_id] = state
-        early = self._early.pop(group_id, None)
-        if early is None:
-            return
-        if len(early) > MAX_EARLY:
-            self.recount(group_id)
-            return
-        for item in early:
-            self._entry(group_id, item)
-
-    def drop(self, group_id: uuid.UUID) -> None:
-        self.counts.pop(group_id, None)
-        self._early.pop(group_id, None)
-        sub = self._subs.pop(group_id, None)
-        if sub is not None:
-            sub.close()
-
-    def close(self) -> None:
-        for group_id in list(self._subs):
-            self.drop(group_id)
-
-    def count(self, group_id: uuid.UUID) -> int:
-        state = self.counts.get(group_id)
-        return 0 if state is None else state.count
-
-    def mentions(self, group_id: uuid.UUID) -> int:
-        state = self.counts.get(group_id)
-        return 0 if state is None else state.mentions
-
-    def _entry(self, group_id: uuid.UUID, item: object) -> bool:
-        if type(item) is not EntryAppended:
-            return True
-        early = self._early.get(group_id)
-        if early is not None:  # being counted: held until the count is in (`follow`)
-            if len(early) <= MAX_EARLY:
-                early.append(item)  # (past MAX_EARLY: `follow` counts again)
-            return True
-        state = self.counts.get(group_id)
-        if state is None:
-            return True
-        if item.seq <= state.last_seq:
-            return True  # counted already
-        state.last_seq = item.seq
-        if item.kind == _MESSAGE and item.user_id != self.viewer_id and item.seq > state.cursor:
-            state.count += 1
-            if self.viewer_id in item.mentions:
-                state.mentions += 1
-            self.changed(group_id)
-        elif item.kind in _RECOUNTED and state.count:
-            self.recount(group_id)  # (a deleted message, or an edit that may mention one)
-        return True
-
-    def _lost(self, group_id: uuid.UUID, sub: Subscription) -> None:
-        sub.items.clear()  # (only a Resync is ever queued: every entry is taken at once)
-        self.recount(group_id)
-
-    def read(self, group_id: uuid.UUID, seq: int) -> None:
-        """The viewer's cursor of `group_id` moved to `seq` (elsewhere, or here)."""
-        state = self.counts.get(group_id)
-        if state is None or seq <= state.cursor:
-            return
-        state.cursor = seq
-        if seq >= state.last_seq:
-            if state.count:
-                state.count = state.mentions = 0
-                self.changed(group_id)
-        else:
-            self.recount(group_id)

@@ -1,6 +1,6 @@
 """The home page's live stream (htmx hx-sse): member counts, new groups, this user's own
-join/leave buttons, and their unread counts (groups/reading.py LiveCounts: counted from each of
-their groups' channels, with no query per message).
+join/leave buttons, and their unread counts (groups/livecounts.py: counted from each of their
+groups' channels, with no query per message).
 
 Every (re)connect first sends the viewer's page of the directory, read from the database, so
 whatever happened while the stream was away is caught up; then it goes live. Unnamed events
@@ -43,8 +43,9 @@ from discussit.core.security import origins, text
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
 from discussit.core.web import text_param
-from discussit.groups import directory, reading
+from discussit.groups import directory
 from discussit.groups.live import unread_html
+from discussit.groups.livecounts import LiveCounts, Recount, UnreadChanged
 
 log = logging.getLogger("discussit.stream")
 
@@ -114,57 +115,47 @@ async def home_stream(request: Request) -> Response:
     if outlet.usable():
         sub.direct = outlet.deliver_now
 
-    counts = reading.LiveCounts(
+    counts = LiveCounts(
         broker,
         viewer.id,
-        changed=lambda group_id: sub.put(reading.UnreadChanged(group_id)),  # type: ignore[arg-type]
-        recount=lambda group_id: sub.put(reading.Recount(group_id)),  # type: ignore[arg-type]
+        changed=lambda group_id: sub.put(UnreadChanged(group_id)),  # type: ignore[arg-type]
+        recount=lambda group_id: sub.put(Recount(group_id)),  # type: ignore[arg-type]
     )
     shown: dict[uuid.UUID, tuple[int, int]] = {}  # the counts each row of the page shows now
 
-    async def follow(session: object, group_ids: list[uuid.UUID]) -> None:
-        """Count these groups live: subscribed first, then counted (nothing missed)."""
-        for group_id in group_ids:
-            counts.subscribe(group_id)
-        found = await reading.unread(session, viewer.id, group_ids)  # type: ignore[arg-type]
-        for group_id in group_ids:
-            if group_id in found:
-                counts.follow(group_id, found[group_id])
-            else:  # no longer a member
-                counts.drop(group_id)
+    def with_counts(row: directory.GroupRow) -> directory.GroupRow:
+        if not row.is_member:
+            return row
+        row = replace(row, unread=counts.count(row.id), mentions=counts.mentions(row.id))
+        shown[row.id] = (row.unread, row.mentions)
+        return row
 
-    async def whole_page(_item: object = None) -> str:
+    async def whole_page(item: object = None) -> str:
+        """The page of the directory, read again: at the start, and after lost items (every
+        count read again too) or a new group (only groups not counted yet are)."""
         async with db.session() as session:
-            found = await directory.directory_page(session, viewer.id, after)
-            mine = [row.id for row in found.rows if row.is_member]
-            for group_id in set(counts.counts) - set(mine):
-                counts.drop(group_id)
-            await follow(session, mine)
-        rows = [
-            replace(row, unread=counts.count(row.id), mentions=counts.mentions(row.id))
-            if row.is_member
-            else row
-            for row in found.rows
-        ]
+            found = await directory.directory_page(session, viewer.id, after, with_unread=False)
+        mine = [row.id for row in found.rows if row.is_member]
+        for group_id in set(counts.counts) - set(mine):
+            counts.drop(group_id)
+        if type(item) is GroupCreated:
+            mine = [group_id for group_id in mine if group_id not in counts.counts]
+        await counts.count_now(db, mine)
         shown.clear()
-        shown.update((row.id, (row.unread, row.mentions)) for row in rows if row.is_member)
-        found = replace(found, rows=rows)
+        found = replace(found, rows=[with_counts(row) for row in found.rows])
         return render("groups/_list.html", directory=found, csrf_token=token, oob=True)
 
     async def one_row(item: MembershipChanged) -> str:
         group_id = uuid.UUID(item.group_id)
+        if item.is_member:
+            await counts.count_now(db, [group_id])
+        else:
+            counts.drop(group_id)
         async with db.session() as session:
-            if item.is_member:
-                await follow(session, [group_id])
-            else:
-                counts.drop(group_id)
-            row = await directory.directory_row(session, viewer.id, group_id)
+            row = await directory.directory_row(session, viewer.id, group_id, with_unread=False)
         if row is None:
             return ""
-        if row.is_member:
-            row = replace(row, unread=counts.count(group_id), mentions=counts.mentions(group_id))
-            shown[group_id] = (row.unread, row.mentions)
-        return render("groups/_group.html", group=row, csrf_token=token, oob=True)
+        return render("groups/_group.html", group=with_counts(row), csrf_token=token, oob=True)
 
     def unread_now(group_id: uuid.UUID) -> str:
         now = (counts.count(group_id), counts.mentions(group_id))
@@ -173,12 +164,12 @@ async def home_stream(request: Request) -> Response:
         shown[group_id] = now
         return unread_html(group_id, *now)
 
-    async def unread_changed(item: reading.UnreadChanged) -> str:
+    async def unread_changed(item: UnreadChanged) -> str:
         return unread_now(item.group_id)
 
-    async def recount(item: reading.Recount) -> str:
-        async with db.session() as session:
-            await follow(session, [item.group_id])
+    async def recount(item: Recount) -> str:
+        if item.group_id in counts.counts:
+            await counts.count_now(db, [item.group_id])
         return unread_now(item.group_id)
 
     async def read_moved(item: ReadMoved) -> str:
@@ -200,8 +191,8 @@ async def home_stream(request: Request) -> Response:
         Resync: whole_page,
         LoggedOut: logged_out,  # type: ignore[dict-item]
         ReadMoved: read_moved,  # type: ignore[dict-item]
-        reading.UnreadChanged: unread_changed,  # type: ignore[dict-item]
-        reading.Recount: recount,  # type: ignore[dict-item]
+        UnreadChanged: unread_changed,  # type: ignore[dict-item]
+        Recount: recount,  # type: ignore[dict-item]
     }
 
     async def events() -> AsyncIterator[ServerSentEvent]:

@@ -12,7 +12,8 @@ import pytest
 
 from discussit.core.realtime.broker import MemoryBroker, group_channel
 from discussit.core.realtime.items import EntryAppended
-from discussit.groups.reading import LiveCounts, Unread
+from discussit.groups.livecounts import LiveCounts
+from discussit.groups.reading import Unread
 from tests import factories
 from tests.groups.test_stream import stream
 from tests.helpers import html, receive_until, resume, say
