@@ -41,6 +41,7 @@ from discussit.core.security.sessions import CookieSessions
 from discussit.groups import routes as groups_routes
 from discussit.groups import seed, stream
 from discussit.groups.readcursors import ReadCursors
+from discussit.search import routes as search_routes
 from discussit.settings import Settings
 from discussit.timeline import store
 
@@ -51,6 +52,7 @@ ROUTES: list[BaseRoute] = [
     *groups_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,
+    *search_routes.routes,
     *chat_socket.routes,
     *stream.routes,
     *health.routes,

@@ -32,3 +32,9 @@ REACTIONS = ("👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏")
 REACTION_MAX = 16  # characters of an emoji in the database (one of REACTIONS, some are 2)
 QUOTE_MAX = 100  # characters of a replied-to message's first line shown in the reply
 GROUP_WITHIN_SECONDS = 300  # a person's messages this close together show under one name
+
+# Search (discussit/search/): what a search box takes, and a page of results.
+SEARCH_MAX = 200  # characters of a search; the rest is left out, with a note
+SEARCH_TERMS_MAX = 8  # words or "phrases" searched for; more are left out, with a note
+SEARCH_PREFIX_MIN = 3  # the last word, this long or longer, also finds words it starts
+SEARCH_PAGE = 20  # results per page

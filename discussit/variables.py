@@ -200,6 +200,15 @@ VARIABLES: tuple[Variable, ...] = (
         "and retries later (close 1013).",
     ),
     Variable(
+        "RATE_LIMIT_SEARCHES",
+        "searches_per_user",
+        Rate.parse,
+        "`120/60`",
+        f"Searches per user ({ADDRESS_FACTOR}x that per address), each page of results counted "
+        "(as-you-type results ask once per pause in typing); past it, 429 with `Retry-After` "
+        "and the wait in words.",
+    ),
+    Variable(
         "SOCKETS_PER_USER",
         "sockets_per_user",
         _whole("open pages"),

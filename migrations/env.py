@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-from discussit import models  # noqa: F401  (the tables)
+from discussit import models
 from discussit.core.db import sync_url
 
 config = context.config
@@ -17,6 +17,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=models.not_search_index,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -32,6 +33,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=models.not_search_index,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -7,13 +7,14 @@ Templates come from TEMPLATES_DIR (an operator's overrides, when set) before the
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
 from discussit import limits
@@ -53,6 +54,19 @@ def _message_html(entry: Any) -> Markup:
     return Markup(entry.body_html)
 
 
+_MARKED = re.compile("\x02([^\x02\x03]*)\x03")
+_MARKS = re.compile("[\x02\x03]")
+
+
+def _snippet_html(hit: Any) -> Markup:
+    """A search result's snippet as HTML: `{{ hit|snippet_html }}`. The text is escaped first;
+    then each match the engine marked (between \\x02 and \\x03, characters no message can
+    hold) becomes <mark>, and any stray mark is dropped. Like message_html, it takes the hit,
+    not a string."""
+    escaped = str(escape(hit.snippet))
+    return Markup(_MARKS.sub("", _MARKED.sub(r"<mark>\1</mark>", escaped)))
+
+
 def new_client_message_id() -> str:
     """The first id a rendered composer sends with; the page counts on from it (discussit.js)
     without any secure-context-only API, so each send has its own id on plain HTTP too."""
@@ -77,6 +91,7 @@ environment.filters["time_label"] = _time_label
 environment.filters["plural"] = _plural
 environment.filters["iso_time"] = _iso_time
 environment.filters["message_html"] = _message_html
+environment.filters["snippet_html"] = _snippet_html
 environment.globals["HTMX"] = HTMX
 environment.globals["limits"] = limits
 environment.globals["url_for"] = url_path  # before Jinja2Templates, which only sets a default

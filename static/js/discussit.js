@@ -18,11 +18,16 @@
     return li ? Number(li.getAttribute("data-seq")) : 0;
   }
 
+  // Times in the reader's time zone: the hour in a group's history (its days are marked),
+  // the day and the hour where times from any day sit together (data-when="day": results).
   function localise(root) {
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       el.title = when.toLocaleString();
-      el.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      el.textContent =
+        el.dataset.when === "day"
+          ? when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })
+          : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
       el.dataset.local = "1";
     });
   }
@@ -616,6 +621,10 @@
       if (box.id !== "composer-text" && !(editor && box.tagName === "TEXTAREA")) return;
       event.preventDefault();
       box.form.requestSubmit();
+    });
+    // Search results, as they come (the page's own are done at the start).
+    document.addEventListener("htmx:after:settle", function () {
+      document.querySelectorAll("#search-results, #search-panel").forEach(localise);
     });
     document.addEventListener("htmx:config:request", function (event) {
       if (!document.getElementById("resume")) return;

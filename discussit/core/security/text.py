@@ -60,6 +60,7 @@ USERNAME = Rule(
 )
 GROUP_NAME = Rule("Group names", limits.GROUP_NAME_MAX, single_spaced=True)
 GROUP_DESCRIPTION = Rule("Descriptions", limits.GROUP_DESCRIPTION_MAX, required=False)
+SEARCH = Rule("Searches", limits.SEARCH_MAX, required=False, single_spaced=True)
 PAGE_KEY = Rule("Page keys", limits.GROUP_NAME_MAX, single_spaced=True)  # ?after= on the home page
 
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
