@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import searchreport
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -376,6 +378,7 @@ def write(results: dict) -> str:  # type: ignore[type-arg]
         ]
     lines += client_check(results)
     lines += targets(results)
+    lines += searchreport.lines(results)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines)
     (RESULTS / "latest.md").write_text(text)

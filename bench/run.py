@@ -814,6 +814,9 @@ def run(quick: bool) -> dict[str, object]:
         results["busy_day"] = asyncio.run(busy_day())
         print("busy day", results["busy_day"], flush=True)
     database_url, redis_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+    from bench.search import search_phase
+
+    results["search"] = search_phase(100_000 if quick else 1_000_000, database_url)
     if database_url and redis_url and not quick:  # `make bench` starts both (.ci/services.sh)
         results["two_processes"] = two_processes(database_url, redis_url, 1000)
     return results

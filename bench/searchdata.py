@@ -41,7 +41,7 @@ GROUPS = 100
 PEOPLE = 400
 MEMBERS_PER_GROUP = 40
 SEARCHER_GROUPS = 10
-TOPIC_WORDS = 20  # per group, each in about 1 % of that group's messages
+TOPIC_WORDS = 10  # per group, each in about 5 % of that group's messages
 SEARCHER = "searcher"
 
 
@@ -81,7 +81,7 @@ class Data:
             seqs[group] += 1
             length = rng.randint(3, 12)
             words = rng.choices(self.words, cum_weights=self.weights, k=length)
-            if rng.random() < TOPIC_WORDS * 0.01:  # each topic word in ~1 % of the messages
+            if rng.random() < TOPIC_WORDS * 0.05:  # each topic word in ~5 % of the messages
                 words[rng.randrange(length)] = rng.choice(self.topics[group])
             author = rng.choice(self.members[group])
             yield group, seqs[group], author, " ".join(words), start + timedelta(seconds=number)

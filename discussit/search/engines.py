@@ -35,7 +35,8 @@ PLAIN_SNIPPET = 240
 # Best first ranks the newest RANKED matches in the searcher's groups (scoring every match of a
 # word in half the messages took a second at a million messages; a chat's recent past matters
 # most). With fewer matches than that, all of them.
-RANKED = 3000  # characters of a message shown when nothing is matched (filters only)
+RANKED = 3000
+RECENT = 20_000  # PostgreSQL, newest first: messages walked before the index is asked  # characters of a message shown when nothing is matched (filters only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,23 +159,32 @@ def _tsquery(terms: tuple[Term, ...]) -> tuple[str, dict[str, str]]:
 
 def _postgres(tsquery: str, scope: Scope, sort: Sort, cursor: Cursor | None) -> str:
     """The tsquery is written out where it is used, not taken from a CTE: the planner then
-    sees its words and chooses between walking the newest messages (a common word) and the
-    GIN index (a rare one)."""
-    matches = f"""SELECT m.id, m.search FROM messages m
-            WHERE m.search @@ ({tsquery}){_mine(scope)}{_narrowing(scope)}"""
+    sees its words and can choose between walking the newest messages (a common word) and
+    the GIN index (a rare one). It guesses a phrase as common as its words, though, and then
+    walked a million messages for a rare phrase of common words. So newest first looks in the
+    RECENT newest messages first, walking them (bounded), and only if they hold too few
+    matches in the GIN index for the rest (where matches are then few)."""
+    matching = f"m.search @@ ({tsquery}){_mine(scope)}{_narrowing(scope)}"
     headline = (
         f"ts_headline('{PG_CONFIG}', m.body, ({tsquery}), 'StartSel=' || chr(2) || ', StopSel='"
         f" || chr(3) || ', MaxWords={SNIPPET_WORDS + 4}, MinWords={SNIPPET_WORDS // 2}')"
     )
     if sort == "newest":
         keyset = _keyset(cursor, sort, "", "m.id", False)
-        page = f"""SELECT id, CAST(NULL AS float8) AS score FROM ({matches}{keyset}
-            ORDER BY m.id DESC LIMIT :limit) AS hits"""
+        start = ":before" if cursor else "(SELECT coalesce(max(id), 0) + 1 FROM messages)"
+        recent = f"""SELECT m.id FROM messages m WHERE {matching}{keyset}
+                AND m.id >= {start} - {RECENT} ORDER BY m.id DESC LIMIT :limit"""
+        older = f"""SELECT id FROM (SELECT m.id FROM messages m WHERE {matching}{keyset}
+                AND m.id < {start} - {RECENT} OFFSET 0) AS older ORDER BY id DESC LIMIT :limit"""
+        # (An Append under a LIMIT stops as soon as the first part has given enough.)
+        page = f"""SELECT id, CAST(NULL AS float8) AS score
+            FROM (({recent}) UNION ALL ({older})) AS hits LIMIT :limit"""
     else:
         # ts_rank_cd for the RANKED newest matches only, as on SQLite.
         keyset = _keyset(cursor, sort, "score", "id", False)
         page = f"""SELECT id, score FROM (
-                SELECT id, ts_rank_cd(search, ({tsquery}))::float8 AS score FROM ({matches}
+                SELECT id, ts_rank_cd(search, ({tsquery}))::float8 AS score FROM (
+                    SELECT m.id, m.search FROM messages m WHERE {matching}
                     ORDER BY m.id DESC LIMIT {RANKED}) AS recent) AS ranked
             WHERE 1 = 1{keyset} ORDER BY score DESC, id DESC LIMIT :limit"""
     # The headline (costly) only for the page.
