@@ -27,12 +27,20 @@ def _times(name: str, phase: dict[str, Any]) -> list[str]:
         "| search (first page of 20, over HTTP) | p50 ms | p99 ms | max ms | results (mean) |",
         "|---|---|---|---|---|",
     ]
-    for kind, row in phase["searches"].items():
+    for kind, row in sorted(phase["searches"].items(), key=_order):
         rows.append(
             f"| {kind} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['max_ms']:.1f} | "
             f"{row['mean_results']:.1f} |"
         )
     return [*rows, ""]
+
+
+KINDS = ("common", "rare", "phrase", "prefix", "two words", "elsewhere")
+
+
+def _order(item: tuple[str, Any]) -> tuple[int, int]:
+    kind, sort = item[0].split(" / ")
+    return (KINDS.index(kind) if kind in KINDS else len(KINDS), sort != "newest")
 
 
 def worst_p99(phase: dict[str, Any], order: str) -> tuple[str, float]:
@@ -48,7 +56,8 @@ def lines(results: dict[str, Any]) -> list[str]:
     if not search:
         return []
     out = [
-        "Search: a million messages in 100 groups (Zipf-distributed words, 3 to 12 a message, "
+        f"Search: {search['sqlite']['messages']:,} messages in 100 groups (Zipf-distributed "
+        "words, 3 to 12 a message, "
         "and each group's own topic words), searched by a member of 10 of them; kinds of "
         "search: common words, rare words, two-word phrases, the first letters of a word (as "
         "typed), two words, and words common only in groups the searcher is not in; each "
@@ -63,8 +72,9 @@ def lines(results: dict[str, Any]) -> list[str]:
         without, with_ = posting["without index"], posting["with index"]
         page = search["sqlite"]["group_page"]
         out += [
-            f"With the index against without it (SQLite, the same million messages, the servers "
-            f"taking turns): N = {with_['n']} pages, 10 messages/s, {with_['delivered']:,}/"
+            f"With the index against without it (SQLite, the same {search['sqlite']['messages']:,} "
+            f"messages loaded, the servers taking turns): N = {with_['n']} pages, 10 messages/s, "
+            f"{with_['delivered']:,}/"
             f"{with_['expected']:,} delivered with it; CPU per delivery "
             f"{without['cpu_us_per_delivery']:.1f} / {with_['cpu_us_per_delivery']:.1f} µs, p99 "
             f"{without['p99_ms']:.1f} / {with_['p99_ms']:.1f} ms; the group page p50 "

@@ -33,6 +33,10 @@ SQLITE_UP = [
     " INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);"
     " INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END",
     "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+    # Then merged into one segment: a rebuild leaves many, and the merging of them would
+    # otherwise fall on the next thousands of posts, each waiting for its share (on a million
+    # messages, a post took 40 to 75 µs more at the median and up to 57 ms).
+    "INSERT INTO messages_fts(messages_fts) VALUES ('optimize')",
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER messages_fts_au",
