@@ -31,12 +31,12 @@ SORTS: tuple[Sort, ...] = ("newest", "best")
 PG_CONFIG = "discussit_search"  # migration 0010: `simple`, accents folded where it can
 START, END = "\x02", "\x03"  # around each match in a snippet
 SNIPPET_WORDS = 16  # about how many words a snippet shows
-PLAIN_SNIPPET = 240
+PLAIN_SNIPPET = 240  # characters of a message shown when nothing is matched (filters only)
 # Best first ranks the newest RANKED matches in the searcher's groups (scoring every match of a
 # word in half the messages took a second at a million messages; a chat's recent past matters
 # most). With fewer matches than that, all of them.
 RANKED = 3000
-RECENT = 20_000  # PostgreSQL, newest first: messages walked before the index is asked  # characters of a message shown when nothing is matched (filters only)
+RECENT = 20_000  # PostgreSQL, newest first: messages walked before the index is asked
 
 
 @dataclass(frozen=True, slots=True)
