@@ -7,7 +7,7 @@ are searched (never a filter applied to results afterwards: no page holes, nothi
 other groups), and leaves deleted messages out. Pages are keyset pages: newest first by message
 id, or best first by (score, id); never an OFFSET. The user's words reach the engines only as
 pieces of letters and digits each engine quotes itself (query.py), or through PostgreSQL's
-phraseto_tsquery, which takes any text. Snippets mark matches with the control characters
+websearch_to_tsquery, which takes any text. Snippets mark matches with the control characters
 \\x02 and \\x03, which no message can hold (core/security/text.py): escaping the text and then
 turning the marks into <mark> is left to the one filter that makes markup of them.
 """
@@ -144,16 +144,17 @@ def _sqlite(terms: tuple[Term, ...], scope: Scope, sort: Sort, cursor: Cursor | 
 
 def _tsquery(terms: tuple[Term, ...]) -> tuple[str, dict[str, str]]:
     """A tsquery expression of every term, AND-ed: a phrase from each term's text as typed
-    (phraseto_tsquery takes any text), or, for the word being typed, that word as a prefix."""
+    (websearch_to_tsquery takes any text, and reads none of it as an operator between double
+    quotes), or, for the word being typed, that word as a prefix."""
     parts, params = [], {}
     for number, term in enumerate(terms):
         name = f"t{number}"
         if term.prefix:  # a single piece of letters and digits: safe inside quotes
             parts.append(f"to_tsquery('{PG_CONFIG}', :{name})")
             params[name] = f"'{term.words[0]}':*"
-        else:
-            parts.append(f"phraseto_tsquery('{PG_CONFIG}', :{name})")
-            params[name] = term.text
+        else:  # in double quotes (which a term never holds): a phrase, no operators
+            parts.append(f"websearch_to_tsquery('{PG_CONFIG}', :{name})")
+            params[name] = f'"{term.text}"'
     return " && ".join(parts), params
 
 

@@ -10,6 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from discussit import limits
@@ -402,3 +405,12 @@ def test_the_sqlite_index_stays_exact_through_edits_and_deletions(
             == 3
         )
     engine.dispose()
+
+
+@given(q=st.text(max_size=60), sort=st.sampled_from(["newest", "best"]))
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_text_searches_without_an_error(client, alice, lounge_with_alice_and_bob, q, sort):
+    response = alice.get("/search/results?" + urlencode({"q": q, "sort": sort}), headers=HX)
+    assert response.status_code == 200, (q, response.text)
