@@ -35,7 +35,7 @@ PLAIN_SNIPPET = 240  # characters of a message shown when nothing is matched (fi
 # Best first ranks the newest RANKED matches in the searcher's groups (scoring every match of a
 # word in half the messages took a second at a million messages; a chat's recent past matters
 # most). With fewer matches than that, all of them.
-RANKED = 3000
+RANKED = 1000
 RECENT = 20_000  # PostgreSQL, newest first: messages walked before the index is asked
 
 
@@ -175,8 +175,13 @@ def _postgres(tsquery: str, scope: Scope, sort: Sort, cursor: Cursor | None) -> 
         start = ":before" if cursor else "(SELECT coalesce(max(id), 0) + 1 FROM messages)"
         recent = f"""SELECT m.id FROM messages m WHERE {matching}{keyset}
                 AND m.id >= {start} - {RECENT} ORDER BY m.id DESC LIMIT :limit"""
-        older = f"""SELECT id FROM (SELECT m.id FROM messages m WHERE {matching}{keyset}
-                AND m.id < {start} - {RECENT} OFFSET 0) AS older ORDER BY id DESC LIMIT :limit"""
+        # The older part takes the words' matches from the GIN index alone (behind OFFSET 0),
+        # then narrows them: given more to AND, PostgreSQL added bitmaps of every message of
+        # the groups (100,000) or of the id range (980,000), at 10 to 30 ms each.
+        older = f"""SELECT m.id FROM (SELECT id, group_id, author_id, deleted_at FROM messages
+                WHERE search @@ ({tsquery}) OFFSET 0) AS m
+            WHERE m.id < {start} - {RECENT}{keyset}{_mine(scope)}{_narrowing(scope)}
+            ORDER BY m.id DESC LIMIT :limit"""
         # (An Append under a LIMIT stops as soon as the first part has given enough.)
         page = f"""SELECT id, CAST(NULL AS float8) AS score
             FROM (({recent}) UNION ALL ({older})) AS hits LIMIT :limit"""
