@@ -127,6 +127,7 @@ def bench_env(database_url: str, **more: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
         "SEED_DEMO_GROUPS": "false",
+        "FIRST_ACCOUNT_STAFF": "false",
         "RATE_LIMIT_MESSAGES": "1000000/10",
         "RATE_LIMIT_CHANGES": "1000000/60",
         "RATE_LIMIT_CONNECTS": "1000000/60",

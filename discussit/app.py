@@ -16,8 +16,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from discussit import errors
-from discussit.accounts import auth
+from discussit.accounts import account_routes, auth
 from discussit.accounts import routes as accounts_routes
+from discussit.admin import routes as admin_routes
 from discussit.chat import message_routes
 from discussit.chat import routes as chat_routes
 from discussit.chat import socket as chat_socket
@@ -49,6 +50,8 @@ log = logging.getLogger("discussit")
 
 ROUTES: list[BaseRoute] = [
     *accounts_routes.routes,
+    *account_routes.routes,
+    *admin_routes.routes,
     *groups_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,

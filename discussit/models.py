@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Index, Text, UniqueConstraint, bindparam, exists
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from discussit import limits
@@ -29,6 +30,8 @@ class User(SQLModel, table=True):
     username_key: str = Field(max_length=limits.USERNAME_MAX, unique=True)
     password_hash: str = Field(max_length=200)
     is_staff: bool = False
+    # Deactivated by staff (admin/people.py): no login, every session ended; their messages stay.
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -44,6 +47,11 @@ class AuthSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow)
+    # What the owner sees in their list of logins (accounts/logins.py): the browser it was made
+    # in (its User-Agent, cut short), from where, and when it was last used (to a few minutes).
+    user_agent: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    address: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    last_seen_at: datetime | None = None
 
 
 def login_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -173,6 +181,20 @@ class Event(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=10)  # "joined" | "left"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Something staff did (or that staff should know of): who, what, to whom, when. Written in
+    the same transaction as the action (admin/audit.py)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: str = Field(max_length=40)
+    target_user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    detail: str = Field(default="", max_length=200)
 
 
 # Made by migration 0010 (full-text search), not by these models: SQLite's FTS5 table and the

@@ -37,6 +37,7 @@ class Settings:
     debug: bool = False
     workers: int = 1  # WEB_CONCURRENCY: uvicorn's process count, checked against the backends
     seed_demo_groups: bool = True
+    first_account_staff: bool = True
     templates_dir: Path | None = None
     templates_reload: bool = False
     login_attempts_per_user: Rate = Rate(10, 180)

@@ -127,6 +127,15 @@ VARIABLES: tuple[Variable, ...] = (
         "On first start (no groups at all) create General, Random and Help.",
     ),
     Variable(
+        "FIRST_ACCOUNT_STAFF",
+        "first_account_staff",
+        _bool,
+        "`true`",
+        "On a fresh install (no accounts at all) the first account signed up becomes staff, as "
+        "the sign-up page says, so that it can run the place. `false`: staff only by "
+        "`discussit make-staff`.",
+    ),
+    Variable(
         "TEMPLATES_RELOAD",
         "templates_reload",
         _bool,

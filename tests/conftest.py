@@ -110,6 +110,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         redis_url=TEST_REDIS_URL,
         seed_demo_groups=False,
+        first_account_staff=False,  # (tests/accounts/test_first_run.py turns it on)
         signups_per_address=Rate(10000, 3600),
     )
 
@@ -121,6 +122,7 @@ def server_env(settings: Settings) -> dict[str, str]:
         "SECRET_KEY": settings.secret_key,
         "DATABASE_URL": settings.database_url,
         "SEED_DEMO_GROUPS": "false",
+        "FIRST_ACCOUNT_STAFF": "false",
     }
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url

@@ -8,12 +8,13 @@ cookie stops working at once, on pages, the WebSocket and the SSE stream alike.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import Connection, case, or_
+from sqlalchemy import Connection, case, or_, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,7 @@ from discussit.core.prepared import Prepared
 from discussit.core.realtime.broker import Broker, user_channel
 from discussit.core.realtime.items import LoggedOut
 from discussit.core.security.csrf import csrf_token
+from discussit.core.security.ratelimit import client_address
 from discussit.core.security.text import username_key
 from discussit.core.urls import url_path
 from discussit.models import AuthSession, User, login_conditions, utcnow
@@ -57,6 +59,7 @@ class Viewer:
     user: Account
     session_key: str  # SHA-256 of the cookie token: identifies this login in the registry
     expires_at: datetime  # the server ends the session then, whatever the cookie says
+    last_seen: datetime | None = None  # when this login was last used, to SEEN_EVERY
 
     @property
     def id(self) -> int:
@@ -83,9 +86,15 @@ async def find_user(session: AsyncSession, username: str) -> User | None:
 _USERS = User.__table__  # type: ignore[attr-defined]
 _LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
 _FIND_LOGIN = Prepared(
-    core_select(_USERS.c.id, _USERS.c.username, _USERS.c.is_staff, _LOGINS.c.created_at)
+    core_select(
+        _USERS.c.id,
+        _USERS.c.username,
+        _USERS.c.is_staff,
+        _LOGINS.c.created_at,
+        _LOGINS.c.last_seen_at,
+    )
     .join_from(_USERS, _LOGINS, _LOGINS.c.user_id == _USERS.c.id)
-    .where(*login_conditions())
+    .where(*login_conditions(), _USERS.c.is_active)
 )
 
 
@@ -94,9 +103,22 @@ def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
     row = _FIND_LOGIN.first(db, session_params(key, max_age))
     if row is None:
         return None
-    user_id, username, is_staff, started = row
+    user_id, username, is_staff, started, last_seen = row
     account = Account(user_id, username, bool(is_staff))
-    return Viewer(account, key, started + timedelta(seconds=max_age))
+    return Viewer(account, key, started + timedelta(seconds=max_age), last_seen or started)
+
+
+SEEN_EVERY = timedelta(minutes=5)  # a login's "last used" is written at most this often
+_SHOWN = re.compile(r"[^\x20-\x7e]")
+
+
+def _touch(conn: Connection, key: str) -> None:
+    conn.execute(update(_LOGINS).where(_LOGINS.c.token_hash == key).values(last_seen_at=utcnow()))
+
+
+def clean_user_agent(raw: str | None) -> str:
+    """A User-Agent as kept for the list of logins: printable ASCII, cut to its column."""
+    return _SHOWN.sub("", raw or "")[:200]
 
 
 async def current_viewer(
@@ -117,6 +139,9 @@ async def current_viewer(
             viewer = await db.read(lambda c: _find_login(c, key, max_age))
         else:
             viewer = await session.run_sync(lambda s: _find_login(s.connection(), key, max_age))
+        if viewer is not None and (viewer.last_seen or utcnow()) < utcnow() - SEEN_EVERY:
+            db = conn.state.db
+            await db.write(lambda c: _touch(c, key))
     conn.state.viewer = viewer
     return viewer
 
@@ -136,7 +161,14 @@ async def log_in(conn: HTTPConnection, user: User) -> Viewer:
     token = secrets.token_urlsafe(32)
     db: Database = conn.state.db
     async with db.session() as session:
-        session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id))
+        session.add(
+            AuthSession(
+                token_hash=_token_hash(token),
+                user_id=user.id,
+                user_agent=clean_user_agent(conn.headers.get("user-agent")),
+                address=client_address(conn)[:64],
+            )
+        )
         await session.commit()
     conn.session.clear()
     conn.session["sid"] = token
@@ -145,6 +177,7 @@ async def log_in(conn: HTTPConnection, user: User) -> Viewer:
         Account.of(user),
         _token_hash(token),
         utcnow() + timedelta(seconds=conn.state.settings.session_max_age),
+        utcnow(),
     )
     conn.state.viewer = viewer
     return viewer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -32,10 +33,39 @@ async def _too_many(request: Request, retry_after: int, what: str) -> Response:
     return response
 
 
+async def _fresh_install(request: Request) -> bool:
+    """No account yet (and the first one becomes staff, as it does unless turned off)."""
+    settings: Settings = request.state.settings
+    if not settings.first_account_staff:
+        return False
+    db: Database = request.state.db
+    users = User.__table__  # type: ignore[attr-defined]
+    return await db.read(lambda conn: conn.execute(select(users.c.id).limit(1)).first() is None)
+
+
+async def _first_becomes_staff(db: Database, user_id: int) -> bool:
+    """After a sign-up: the account becomes staff if it is the first one (the lowest id). On
+    SQLite writers take turns, so exactly one is; on PostgreSQL two sign-ups racing on a fresh
+    install could both be."""
+    users = User.__table__  # type: ignore[attr-defined]
+
+    def promote(conn: Connection) -> bool:
+        first = select(func.min(users.c.id)).scalar_subquery()
+        done = conn.execute(
+            update(users).where(users.c.id == user_id, users.c.id == first).values(is_staff=True)
+        )
+        return done.rowcount == 1
+
+    return await db.write(promote)
+
+
 async def signup(request: Request) -> Response:
     next_url = auth.safe_next(request.query_params.get("next"))
+    fresh = await _fresh_install(request)
     if request.method == "GET":
-        return await page(request, "accounts/signup.html", next=next_url, errors={}, username="")
+        return await page(
+            request, "accounts/signup.html", next=next_url, errors={}, username="", fresh=fresh
+        )
     settings: Settings = request.state.settings
     limiter: MemoryLimiter = request.state.limiter
     decision = await limiter.hit(
@@ -80,7 +110,12 @@ async def signup(request: Request) -> Response:
             next=next_url,
             errors=errors,
             username=username,
+            fresh=fresh,
         )
+    assert user.id is not None
+    if fresh and await _first_becomes_staff(db, user.id):
+        user.is_staff = True
+        log.info("first account user=%s is staff", user.id)
     await auth.log_in(request, user)
     return RedirectResponse(next_url, status_code=303)
 
@@ -119,6 +154,16 @@ async def login(request: Request) -> Response:
             status_code=400,
             next=next_url,
             error="Wrong username or password.",
+            username=username,
+        )
+    if not user.is_active:  # (said only to whoever knows the password)
+        log.info("login refused: deactivated user=%s", user.id)
+        return await page(
+            request,
+            "accounts/login.html",
+            status_code=403,
+            next=next_url,
+            error="This account is deactivated. Ask staff if you think it should not be.",
             username=username,
         )
     await auth.log_in(request, user)

@@ -28,6 +28,7 @@ def live_server(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": f"sqlite:///{folder}/discussit.db",
         "SEED_DEMO_GROUPS": "false",
+        "FIRST_ACCOUNT_STAFF": "false",
     }
     if os.environ.get("TEST_DATABASE_URL"):  # second pass: PostgreSQL + Redis
         request.getfixturevalue("fresh_postgres")

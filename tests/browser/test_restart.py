@@ -24,6 +24,7 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": database_url,
         "SEED_DEMO_GROUPS": "false",
+        "FIRST_ACCOUNT_STAFF": "false",
     }
     if os.environ.get("TEST_REDIS_URL"):
         env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]

@@ -1,0 +1,94 @@
+"""A person's own account page: a new password, and where they are logged in (sign out one
+login, or every one but this). Plain forms (Post/Redirect/Get); the page says what was done."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from discussit.accounts import auth, logins
+from discussit.accounts.pages import page
+from discussit.core.db import Database
+from discussit.core.security.ratelimit import MemoryLimiter, spend
+from discussit.core.urls import url_path
+from discussit.core.web import form_text, read_form
+from discussit.settings import Settings
+
+DONE = {  # what the page says after each action (never anything a request carried)
+    "password": "Your password is changed. Your other logins were signed out; this one stays.",
+    "ended": "That login is signed out.",
+    "others": "Every other login is signed out; this one stays.",
+}
+
+
+async def _page(request: Request, errors: dict[str, list[str]], status_code: int = 200) -> Response:
+    viewer = await auth.require_viewer(request)
+    db: Database = request.state.db
+    found = await db.read(lambda conn: logins.logins_of(conn, viewer))
+    return await page(
+        request,
+        "accounts/account.html",
+        status_code=status_code,
+        logins=found,
+        errors=errors,
+        done=DONE.get(request.query_params.get("done", "")),
+    )
+
+
+async def account(request: Request) -> Response:
+    return await _page(request, {})
+
+
+async def change_password(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    settings: Settings = request.state.settings
+    limiter: MemoryLimiter = request.state.limiter
+    # Each try checks the current password: counted like logins, per user and per address.
+    decision = await spend(
+        limiter, "password", viewer.id, request, settings.login_attempts_per_user
+    )
+    if not decision.allowed:
+        raise HTTPException(
+            429,
+            f"Too many tries. Try again in {decision.retry_after} seconds.",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
+    form = await read_form(request)
+    problems = await logins.change_password(
+        request.state.db,
+        request.state.broker,
+        viewer,
+        form_text(form, "current"),
+        form_text(form, "new"),
+        form_text(form, "new2"),
+    )
+    if problems:
+        return await _page(request, {"password": problems}, status_code=400)
+    return RedirectResponse(url_path("account:show") + "?done=password", status_code=303)
+
+
+async def end_login(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    raw = request.path_params["login_id"]
+    ended = await logins.end_logins(request.state.db, request.state.broker, viewer, int(raw))
+    if not ended:
+        raise HTTPException(404, "No such login of yours (it may have ended already).")
+    return RedirectResponse(url_path("account:show") + "?done=ended", status_code=303)
+
+
+async def end_others(request: Request) -> Response:
+    viewer = await auth.require_viewer(request)
+    await logins.end_logins(request.state.db, request.state.broker, viewer)
+    return RedirectResponse(url_path("account:show") + "?done=others", status_code=303)
+
+
+routes = [
+    Route("/account", account, name="account:show"),
+    Route("/account/password", change_password, methods=["POST"], name="account:password"),
+    Route(
+        "/account/logins/{login_id:int}/end", end_login, methods=["POST"], name="account:end_login"
+    ),
+    Route("/account/logins/end-others", end_others, methods=["POST"], name="account:end_others"),
+]
