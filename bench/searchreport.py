@@ -43,12 +43,22 @@ def _order(item: tuple[str, Any]) -> tuple[int, int]:
     return (KINDS.index(kind) if kind in KINDS else len(KINDS), sort != "newest")
 
 
-def worst_p99(phase: dict[str, Any], order: str) -> tuple[str, float]:
+def worst_p99(
+    phase: dict[str, Any], kinds: tuple[str, ...], orders: tuple[str, ...]
+) -> tuple[str, float]:
+    """The kind and order with the highest p99 among `kinds` asked in `orders`."""
     kind, row = max(
-        ((k, r) for k, r in phase["searches"].items() if k.endswith(order)),
+        (
+            (k, r)
+            for k, r in phase["searches"].items()
+            if k.split(" / ")[0] in kinds and k.split(" / ")[1] in orders
+        ),
         key=lambda item: item[1]["p99_ms"],
     )
     return kind, row["p99_ms"]
+
+
+TARGET_KINDS = ("common", "rare", "phrase")  # the issue's: common words, rare words, phrases
 
 
 def lines(results: dict[str, Any]) -> list[str]:
@@ -96,11 +106,15 @@ def targets(search: dict[str, Any]) -> list[str]:
     for name, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgres")):
         if key not in search:
             continue
-        kind, p99 = worst_p99(search[key], "newest")
-        rows.append(
-            f"| search p99, first page, newest first ({name}, worst kind: {kind.split(' / ')[0]}) "
-            f"| | {p99:.1f} ms | | ≤ {SEARCH_P99_MS:.0f} ms: {_verdict(p99 <= SEARCH_P99_MS)} |"
-        )
+        for what, kinds, orders in (
+            ("common words, rare words, phrases; newest first", TARGET_KINDS, ("newest",)),
+            ("every kind, newest first and best first", KINDS, ("newest", "best")),
+        ):
+            kind, p99 = worst_p99(search[key], kinds, orders)
+            rows.append(
+                f"| search p99, first page ({name}; {what}; worst: {kind}) | | {p99:.1f} ms | | "
+                f"≤ {SEARCH_P99_MS:.0f} ms: {_verdict(p99 <= SEARCH_P99_MS)} |"
+            )
     posting = (search.get("sqlite") or {}).get("posting")
     if posting:
         without, with_ = posting["without index"], posting["with index"]

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from discussit import errors
 from discussit.accounts import account_routes, auth
 from discussit.accounts import routes as accounts_routes
+from discussit.admin import group_routes as admin_group_routes
 from discussit.admin import routes as admin_routes
 from discussit.chat import message_routes
 from discussit.chat import routes as chat_routes
@@ -52,6 +53,7 @@ ROUTES: list[BaseRoute] = [
     *accounts_routes.routes,
     *account_routes.routes,
     *admin_routes.routes,
+    *admin_group_routes.routes,
     *groups_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,

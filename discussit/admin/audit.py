@@ -21,6 +21,7 @@ ACTIONS = {
     "staff-off": "removed from staff",
     "deactivate": "deactivated",
     "reactivate": "reactivated",
+    "member-removed": "removed from a group",
 }
 
 

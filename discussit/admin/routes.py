@@ -30,12 +30,12 @@ DONE = {
 }
 
 
-async def _staff(request: Request) -> Viewer:
+async def staff_only(request: Request) -> Viewer:
     return await access.require_staff(request, "use the staff area")
 
 
 async def home(request: Request) -> Response:
-    await _staff(request)
+    await staff_only(request)
     return RedirectResponse(url_path("admin:people"), status_code=303)
 
 
@@ -52,7 +52,7 @@ async def _done(request: Request, db: Database) -> str | None:
 
 
 async def people_page(request: Request) -> Response:
-    viewer = await _staff(request)
+    viewer = await staff_only(request)
     db: Database = request.state.db
     search = request.query_params.get("q", "")
     try:
@@ -73,7 +73,7 @@ async def people_page(request: Request) -> Response:
 
 
 async def _change(request: Request, field: str) -> Response:
-    viewer = await _staff(request)
+    viewer = await staff_only(request)
     user_id = int(request.path_params["user_id"])
     form = await read_form(request)
     wanted = form_text(form, field)
@@ -104,7 +104,7 @@ async def set_active(request: Request) -> Response:
 
 
 async def audit_page(request: Request) -> Response:
-    await _staff(request)
+    await staff_only(request)
     db: Database = request.state.db
     before = int_param(request, "before")
     lines, next_before = await db.read(lambda c: audit.page(c, before))

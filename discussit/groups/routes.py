@@ -14,7 +14,6 @@ from discussit import limits
 from discussit.accounts import auth
 from discussit.accounts.pages import page
 from discussit.core.db import Database
-from discussit.core.realtime.presence import Presence
 from discussit.core.security import text
 from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.security.text import clean_seq
@@ -22,6 +21,7 @@ from discussit.core.templating import dom_id, templates
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, is_htmx, read_form, text_param
 from discussit.groups import access, directory, live, membership, notifications, reading
+from discussit.groups import joining as joining_
 from discussit.settings import Settings
 
 
@@ -41,16 +41,10 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     group_id = access.group_id_from_path(request)
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
     await _spend_membership_budget(request, viewer)
-    db: Database = request.state.db
     member = membership.Member(viewer.id, viewer.user.username)
-    changed = await membership.change(db, group_id, member, joining)  # NoSuchGroup
-    if changed is not None:
-        presence: Presence = request.state.presence
-        is_online = joining and viewer.id in await presence.online(group_id)
-        html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)
-        await live.publish_membership_change(
-            request.state.broker, changed.entry, html, changed.member_count, is_member=joining
-        )
+    await joining_.change_membership(  # NoSuchGroup
+        request.state.db, request.state.broker, request.state.presence, group_id, member, joining
+    )
     if not joining and next_url.startswith(url_path("chat:show", group_id=group_id).rstrip("/")):
         next_url = url_path("groups:index")  # the group's page is closed to non-members
     if not is_htmx(request):

@@ -36,7 +36,7 @@ PLAIN_SNIPPET = 240  # characters of a message shown when nothing is matched (fi
 # word in half the messages took a second at a million messages; a chat's recent past matters
 # most). With fewer matches than that, all of them.
 RANKED = 1000
-RECENT = 20_000  # PostgreSQL, newest first: messages walked before the index is asked
+RECENT = 100_000  # PostgreSQL, newest first: messages walked before the index is asked
 
 
 @dataclass(frozen=True, slots=True)
