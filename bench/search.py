@@ -40,7 +40,7 @@ from discussit.core.db import sync_url
 
 QUERIES_PER_KIND = 20  # different queries of each kind
 REPEATS = 5  # each asked this many times (in a shuffled order)
-PAGE_LOADS = 200  # group page loads on each server (with and without the index)
+PAGE_LOADS = 1000  # group page loads on each server (with and without the index)
 POSTING_N = 100  # pages open while posting
 POSTING_ROUNDS = 4  # rounds of 100 messages at 10/s, the servers taking turns
 DROP_SQLITE_INDEX = [
@@ -200,6 +200,7 @@ def _sqlite(data: searchdata.Data) -> dict[str, Any]:
         time.sleep(ROUND_PAUSE)
         rows = asyncio.run(side_by_side(targets, POSTING_N, POSTING_ROUNDS, 50, rate=10))
         out["posting"] = {t.name: row for t, row in zip(targets, rows, strict=True)}
+        time.sleep(ROUND_PAUSE)
         out["group_page"] = page_loads(targets)
     finally:
         for target in targets:

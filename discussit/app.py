@@ -20,6 +20,7 @@ from discussit.accounts import account_routes, auth
 from discussit.accounts import routes as accounts_routes
 from discussit.admin import group_routes as admin_group_routes
 from discussit.admin import routes as admin_routes
+from discussit.admin import signup_routes as admin_signup_routes
 from discussit.chat import message_routes
 from discussit.chat import routes as chat_routes
 from discussit.chat import socket as chat_socket
@@ -54,6 +55,7 @@ ROUTES: list[BaseRoute] = [
     *account_routes.routes,
     *admin_routes.routes,
     *admin_group_routes.routes,
+    *admin_signup_routes.routes,
     *groups_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,

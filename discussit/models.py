@@ -183,6 +183,16 @@ class Event(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SiteSetting(SQLModel, table=True):
+    """A setting staff change from the staff area (not the environment): `signup_policy`
+    ("open" or "invite") and `invite_code` (the join link's code). accounts/signup_policy.py."""
+
+    __tablename__ = "site_settings"
+
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+
+
 class AuditEntry(SQLModel, table=True):
     """Something staff did (or that staff should know of): who, what, to whom, when. Written in
     the same transaction as the action (admin/audit.py)."""

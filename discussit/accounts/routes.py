@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from discussit import limits
-from discussit.accounts import auth, passwords
+from discussit.accounts import auth, passwords, signup_policy
 from discussit.accounts.pages import error_page, page
 from discussit.core.db import Database
 from discussit.core.security import text
@@ -61,10 +61,21 @@ async def _first_becomes_staff(db: Database, user_id: int) -> bool:
 
 async def signup(request: Request) -> Response:
     next_url = auth.safe_next(request.query_params.get("next"))
+    code = request.query_params.get("code", "")[:64] or None
     fresh = await _fresh_install(request)
+    db: Database = request.state.db
+    policy = await db.read(signup_policy.current)
+    if not fresh and not policy.admits(code):
+        return await page(request, "accounts/signup_closed.html", status_code=403)
     if request.method == "GET":
         return await page(
-            request, "accounts/signup.html", next=next_url, errors={}, username="", fresh=fresh
+            request,
+            "accounts/signup.html",
+            next=next_url,
+            code=code,
+            errors={},
+            username="",
+            fresh=fresh,
         )
     settings: Settings = request.state.settings
     limiter: MemoryLimiter = request.state.limiter
@@ -87,7 +98,6 @@ async def signup(request: Request) -> Response:
         errors["password"] = found
     if password != password2:
         errors["password2"] = ["The two passwords do not match."]
-    db: Database = request.state.db
     if not errors:
         user = User(
             username=username,
@@ -108,6 +118,7 @@ async def signup(request: Request) -> Response:
             "accounts/signup.html",
             status_code=400,
             next=next_url,
+            code=code,
             errors=errors,
             username=username,
             fresh=fresh,

@@ -22,6 +22,9 @@ ACTIONS = {
     "deactivate": "deactivated",
     "reactivate": "reactivated",
     "member-removed": "removed from a group",
+    "signup-open": "opened sign-up to anyone",
+    "signup-invite": "made sign-up by invitation",
+    "invite-rotated": "made a new join link",
 }
 
 

@@ -68,3 +68,35 @@ def test_signing_out_another_login_from_the_account_page(live_server, new_contex
     expect(logins).to_have_count(1)
     phone.reload()
     expect(phone).to_have_url(re.compile(r"/login"))
+
+
+def test_staff_make_sign_up_by_invitation_and_rotate_the_link(live_server, new_context, artifacts):
+    base = live_server.url
+    ana_name = unique("ana")
+    ana, visitor = new_context().new_page(), new_context().new_page()
+    sign_up(ana, base, ana_name)
+    live_server.command("make-staff", ana_name)
+    ana.goto(base + "/admin/signup")
+    ana.get_by_label("Only people with the join link").check()
+    ana.get_by_role("button", name="Save").click()
+    link = ana.get_by_role("textbox", name="Join link").input_value()
+    ana.screenshot(path=str(artifacts / "admin-signup.png"), full_page=True)
+    try:
+        visitor.goto(base + "/signup")
+        expect(visitor.locator("main")).to_contain_text("by invitation")
+        ana.get_by_role("button", name="Make a new link").click()
+        expect(ana.locator(".admin__done")).to_contain_text("the old one no longer works")
+        visitor.goto(link)
+        expect(visitor.locator("main")).to_contain_text("by invitation")
+        new_link = ana.get_by_role("textbox", name="Join link").input_value()
+        visitor.goto(new_link)
+        visitor.fill("input[name=username]", unique("eve"))
+        visitor.fill("input[name=password]", "violet-lantern-93")
+        visitor.fill("input[name=password2]", "violet-lantern-93")
+        visitor.click("button:has-text('Sign up')")
+        expect(visitor.locator(".topbar__user strong")).to_have_count(1)
+    finally:  # the live server is shared: open again for the other journeys
+        ana.goto(base + "/admin/signup")
+        ana.get_by_label("Anyone").check()
+        ana.get_by_role("button", name="Save").click()
+        expect(ana.locator(".admin__done")).to_have_text("Anyone can sign up.")
