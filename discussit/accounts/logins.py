@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from discussit.accounts import passwords
 from discussit.accounts.auth import Viewer
-from discussit.core.db import Database, Outcome
+from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker, user_channel
 from discussit.core.realtime.items import LoggedOut
 from discussit.models import AuthSession, User
@@ -80,28 +80,37 @@ def logins_of(conn: Connection, viewer: Viewer) -> list[Login]:
     return sorted(found, key=lambda login: (not login.current, -login.last_seen.timestamp()))
 
 
+def end_logins_of(
+    conn: Connection, user_id: int, keep: str | None = None, login_id: int | None = None
+) -> list[str]:
+    """In the caller's transaction: delete `user_id`'s logins (but the one with key `keep`; only
+    `login_id`, if given). Their keys, for `announce_ended` once committed."""
+    ending = _LOGINS.c.user_id == user_id
+    if keep is not None:
+        ending &= _LOGINS.c.token_hash != keep
+    if login_id is not None:
+        ending &= _LOGINS.c.id == login_id
+    keys = [row.token_hash for row in conn.execute(select(_LOGINS.c.token_hash).where(ending))]
+    conn.execute(delete(_LOGINS).where(ending))
+    return keys
+
+
+async def announce_ended(broker: Broker, user_id: int, keys: list[str]) -> None:
+    """After the commit: each ended login's live pages and streams close, in every process."""
+    for key in keys:
+        await broker.publish(user_channel(user_id), LoggedOut(key))
+
+
 async def end_logins(
     db: Database, broker: Broker, viewer: Viewer, login_id: int | None = None
 ) -> int:
     """End the viewer's login `login_id` (never this one: that is logging out), or, without
     one, every login of theirs but this one. How many ended."""
-
-    def end(conn: Connection) -> list[str]:
-        ending = (_LOGINS.c.user_id == viewer.id) & (_LOGINS.c.token_hash != viewer.session_key)
-        if login_id is not None:
-            ending &= _LOGINS.c.id == login_id
-        keys = [row.token_hash for row in conn.execute(select(_LOGINS.c.token_hash).where(ending))]
-        conn.execute(delete(_LOGINS).where(ending))
-        return keys
-
-    keys = await db.write(end)
-    for key in keys:
-        await broker.publish(user_channel(viewer.id), LoggedOut(key))
+    keys = await db.write(
+        lambda conn: end_logins_of(conn, viewer.id, keep=viewer.session_key, login_id=login_id)
+    )
+    await announce_ended(broker, viewer.id, keys)
     return len(keys)
-
-
-class WrongPassword(Outcome):
-    """The current password given is not the account's."""
 
 
 async def change_password(

@@ -74,18 +74,15 @@ async def remove_member(request: Request) -> Response:
     group_name, username = await db.read(names)
     if group_name is None or username is None:
         raise HTTPException(404, "No such group or account.")
-    changed = await joining.change_membership(
+    await joining.change_membership(
         db,
         request.state.broker,
         request.state.presence,
         group_id,
         membership.Member(user_id, username),
         joining=False,
+        also=lambda conn: audit.record(conn, viewer.id, "member-removed", user_id, group_name),
     )
-    if changed is not None:
-        await db.write(
-            lambda conn: audit.record(conn, viewer.id, "member-removed", user_id, group_name)
-        )
     back = url_path("admin:group", group_id=group_id) + f"?removed={user_id}"
     return RedirectResponse(back, status_code=303)
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, select, update
 
 from discussit import limits
+from discussit.accounts import logins
 from discussit.accounts.auth import Viewer
 from discussit.admin import audit
 from discussit.core.db import Database, Outcome
-from discussit.core.realtime.broker import Broker, user_channel
-from discussit.core.realtime.items import LoggedOut
+from discussit.core.realtime.broker import Broker
 from discussit.core.security.text import username_key
-from discussit.models import AuthSession, User
+from discussit.models import User
 
 _USERS = User.__table__  # type: ignore[attr-defined]
-_LOGINS = AuthSession.__table__  # type: ignore[attr-defined]
 PAGE = 50
 
 
@@ -93,17 +92,10 @@ async def set_active(
     def change(conn: Connection) -> tuple[str, list[str]]:
         name = _target(conn, user_id)
         conn.execute(update(_USERS).where(_USERS.c.id == user_id).values(is_active=active))
-        keys: list[str] = []
-        if not active:
-            mine = _LOGINS.c.user_id == user_id
-            keys = [
-                row.token_hash for row in conn.execute(select(_LOGINS.c.token_hash).where(mine))
-            ]
-            conn.execute(delete(_LOGINS).where(mine))
+        keys = [] if active else logins.end_logins_of(conn, user_id)
         audit.record(conn, actor.id, "reactivate" if active else "deactivate", user_id)
         return name, keys
 
     name, keys = await db.write(change)
-    for key in keys:
-        await broker.publish(user_channel(user_id), LoggedOut(key))
+    await logins.announce_ended(broker, user_id, keys)
     return name

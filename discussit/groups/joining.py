@@ -7,6 +7,9 @@ pages of the group closed by it, in every process)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+
+from sqlalchemy import Connection
 
 from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
@@ -21,10 +24,11 @@ async def change_membership(
     group_id: uuid.UUID,
     member: membership.Member,
     joining: bool,
+    also: Callable[[Connection], None] | None = None,
 ) -> membership.Changed | None:
-    """Join (or leave) `group_id`; None when there was nothing to change. Raises
-    NoSuchGroup."""
-    changed = await membership.change(db, group_id, member, joining)
+    """Join (or leave) `group_id` (and `also`, in the same transaction); None when there was
+    nothing to change. Raises NoSuchGroup."""
+    changed = await membership.change(db, group_id, member, joining, also)
     if changed is not None:
         is_online = joining and member.user_id in await presence.online(group_id)
         html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
@@ -89,9 +90,16 @@ class Changed:
     listed_after: int | None  # joining: the user id of the member listed just before, if any
 
 
-async def change(db: Database, group_id: uuid.UUID, user: Member, joining: bool) -> Changed | None:
-    """Join (or leave) `group_id` and record "joined" (or "left"). None, and nothing written,
-    when there is nothing to change. Raises NoSuchGroup."""
+async def change(
+    db: Database,
+    group_id: uuid.UUID,
+    user: Member,
+    joining: bool,
+    also: Callable[[Connection], None] | None = None,
+) -> Changed | None:
+    """Join (or leave) `group_id` and record "joined" (or "left"); `also` runs in the same
+    transaction (a staff removal's audit entry). None, and nothing written, when there is
+    nothing to change. Raises NoSuchGroup."""
     user_id, username = user.user_id, user.username
 
     def write(conn: Connection) -> Changed:
@@ -125,6 +133,8 @@ async def change(db: Database, group_id: uuid.UUID, user: Member, joining: bool)
             if joining
             else None
         )
+        if also is not None:
+            also(conn)
         return Changed(entry, int(count), before)
 
     try:

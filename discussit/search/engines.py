@@ -29,7 +29,6 @@ from discussit.search.query import Term
 Sort = Literal["newest", "best"]
 SORTS: tuple[Sort, ...] = ("newest", "best")
 PG_CONFIG = "discussit_search"  # migration 0010: `simple`, accents folded where it can
-START, END = "\x02", "\x03"  # around each match in a snippet
 SNIPPET_WORDS = 16  # about how many words a snippet shows
 PLAIN_SNIPPET = 240  # characters of a message shown when nothing is matched (filters only)
 # Best first ranks the newest RANKED matches in the searcher's groups (scoring every match of a

@@ -10,7 +10,9 @@ groups the searcher belongs to then.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -23,6 +25,7 @@ from discussit.search import engines, query
 from discussit.search.engines import SORTS, Cursor, Hit, Scope, Sort
 from discussit.settings import Settings
 
+T = TypeVar("T")
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
 _MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
@@ -78,6 +81,24 @@ def _people(conn: Connection, names: tuple[str, ...]) -> dict[str, int]:
     return {row.username_key: row.id for row in rows}
 
 
+def _named(
+    names: tuple[str, ...],
+    known: dict[str, T],
+    key: Callable[[str], str],
+    missing: str,
+    notes: list[str],
+) -> set[T]:
+    """What `names` name among `known` (by `key`); a note (`missing`) for each that is not."""
+    found: set[T] = set()
+    for name in names:
+        value = known.get(key(name))
+        if value is None:
+            notes.append(missing.format(name=name))
+        else:
+            found.add(value)
+    return found
+
+
 def _scope(
     conn: Connection,
     viewer: Viewer,
@@ -96,24 +117,21 @@ def _scope(
             notes.append("You are not a member of the group chosen.")
         elif chosen is not None:
             group_ids.add(chosen)
-        for name in wanted.groups:
-            gid = mine.get(text_policy.name_key(name))
-            if gid is None:
-                notes.append(f"You are not a member of a group called “{name}”.")
-            else:
-                group_ids.add(gid)
+        group_ids |= _named(
+            wanted.groups,
+            mine,
+            text_policy.name_key,
+            "You are not a member of a group called “{name}”.",
+            notes,
+        )
         if not group_ids:
             return None, notes
     author_ids: set[int] | None = None
     if wanted.authors:
         people = _people(conn, wanted.authors)
-        author_ids = set()
-        for name in wanted.authors:
-            found = people.get(text_policy.username_key(name))
-            if found is None:
-                notes.append(f"No one is called “{name}”.")
-            else:
-                author_ids.add(found)
+        author_ids = _named(
+            wanted.authors, people, text_policy.username_key, "No one is called “{name}”.", notes
+        )
         if not author_ids:
             return None, notes
     return (
