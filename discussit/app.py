@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from discussit import errors
-from discussit.accounts import account_routes, auth
+from discussit.accounts import account_routes, auth, profile_routes
 from discussit.accounts import routes as accounts_routes
 from discussit.admin import group_routes as admin_group_routes
 from discussit.admin import routes as admin_routes
@@ -53,6 +53,7 @@ log = logging.getLogger("discussit")
 ROUTES: list[BaseRoute] = [
     *accounts_routes.routes,
     *account_routes.routes,
+    *profile_routes.routes,
     *admin_routes.routes,
     *admin_group_routes.routes,
     *admin_signup_routes.routes,

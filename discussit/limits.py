@@ -14,6 +14,12 @@ USERNAME_RULE = (
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
+# A person's profile (accounts/profiles.py): the name shown for them, a few words about them.
+DISPLAY_NAME_MAX = 50
+BIO_MAX = 280
+AVATAR_UPLOAD_MAX = 2 * 1024 * 1024  # bytes of a picture sent as an avatar
+AVATAR_SIZE = 256  # pixels a side of the square WebP it is made into
+
 GROUP_NAME_MAX = 60
 GROUP_NAME_KEY_MAX = GROUP_NAME_MAX * 3  # the name's comparison key (NFKC can lengthen it)
 GROUP_DESCRIPTION_MAX = 280

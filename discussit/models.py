@@ -10,7 +10,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Index, Text, UniqueConstraint, bindparam, exists
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    exists,
+    func,
+)
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
@@ -33,6 +42,37 @@ class User(SQLModel, table=True):
     # Deactivated by staff (admin/people.py): no login, every session ended; their messages stay.
     is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     created_at: datetime = Field(default_factory=utcnow)
+    # Their profile (accounts/profiles.py): the name shown for them ("" shows the username, which
+    # stays their login and @handle), a few words about them, and which picture they show: it
+    # counts up with every new picture or name (the default picture shows the name's initials),
+    # so the picture's address changes with it and browsers may keep each one for good.
+    display_name: str = Field(
+        default="", max_length=limits.DISPLAY_NAME_MAX, sa_column_kwargs={"server_default": ""}
+    )
+    bio: str = Field(default="", max_length=limits.BIO_MAX, sa_column_kwargs={"server_default": ""})
+    # The display name's username_key: nobody may take another's name (accounts/profiles.py).
+    display_name_key: str = Field(
+        default="",
+        max_length=limits.DISPLAY_NAME_MAX * 3,
+        index=True,
+        sa_column_kwargs={"server_default": ""},
+    )
+    avatar_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+def shown_name() -> ColumnElement[str]:
+    """The name pages show for a user, in SQL: their display name, else their username."""
+    users = User.__table__  # type: ignore[attr-defined]
+    return func.coalesce(func.nullif(users.c.display_name, ""), users.c.username)
+
+
+class Avatar(SQLModel, table=True):
+    """A picture a person chose for themselves: a small square WebP made from their upload."""
+
+    __tablename__ = "avatars"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    image: bytes = Field(sa_type=LargeBinary)
 
 
 class AuthSession(SQLModel, table=True):

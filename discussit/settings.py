@@ -48,6 +48,7 @@ class Settings:
     membership_changes_per_user: Rate = Rate(20, 60)
     connects_per_user: Rate = Rate(60, 60)
     searches_per_user: Rate = Rate(120, 60)
+    profile_changes_per_user: Rate = Rate(10, 600)
     sockets_per_user: int = 10
     # Not from the environment (tests shorten them): the SSE heartbeat (a comment line, under
     # common 55 s proxy idle cuts) and how long a login lasts on the server.

@@ -218,6 +218,14 @@ VARIABLES: tuple[Variable, ...] = (
         "and the wait in words.",
     ),
     Variable(
+        "RATE_LIMIT_PROFILE_CHANGES",
+        "profile_changes_per_user",
+        Rate.parse,
+        "`10/600`",
+        f"Changes to one's profile (name and bio, a new picture) per user ({ADDRESS_FACTOR}x that "
+        "per address); past it, 429 with `Retry-After`.",
+    ),
+    Variable(
         "SOCKETS_PER_USER",
         "sockets_per_user",
         _whole("open pages"),

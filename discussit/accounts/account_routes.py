@@ -1,5 +1,6 @@
-"""A person's own account page: a new password, and where they are logged in (sign out one
-login, or every one but this). Plain forms (Post/Redirect/Get); the page says what was done."""
+"""A person's own account page: their profile (its forms: accounts/profile_routes.py), a new
+password, and where they are logged in (sign out one login, or every one but this). Plain forms
+(Post/Redirect/Get); the page says what was done."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from discussit.accounts import auth, logins
+from discussit.accounts import auth, logins, profiles
 from discussit.accounts.pages import page
 from discussit.core.db import Database
 from discussit.core.security.ratelimit import MemoryLimiter, spend
@@ -17,28 +18,37 @@ from discussit.core.web import form_text, read_form
 from discussit.settings import Settings
 
 DONE = {  # what the page says after each action (never anything a request carried)
+    "profile": "Your profile is saved.",
+    "picture": "Your new picture is saved.",
+    "no_picture": "Your picture is removed: your initials show instead.",
     "password": "Your password is changed. Your other logins were signed out; this one stays.",
     "ended": "That login is signed out.",
     "others": "Every other login is signed out; this one stays.",
 }
 
 
-async def _page(request: Request, errors: dict[str, list[str]], status_code: int = 200) -> Response:
+async def account_page(
+    request: Request, errors: dict[str, list[str]], status_code: int = 200
+) -> Response:
+    """The page, with what is wrong with a form just sent (`errors`: field -> sentences)."""
     viewer = await auth.require_viewer(request)
     db: Database = request.state.db
-    found = await db.read(lambda conn: logins.logins_of(conn, viewer))
+    found, profile = await db.read(
+        lambda conn: (logins.logins_of(conn, viewer), profiles.profile_of(conn, viewer.id))
+    )
     return await page(
         request,
         "accounts/account.html",
         status_code=status_code,
         logins=found,
+        profile=profile,
         errors=errors,
         done=DONE.get(request.query_params.get("done", "")),
     )
 
 
 async def account(request: Request) -> Response:
-    return await _page(request, {})
+    return await account_page(request, {})
 
 
 async def change_password(request: Request) -> Response:
@@ -65,7 +75,7 @@ async def change_password(request: Request) -> Response:
         form_text(form, "new2"),
     )
     if problems:
-        return await _page(request, {"password": problems}, status_code=400)
+        return await account_page(request, {"password": problems}, status_code=400)
     return RedirectResponse(url_path("account:show") + "?done=password", status_code=303)
 
 

@@ -28,7 +28,7 @@ from discussit.core.security.csrf import csrf_token
 from discussit.core.security.ratelimit import client_address
 from discussit.core.security.text import username_key
 from discussit.core.urls import url_path
-from discussit.models import AuthSession, User, login_conditions, utcnow
+from discussit.models import AuthSession, User, login_conditions, shown_name, utcnow
 
 _UNKNOWN = object()
 
@@ -43,13 +43,16 @@ class Account:
     with their login in one statement on every request and every page's socket connect."""
 
     id: int
-    username: str
+    username: str  # their login and @handle
     is_staff: bool
+    name: str = ""  # the name pages show (their display name, else their username)
+    avatar_version: int = 0  # which picture they show (accounts/profiles.avatar_path)
 
     @classmethod
     def of(cls, user: User) -> Account:
         assert user.id is not None
-        return cls(user.id, user.username, user.is_staff)
+        name = user.display_name or user.username
+        return cls(user.id, user.username, user.is_staff, name, user.avatar_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,8 @@ _FIND_LOGIN = Prepared(
         _USERS.c.id,
         _USERS.c.username,
         _USERS.c.is_staff,
+        shown_name(),
+        _USERS.c.avatar_version,
         _LOGINS.c.created_at,
         _LOGINS.c.last_seen_at,
     )
@@ -103,8 +108,8 @@ def _find_login(db: Connection, key: str, max_age: int) -> Viewer | None:
     row = _FIND_LOGIN.first(db, session_params(key, max_age))
     if row is None:
         return None
-    user_id, username, is_staff, started, last_seen = row
-    account = Account(user_id, username, bool(is_staff))
+    user_id, username, is_staff, name, avatar_version, started, last_seen = row
+    account = Account(user_id, username, bool(is_staff), name, avatar_version)
     return Viewer(account, key, started + timedelta(seconds=max_age), last_seen or started)
 
 

@@ -129,7 +129,7 @@ class Changing:
 
     def _actor(self, viewer: Viewer) -> changes.Actor:
         return changes.Actor(
-            viewer.id, viewer.user.username, (viewer.session_key, self.settings.session_max_age)
+            viewer.id, viewer.user.name, (viewer.session_key, self.settings.session_max_age)
         )
 
     async def _target(self, viewer: Viewer, raw_seq: object, conn: object) -> int | Refused:

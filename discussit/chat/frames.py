@@ -19,7 +19,7 @@ from discussit.chat.typing import TypingUpdates
 from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
-from discussit.groups.membership import Member
+from discussit.groups.membership import member_of
 from discussit.groups.readcursors import ReadCursors
 from discussit.timeline import details
 from discussit.timeline.entries import Quote
@@ -188,7 +188,7 @@ class Frames(Connection):
         """This member is typing: told to the group's other pages (chat/typing.py), within
         the user's budget (past it, dropped without a word: a typing signal is a hint)."""
         typing: TypingUpdates = self.ws.state.typing
-        typing.typing(self.group_id, Member(self.viewer.id, self.viewer.user.username))
+        typing.typing(self.group_id, member_of(self.viewer))
 
     async def edit_frame(self, data: dict[str, Any]) -> None:
         changing: Changing = self.ws.state.changing

@@ -142,13 +142,14 @@ class Posting:
                     self.db,
                     group_id,
                     viewer.id,
-                    viewer.user.username,
+                    viewer.user.name,
                     text,
                     client_id,
                     session=(viewer.session_key, self.settings.session_max_age),
                     body_html=html,
                     reply_to=reply_to,
                     mentions=mentions,
+                    avatar_version=viewer.user.avatar_version,
                 )
             except AlreadyStored as stored:
                 return Posted(stored.seq, again=True)

@@ -137,7 +137,7 @@ async def group_socket(ws: WebSocket) -> None:
     presence: Presence = ws.state.presence
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
-        member = membership.Member(viewer.id, viewer.user.username)
+        member = membership.member_of(viewer)
         # What may have been counted, set *before* each call: a call cut off by the deadline
         # may have counted or not, and is undone either way (at worst a place too many is
         # given back for a moment; a place never given back would lock the user out).

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from discussit.accounts.auth import Viewer
 from discussit.core.db import Database, Outcome
 from discussit.core.security.text import username_key
-from discussit.models import Membership, User, utcnow
+from discussit.models import User, shown_name, utcnow
 from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.events import record_event
 from discussit.timeline.store import MEMBERSHIPS, next_seq
@@ -23,7 +23,13 @@ USERS = User.__table__  # type: ignore[attr-defined]
 @dataclass(frozen=True, slots=True)
 class Member:
     user_id: int
-    username: str
+    username: str  # their @handle
+    name: str = ""  # the name shown (their display name, else their username)
+    avatar_version: int = 0
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.username
 
 
 class _Unchanged(Outcome):
@@ -64,7 +70,7 @@ async def members_starting(session: AsyncSession, group_id: uuid.UUID, prefix: s
     key = username_key(prefix)
     users = User.__table__  # type: ignore[attr-defined]
     query = (
-        select(users.c.id, users.c.username)
+        select(users.c.id, users.c.username, shown_name(), users.c.avatar_version)
         .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == users.c.id)
         .where(MEMBERSHIPS.c.group_id == group_id)
         .order_by(users.c.username_key)
@@ -72,7 +78,8 @@ async def members_starting(session: AsyncSession, group_id: uuid.UUID, prefix: s
     )
     if key:
         query = query.where(users.c.username_key.startswith(key, autoescape=True))
-    return [Member(int(i), str(name)) for i, name in await session.exec(query)]  # type: ignore[call-overload]
+    rows = await session.exec(query)  # type: ignore[call-overload]
+    return [Member(int(i), str(handle), str(name), int(v)) for i, handle, name, v in rows]
 
 
 async def is_member(session: AsyncSession, group_id: uuid.UUID, user_id: int) -> bool:
@@ -100,7 +107,7 @@ async def change(
     """Join (or leave) `group_id` and record "joined" (or "left"); `also` runs in the same
     transaction (a staff removal's audit entry). None, and nothing written, when there is
     nothing to change. Raises NoSuchGroup."""
-    user_id, username = user.user_id, user.username
+    user_id, name = user.user_id, user.shown
 
     def write(conn: Connection) -> Changed:
         seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
@@ -123,16 +130,12 @@ async def change(
                 )
             )
         entry = record_event(
-            conn, group_id, seq, user_id, username, Kind.JOINED if joining else Kind.LEFT
+            conn, group_id, seq, user_id, name, Kind.JOINED if joining else Kind.LEFT
         )
         count = conn.execute(
             select(func.count()).select_from(MEMBERSHIPS).where(MEMBERSHIPS.c.group_id == group_id)
         ).scalar_one()
-        before = (
-            conn.execute(_listed_before(group_id, Member(user_id, username))).scalar()
-            if joining
-            else None
-        )
+        before = conn.execute(_listed_before(group_id, user)).scalar() if joining else None
         if also is not None:
             also(conn)
         return Changed(entry, int(count), before)
@@ -143,9 +146,15 @@ async def change(
         return None
 
 
+def member_of(viewer: Viewer) -> Member:
+    """The logged-in viewer as a member (names as read with their login)."""
+    user = viewer.user
+    return Member(user.id, user.username, user.name, user.avatar_version)
+
+
 def _member(user: User) -> Member:
     assert user.id is not None
-    return Member(user.id, user.username)
+    return Member(user.id, user.username, user.display_name or user.username, user.avatar_version)
 
 
 async def join(db: Database, group_id: uuid.UUID, user: User) -> Changed | None:
@@ -156,25 +165,26 @@ async def leave(db: Database, group_id: uuid.UUID, user: User) -> Changed | None
     return await change(db, group_id, _member(user), joining=False)
 
 
-# Members are listed by username in any case, then by id: the page's order, and the order a
-# joining member is inserted in live (_listed_before).
-_LISTED = (func.lower(User.username), col(User.id))
+# Members are listed by the name shown in any case, then by id: the page's order, and the order
+# a joining member is inserted in live (_listed_before).
+def _listed_name():  # type: ignore[no-untyped-def]
+    return func.lower(shown_name())
 
 
 async def members(session: AsyncSession, group_id: uuid.UUID) -> list[Member]:
     rows = await session.exec(
-        select(User.id, User.username)  # type: ignore[call-overload]
-        .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.group_id == group_id)
-        .order_by(*_LISTED)
+        select(USERS.c.id, USERS.c.username, shown_name(), USERS.c.avatar_version)  # type: ignore[call-overload]
+        .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == USERS.c.id)
+        .where(MEMBERSHIPS.c.group_id == group_id)
+        .order_by(_listed_name(), USERS.c.id)
     )
-    return [Member(uid, name) for uid, name in rows]
+    return [Member(uid, handle, name, version) for uid, handle, name, version in rows]
 
 
 def _listed_before(group_id: uuid.UUID, member: Member):  # type: ignore[no-untyped-def]
     """The user id of the member listed just before `member` (none: it comes first)."""
-    name = func.lower(USERS.c.username)
-    key = member.username.lower()
+    name = _listed_name()
+    key = member.shown.lower()
     return (
         select(USERS.c.id)
         .join(MEMBERSHIPS, MEMBERSHIPS.c.user_id == USERS.c.id)

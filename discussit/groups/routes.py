@@ -41,7 +41,7 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     group_id = access.group_id_from_path(request)
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
     await _spend_membership_budget(request, viewer)
-    member = membership.Member(viewer.id, viewer.user.username)
+    member = membership.member_of(viewer)
     await joining_.change_membership(  # NoSuchGroup
         request.state.db, request.state.broker, request.state.presence, group_id, member, joining
     )

@@ -84,7 +84,10 @@ _JOINS = """
 JOIN memberships ms ON ms.group_id = m.group_id AND ms.user_id = :uid
 JOIN groups g ON g.id = m.group_id
 JOIN users u ON u.id = m.author_id"""
-_HIT = "m.id, m.group_id, g.name AS group_name, m.seq, u.username, m.created_at"
+_HIT = (
+    "m.id, m.group_id, g.name AS group_name, m.seq, "
+    "COALESCE(NULLIF(u.display_name, ''), u.username) AS username, m.created_at"
+)
 
 
 def _narrowing(scope: Scope) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from discussit import limits
-from discussit.models import Message, Reaction, User
+from discussit.models import Message, Reaction, User, shown_name
 from discussit.timeline import formatting
 from discussit.timeline.entries import Quote, Reactions
 
@@ -47,14 +47,14 @@ def reactions(
 
 
 _REACTIONS_OF = (
-    select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, _USERS.c.username)
+    select(_MESSAGES.c.seq, _REACTIONS.c.emoji, _REACTIONS.c.user_id, shown_name())
     .join(_MESSAGES, _MESSAGES.c.id == _REACTIONS.c.message_id)
     .join(_USERS, _USERS.c.id == _REACTIONS.c.user_id)
     .where(_MESSAGES.c.group_id == GROUP_ID, _MESSAGES.c.seq.in_(SEQS))
     .order_by(_MESSAGES.c.seq, _REACTIONS.c.id)
 )
 _QUOTED = (
-    select(_MESSAGES.c.seq, _USERS.c.username, _MESSAGES.c.body, _MESSAGES.c.deleted_at)
+    select(_MESSAGES.c.seq, shown_name(), _MESSAGES.c.body, _MESSAGES.c.deleted_at)
     .join(_USERS, _USERS.c.id == _MESSAGES.c.author_id)
     .where(_MESSAGES.c.group_id == GROUP_ID, _MESSAGES.c.seq.in_(SEQS))
 )

@@ -30,7 +30,7 @@ class Reactions:
 
     emoji: str
     user_ids: tuple[int, ...]
-    usernames: tuple[str, ...]
+    usernames: tuple[str, ...]  # the names shown for them
 
     @property
     def count(self) -> int:
@@ -42,7 +42,7 @@ class Quote:
     """The message a reply answers, as the reply shows it: its author and first line."""
 
     seq: int
-    username: str
+    username: str  # the name shown for its author
     first_line: str  # "" when deleted
     deleted: bool = False
 
@@ -57,7 +57,7 @@ class Entry:
     seq: int
     group_id: uuid.UUID
     user_id: int  # the author, the one who joined or left, or who made the change
-    username: str
+    username: str  # the name shown for them: their display name, else their username
     created_at: datetime
     body: str = ""
     body_html: str = ""  # a message's body as HTML (timeline/formatting.py); "" for events
@@ -68,6 +68,7 @@ class Entry:
     reply: Quote | None = None
     target: Entry | None = None  # a change's message, as it is after the change
     mentions: frozenset[int] = frozenset()  # a new message's: the members it mentions
+    avatar_version: int = 0  # which picture a message's author shows (their avatar's address)
 
     @property
     def emoji_only(self) -> bool:

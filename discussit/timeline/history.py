@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from discussit.models import Change, Event, Group, Message, User
+from discussit.models import Change, Event, Group, Message, User, shown_name
 from discussit.timeline.details import GROUP_ID, SEQS, quotes, reactions
 from discussit.timeline.entries import CHANGES, Entry, Kind, Quote, Reactions
 from discussit.timeline.formatting import RENDER_VERSION, to_html
@@ -38,6 +38,8 @@ _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
+# Who each entry is by, as pages show them: the name shown, and their picture's version.
+_AUTHOR = (shown_name().label("username"), _USERS.c.avatar_version)
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
 
 _NO_TIME = cast(null(), _MESSAGES.c.edited_at.type)
@@ -105,7 +107,7 @@ def _entries(low: bool, high: bool, newest_first: bool, changes: bool = False) -
         sides.append(select(_side(table, where, newest_first)))
     both = union_all(*sides).subquery()
     return (
-        select(*(both.c[name] for name in _NAMES), _USERS.c.username)
+        select(*(both.c[name] for name in _NAMES), *_AUTHOR)
         .join(_USERS, _USERS.c.id == both.c.user_id)
         .order_by(both.c.seq.desc() if newest_first else both.c.seq)
         .limit(_LIMIT)
@@ -148,6 +150,7 @@ def _entry(group_id: uuid.UUID, row: Any, details: _Details) -> Entry:
         deleted=deleted,
         reactions=() if deleted else details.reactions.get(row.seq, ()),
         reply=None if deleted or row.reply_to_seq is None else details.quote(row.reply_to_seq),
+        avatar_version=row.avatar_version,
     )
 
 
@@ -169,7 +172,7 @@ class _Details:
 
 def _messages_at() -> Select[Any]:
     side = _side(_MESSAGES, [_MESSAGES.c.seq.in_(SEQS)], False, limited=False)
-    return select(*(side.c[name] for name in _NAMES), _USERS.c.username).join(
+    return select(*(side.c[name] for name in _NAMES), *_AUTHOR).join(
         _USERS, _USERS.c.id == side.c.user_id
     )
 

@@ -156,6 +156,7 @@ async def store_message(
     body_html: str | None = None,
     reply_to: int | None = None,
     mentions: frozenset[int] = frozenset(),
+    avatar_version: int = 0,
 ) -> Entry:
     """Store a message by `author_id` (always the logged-in user) and return its entry.
 
@@ -234,6 +235,7 @@ async def store_message(
         body_html,
         reply=quoted[-1] if quoted else None,
         mentions=mentions,
+        avatar_version=avatar_version,
     )
 
 

@@ -13,16 +13,21 @@ from collections.abc import Awaitable
 from urllib.parse import parse_qs
 
 import anyio
-from starlette.requests import HTTPConnection
+from starlette.formparsers import MultiPartException
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from discussit import limits
 from discussit.core.security import origins
 from discussit.core.templating import render
 from discussit.settings import Settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY = 64 * 1024
+# The one form that uploads a file (a picture: accounts/profile_routes.py) may send more; its
+# token comes in the multipart form like any other field.
+UPLOADS = {"/account/avatar": limits.AVATAR_UPLOAD_MAX + 16 * 1024}
 BODY_TIMEOUT = 20.0  # seconds for a whole form body to arrive (slow clients are cut)
 
 
@@ -55,21 +60,26 @@ class CSRFMiddleware:
             return
         body = b""
         more = True
+        most = UPLOADS.get(scope["path"], MAX_BODY)
         with anyio.move_on_after(BODY_TIMEOUT) as reading:
-            while more and len(body) <= MAX_BODY:
+            while more and len(body) <= most:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-        if len(body) > MAX_BODY:
+        if len(body) > most:
             await _refuse(413, "That was too much data for one form.", scope, receive, send)
             return
         if reading.cancelled_caught:  # a body trickled in
             await _refuse(408, "That form took too long to arrive.", scope, receive, send)
             return
         expected = scope.get("session", {}).get("csrf")
-        sent = conn.headers.get("x-csrf-token") or _form_token(conn, body)
+        sent = (
+            conn.headers.get("x-csrf-token")
+            or _form_token(conn, body)
+            or (await _upload_token(scope, body) if most != MAX_BODY else None)
+        )
         if not (isinstance(expected, str) and sent and hmac.compare_digest(expected, sent)):
             await _refuse(
                 403,
@@ -102,6 +112,22 @@ def _form_token(conn: HTTPConnection, body: bytes) -> str | None:
     except ValueError:  # more fields than any of our forms has
         return None
     return values[0] if values else None
+
+
+async def _upload_token(scope: Scope, body: bytes) -> str | None:
+    """The token of a multipart form (an upload), read with Starlette's own parser."""
+    if not HTTPConnection(scope).headers.get("content-type", "").startswith("multipart/form-data"):
+        return None
+
+    async def whole() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(scope, whole).form(max_files=1, max_fields=10) as form:
+            value = form.get("csrf_token")
+    except (MultiPartException, ValueError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 async def _refuse(status: int, reason: str, scope: Scope, receive: Receive, send: Send) -> None:

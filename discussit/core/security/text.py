@@ -58,6 +58,8 @@ USERNAME = Rule(
     pattern=re.compile(limits.USERNAME_PATTERN),
     shape=f"have {limits.USERNAME_RULE}",
 )
+DISPLAY_NAME = Rule("Display names", limits.DISPLAY_NAME_MAX, required=False, single_spaced=True)
+BIO = Rule("Bios", limits.BIO_MAX, required=False, multiline=True)
 GROUP_NAME = Rule("Group names", limits.GROUP_NAME_MAX, single_spaced=True)
 GROUP_DESCRIPTION = Rule("Descriptions", limits.GROUP_DESCRIPTION_MAX, required=False)
 SEARCH = Rule("Searches", limits.SEARCH_MAX, required=False, single_spaced=True)
