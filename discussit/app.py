@@ -41,8 +41,8 @@ from discussit.core.security.hosts import AllowedHostsMiddleware
 from discussit.core.security.proxies import TrustedProxyMiddleware
 from discussit.core.security.ratelimit import make_limiter
 from discussit.core.security.sessions import CookieSessions
+from discussit.groups import people_routes, seed, stream
 from discussit.groups import routes as groups_routes
-from discussit.groups import seed, stream
 from discussit.groups.readcursors import ReadCursors
 from discussit.search import routes as search_routes
 from discussit.settings import Settings
@@ -58,6 +58,7 @@ ROUTES: list[BaseRoute] = [
     *admin_group_routes.routes,
     *admin_signup_routes.routes,
     *groups_routes.routes,
+    *people_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,
     *search_routes.routes,

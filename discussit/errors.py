@@ -54,6 +54,12 @@ async def no_such_group(request: Request, exc: Exception) -> Response:
     return await http_error(request, HTTPException(404))
 
 
+async def group_archived(request: Request, exc: Exception) -> Response:
+    return await http_error(
+        request, HTTPException(403, "This group is archived: nobody can join it or write in it.")
+    )
+
+
 async def not_a_member(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, access.NotAMemberOf)
     if is_htmx(request):
@@ -82,6 +88,7 @@ HANDLERS = {
     auth.LoginRequired: login_required,
     access.NoSuchGroup: no_such_group,
     access.NotAMemberOf: not_a_member,
+    access.GroupArchived: group_archived,
     HTTPException: http_error,
     500: server_error,
 }

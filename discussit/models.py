@@ -20,6 +20,7 @@ from sqlalchemy import (
     exists,
     func,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
@@ -120,6 +121,12 @@ class Group(SQLModel, table=True):
     description: str = Field(default="", max_length=limits.GROUP_DESCRIPTION_MAX)
     last_seq: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    # Archived by staff: its history stays readable, but nobody posts, changes a message or
+    # joins (timeline/store.next_seq refuses, in the writing transaction).
+    archived_at: datetime | None = None
+    # Private: only its members see it (home page, search); a member or staff adds people;
+    # to anyone else it does not exist (404). groups/access.py.
+    is_private: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class Membership(SQLModel, table=True):

@@ -25,6 +25,14 @@ ACTIONS = {
     "signup-open": "opened sign-up to anyone",
     "signup-invite": "made sign-up by invitation",
     "invite-rotated": "made a new join link",
+    "group-edited": "renamed or described the group",
+    "group-archived": "archived the group",
+    "group-reopened": "reopened the group",
+    "group-private": "made private the group",
+    "group-public": "made public the group",
+    "group-deleted": "deleted the group",
+    "member-added": "added to a private group",
+    "login-refused": "was refused logins past the limit:",
 }
 
 

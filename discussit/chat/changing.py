@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from discussit import limits
 from discussit.accounts.auth import Viewer
-from discussit.chat.posting import Reason, Refused, clean_seq, formatted
+from discussit.chat.posting import ARCHIVED, Reason, Refused, clean_seq, formatted
 from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
 from discussit.core.security import text as text_policy
@@ -30,7 +30,7 @@ from discussit.settings import Settings
 from discussit.timeline import changes
 from discussit.timeline.entries import Entry
 from discussit.timeline.live import publish_entry
-from discussit.timeline.store import NotAMember, SessionEnded
+from discussit.timeline.store import GroupArchived, NotAMember, SessionEnded
 
 log = logging.getLogger("discussit.changing")
 
@@ -163,6 +163,8 @@ class Changing:
                 return Refused(Reason.NOT_ALLOWED, refusal.problem)
             except NotAMember:
                 return Refused(Reason.NOT_A_MEMBER, "You are not a member of this group.")
+            except GroupArchived:
+                return Refused(Reason.ARCHIVED, ARCHIVED)
             except SessionEnded:
                 return Refused(Reason.LOGGED_OUT, "You have logged out. Log in again.")
             except SQLAlchemyError as failure:

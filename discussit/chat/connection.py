@@ -198,6 +198,13 @@ class Connection:
     async def left(self) -> None:
         await self.end("not a member", "live/_left.html")
 
+    async def archived(self) -> None:
+        """The group was archived: the page keeps its history, and stops (nothing more comes)."""
+        await self.end("group archived", "live/_archived.html")
+
+    async def deleted(self) -> None:
+        await self.end("group deleted", "live/_group_deleted.html")
+
     # -- the two halves (chat/frames.py, chat/updates.py) --------------------------------------
 
     async def reader(self) -> None:

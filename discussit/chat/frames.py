@@ -219,6 +219,8 @@ class Frames(Connection):
             return
         if outcome.reason is Reason.NOT_A_MEMBER:
             await self.left()
+        elif outcome.reason is Reason.ARCHIVED:
+            await self.archived()
         elif outcome.reason is Reason.LOGGED_OUT:
             await self.logged_out()
         else:
@@ -262,6 +264,9 @@ class Frames(Connection):
     async def refused_logged_out(self, outcome: Refused, given: Given) -> None:
         await self.logged_out()
 
+    async def refused_archived(self, outcome: Refused, given: Given) -> None:
+        await self.archived()
+
     REFUSALS: dict[Reason, Callable[[Frames, Refused, Given], Awaitable[None]]] = {
         Reason.INVALID: invalid,
         Reason.NOT_SAVED: refused,
@@ -270,6 +275,7 @@ class Frames(Connection):
         Reason.TOO_FAST: too_fast,
         Reason.NOT_A_MEMBER: refused_not_member,
         Reason.LOGGED_OUT: refused_logged_out,
+        Reason.ARCHIVED: refused_archived,
     }
 
     async def error(self, problem: str, given: Given) -> None:

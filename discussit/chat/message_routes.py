@@ -36,6 +36,7 @@ STATUS = {
     Reason.NOT_FOUND: 404,
     Reason.NOT_ALLOWED: 403,
     Reason.NOT_A_MEMBER: 403,
+    Reason.ARCHIVED: 403,
 }
 
 

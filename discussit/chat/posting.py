@@ -30,6 +30,7 @@ from discussit.timeline.formatting import mentioned_names, render
 from discussit.timeline.live import publish_entry
 from discussit.timeline.store import (
     AlreadyStored,
+    GroupArchived,
     NoSuchMessage,
     NotAMember,
     SessionEnded,
@@ -46,6 +47,9 @@ log = logging.getLogger("discussit.posting")
 FORMAT_ON_LOOP = 200
 
 
+ARCHIVED = "This group is archived: it can be read, not written in."
+
+
 class Reason(Enum):
     INVALID = "invalid"  # the text breaks the text policy
     TOO_FAST = "too fast"  # past the sender's message budget
@@ -54,6 +58,7 @@ class Reason(Enum):
     NOT_SAVED = "not saved"  # the database refused: nothing stored, nothing published
     NOT_FOUND = "not found"  # the message answered or changed is not in this group (or deleted)
     NOT_ALLOWED = "not allowed"  # a member, but not one who may change this message
+    ARCHIVED = "archived"  # the group is read-only
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,8 @@ class Posting:
                 return Posted(stored.seq, again=True)
             except NotAMember:
                 return Refused(Reason.NOT_A_MEMBER, "Join this group before posting in it.")
+            except GroupArchived:
+                return Refused(Reason.ARCHIVED, ARCHIVED)
             except NoSuchMessage:
                 return Refused(
                     Reason.NOT_FOUND,

@@ -186,7 +186,7 @@ async def create(request: Request) -> Response:
         return RedirectResponse(
             url_path("chat:show", group_id=group_id) + "#composer", status_code=303
         )
-    if outcome.reason is Reason.NOT_A_MEMBER:
+    if outcome.reason in (Reason.NOT_A_MEMBER, Reason.ARCHIVED):
         return await error_page(request, 403, outcome.problem)
     if outcome.reason is Reason.LOGGED_OUT:
         raise auth.LoginRequired

@@ -92,6 +92,10 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] |
             log.info("socket refused: not a member group=%s user=%s", group_id, viewer.id)
             await ws.close(closecodes.POLICY, "not a member")
             return None
+        except access.GroupArchived:
+            sub.close()
+            await ws.close(closecodes.POLICY, "group archived")
+            return None
     except PoolTimeout:
         # Every database connection stayed busy (a burst of pages connecting at once): not a
         # server error; htmx reconnects after 1013 and the page catches up then.

@@ -16,6 +16,7 @@ from discussit.chat.feed import TooFarBehind
 from discussit.core.realtime import closecodes
 from discussit.core.realtime.items import (
     EntryAppended,
+    GroupChanged,
     LoggedOut,
     MembershipChanged,
     PresenceChanged,
@@ -164,6 +165,16 @@ class Updates(Connection):
             self.feed.held_all = False  # lost entries too: the start reads the database
             await self.check_still_allowed()
 
+    async def on_group_changed(self, item: GroupChanged) -> None:
+        if item.group_id != str(self.group_id):
+            return
+        if item.deleted:
+            await self.deleted()
+            return
+        await self.sender.send(item.html)
+        if item.archived:
+            await self.archived()
+
     async def on_logout(self, item: LoggedOut) -> None:
         if item.session_key == self.viewer.session_key:
             await self.logged_out()
@@ -179,6 +190,7 @@ class Updates(Connection):
         Recount: on_recount,
         Resync: on_resync,
         LoggedOut: on_logout,
+        GroupChanged: on_group_changed,
     }
 
     async def read_missed(self, after: int) -> tuple[int, list[Entry]]:
@@ -217,6 +229,8 @@ class Updates(Connection):
             await self.logged_out()
         except (access.NotAMemberOf, access.NoSuchGroup):
             await self.left()
+        except access.GroupArchived:
+            await self.archived()
         except PoolTimeout:  # every database connection stayed busy: the page retries (1013)
             await self.end("database busy", None, closecodes.TRY_AGAIN_LATER)
         return None

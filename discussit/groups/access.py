@@ -26,6 +26,7 @@ from discussit.timeline.changes import Decide, Target
 from discussit.timeline.store import (
     GROUPS,
     MEMBERSHIPS,
+    GroupArchived,
     NoSuchGroup,
     NoSuchMessage,
     NotAMember,
@@ -34,6 +35,7 @@ from discussit.timeline.store import (
 
 __all__ = [
     "NoSuchGroup",
+    "GroupArchived",
     "NotAMemberOf",
     "LoginEnded",
     "parse_group_id",
@@ -83,10 +85,35 @@ async def require_member(
     viewer = await require_viewer(conn)
     if await is_member(session, group_id, viewer.id):
         return viewer
+    raise not_a_member(await directory.get(session, group_id))
+
+
+def not_a_member(group: Group | None) -> Exception:
+    """What a non-member is told of a group: that it does not exist if it does not, or if it
+    is private (never that a private group exists: 404, not 403); else NotAMemberOf."""
+    if group is None or group.is_private:
+        return NoSuchGroup()
+    return NotAMemberOf(group)
+
+
+async def require_visible(
+    conn: HTTPConnection, session: AsyncSession, group_id: uuid.UUID
+) -> tuple[Viewer, Group]:
+    """The viewer and the group, if the viewer may know it exists: any group but a private
+    one they are not a member of (NoSuchGroup). For joining, and a group's row."""
+    viewer = await require_viewer(conn)
     group = await directory.get(session, group_id)
-    if group is None:
+    if group is None or (group.is_private and not await is_member(session, group_id, viewer.id)):
         raise NoSuchGroup
-    raise NotAMemberOf(group)
+    return viewer, group
+
+
+def may_add_people(viewer: Viewer, group: Group, is_member_now: bool) -> bool:
+    """Who adds people to a private group (no one joins one by themselves): its members and
+    staff; nobody adds to an archived group."""
+    return (
+        group.is_private and group.archived_at is None and (is_member_now or viewer.user.is_staff)
+    )
 
 
 async def require_staff(conn: HTTPConnection, doing: str) -> Viewer:
@@ -106,6 +133,8 @@ _REPLAY_CURSOR = Prepared(
         .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
         .exists(),
         login_alive(),
+        GROUPS.c.archived_at,
+        GROUPS.c.is_private,
     ).where(GROUPS.c.id == _GROUP_ID)
 )
 
@@ -114,7 +143,8 @@ async def replay_cursor(
     session: AsyncSession, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
 ) -> int:
     """Before a page is sent anything it missed: the group's last seq, if the viewer is still a
-    member and still logged in (one query). Raises NoSuchGroup, NotAMemberOf or LoginEnded."""
+    member and still logged in, and the group not archived (one query). Raises NoSuchGroup,
+    NotAMemberOf, LoginEnded or GroupArchived."""
     return await session.run_sync(
         lambda s: replay_cursor_now(s.connection(), group_id, viewer, session_max_age)
     )
@@ -132,11 +162,13 @@ def replay_cursor_now(
     found = _REPLAY_CURSOR.first(conn, params)
     if found is None:
         raise NoSuchGroup
-    last_seq, still_member, logged_in = found
+    last_seq, still_member, logged_in, archived_at, is_private = found
     if not logged_in:
         raise LoginEnded
     if not still_member:
-        raise NotAMemberOf(Group(id=group_id, name="", name_key=""))
+        raise NoSuchGroup if is_private else NotAMemberOf(Group(id=group_id, name="", name_key=""))
+    if archived_at is not None:
+        raise GroupArchived
     return int(last_seq)
 
 

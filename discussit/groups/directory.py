@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import exists, func
+from sqlalchemy import exists, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +32,8 @@ class GroupRow:
     is_member: bool
     unread: int = 0  # messages by others since the viewer last read the group (members)
     mentions: int = 0  # of those, the ones that mention the viewer
+    is_private: bool = False  # (listed only to its members)
+    archived: bool = False  # read-only
 
 
 def _count(group_id: object):  # type: ignore[no-untyped-def]
@@ -60,8 +62,7 @@ async def directory_row(
     found = (await session.exec(_rows(viewer_id).where(col(Group.id) == group_id))).first()
     if found is None:
         return None
-    gid, name, desc, n, m = found
-    row = GroupRow(gid, name, desc, int(n), bool(m))
+    row = _row(*found)
     return (await _with_unread(session, viewer_id, [row]))[0] if with_unread else row
 
 
@@ -79,10 +80,7 @@ async def directory_page(
     query = _rows(viewer_id).limit(size + 1)
     if after is not None:
         query = query.where(col(Group.name) > after)
-    rows = [
-        GroupRow(gid, name, desc, int(n), bool(m))
-        for gid, name, desc, n, m in await session.exec(query)
-    ]
+    rows = [_row(*found) for found in await session.exec(query)]
     more = len(rows) > size
     rows = rows[:size]
     if with_unread:
@@ -103,13 +101,32 @@ async def _with_unread(
     ]
 
 
+def _row(
+    gid: uuid.UUID, name: str, desc: str, n: int, mine: bool, private: bool, archived: object
+) -> GroupRow:
+    return GroupRow(
+        gid, name, desc, int(n), bool(mine), is_private=bool(private), archived=archived is not None
+    )
+
+
 def _rows(viewer_id: int) -> Any:
+    """The groups the viewer may see (a private group only by its members), by name."""
     mine = exists().where(
         col(Membership.group_id) == Group.id, col(Membership.user_id) == viewer_id
     )
-    return select(  # type: ignore[call-overload]
-        Group.id, Group.name, Group.description, _count(Group.id), mine
-    ).order_by(col(Group.name))
+    return (
+        select(  # type: ignore[call-overload]
+            Group.id,
+            Group.name,
+            Group.description,
+            _count(Group.id),
+            mine,
+            Group.is_private,
+            Group.archived_at,
+        )
+        .where(or_(col(Group.is_private).is_(False), mine))
+        .order_by(col(Group.name))
+    )
 
 
 async def get(session: AsyncSession, group_id: uuid.UUID) -> Group | None:

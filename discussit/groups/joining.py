@@ -33,6 +33,36 @@ async def change_membership(
         is_online = joining and member.user_id in await presence.online(group_id)
         html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)
         await live.publish_membership_change(
-            broker, changed.entry, html, changed.member_count, is_member=joining
+            broker,
+            changed.entry,
+            html,
+            changed.member_count,
+            is_member=joining,
+            private_members=changed.private_members,
         )
     return changed
+
+
+class CannotAdd(Exception):
+    """The person cannot be added; str(error) says why, to the one adding them."""
+
+
+async def add_member(
+    db: Database,
+    broker: Broker,
+    presence: Presence,
+    group_id: uuid.UUID,
+    username: str,
+) -> membership.Member:
+    """Add the account called `username` to the group (a private group: its members and staff
+    add people, groups/access.py may_add_people decides who). Raises CannotAdd, NoSuchGroup,
+    GroupArchived."""
+    found = await db.read(lambda conn: membership.person_named(conn, username))
+    if found is None:
+        raise CannotAdd(f"No one here is called “{username.strip()}”.")
+    member, active = found
+    if not active:
+        raise CannotAdd(f"{member.shown} is deactivated.")
+    if await change_membership(db, broker, presence, group_id, member, joining=True) is None:
+        raise CannotAdd(f"{member.shown} is already a member.")
+    return member

@@ -47,15 +47,25 @@ def member_change_html(entry: Entry, member: Member, before_id: int | None, is_o
 
 
 async def publish_membership_change(
-    broker: Broker, entry: Entry, change_html: str, member_count: int, is_member: bool
+    broker: Broker,
+    entry: Entry,
+    change_html: str,
+    member_count: int,
+    is_member: bool,
+    private_members: tuple[int, ...] | None = None,
 ) -> None:
     """After a join or leave: the event and the changed member to the group's open pages,
-    the count to every home page, and the user's own home pages' buttons."""
+    the count to every home page (a private group's: to its members' only), and the user's
+    own home pages' buttons."""
     await publish_entry(broker, entry, change_html)
     count = render(
         "groups/_count.html", group_id=entry.group_id, member_count=member_count, oob=True
     )
-    await broker.publish(LOBBY, CountChanged(count))
+    if private_members is None:
+        await broker.publish(LOBBY, CountChanged(count))
+    else:
+        for user_id in private_members:
+            await broker.publish(user_channel(user_id), CountChanged(count))
     # Buttons hold a per-browser CSRF token, so each of the user's streams renders its own.
     await broker.publish(
         user_channel(entry.user_id), MembershipChanged(str(entry.group_id), is_member)

@@ -15,7 +15,7 @@ from discussit.core.security.text import username_key
 from discussit.models import User, shown_name, utcnow
 from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.events import record_event
-from discussit.timeline.store import MEMBERSHIPS, next_seq
+from discussit.timeline.store import GROUPS, MEMBERSHIPS, next_seq
 
 USERS = User.__table__  # type: ignore[attr-defined]
 
@@ -61,6 +61,40 @@ def members_named(conn: Connection, group_id: uuid.UUID, keys: list[str]) -> dic
     return {str(key): int(user_id) for key, user_id in found}
 
 
+def person_named(conn: Connection, username: str) -> tuple[Member, bool] | None:
+    """The account with this username (in any case or look-alike spelling), as a member to
+    be, and whether it is active."""
+    row = conn.execute(
+        select(
+            USERS.c.id, USERS.c.username, shown_name(), USERS.c.avatar_version, USERS.c.is_active
+        ).where(USERS.c.username_key == username_key(username.strip().lstrip("@")))
+    ).first()
+    if row is None:
+        return None
+    return Member(row[0], row[1], row[2], row[3]), bool(row[4])
+
+
+def people_starting(conn: Connection, group_id: uuid.UUID, prefix: str) -> list[Member]:
+    """Up to SUGGESTIONS active people who are not members of the group, whose username starts
+    with `prefix` (as usernames compare) or whose display name does (in any case)."""
+    key = username_key(prefix)
+    mine = select(MEMBERSHIPS.c.user_id).where(MEMBERSHIPS.c.group_id == group_id)
+    rows = conn.execute(
+        select(USERS.c.id, USERS.c.username, shown_name(), USERS.c.avatar_version)
+        .where(
+            USERS.c.is_active,
+            USERS.c.id.not_in(mine),
+            or_(
+                USERS.c.username_key.startswith(key, autoescape=True),
+                USERS.c.display_name_key.startswith(key, autoescape=True),
+            ),
+        )
+        .order_by(USERS.c.username_key)
+        .limit(SUGGESTIONS)
+    )
+    return [Member(*row) for row in rows]
+
+
 SUGGESTIONS = 8  # members suggested at once for an @name being typed
 
 
@@ -95,6 +129,8 @@ class Changed:
     entry: Entry
     member_count: int
     listed_after: int | None  # joining: the user id of the member listed just before, if any
+    # A private group's members after the change (only they may hear of its count), else None.
+    private_members: tuple[int, ...] | None = None
 
 
 async def change(
@@ -110,7 +146,8 @@ async def change(
     user_id, name = user.user_id, user.shown
 
     def write(conn: Connection) -> Changed:
-        seq = next_seq(conn, group_id)  # serialises joins/leaves of this group
+        # Serialises joins/leaves of this group; nobody joins an archived one (leaving is fine).
+        seq = next_seq(conn, group_id, writing=joining)
         if is_member_now(conn, group_id, user_id) == joining:
             raise _Unchanged
         if joining:
@@ -136,9 +173,17 @@ async def change(
             select(func.count()).select_from(MEMBERSHIPS).where(MEMBERSHIPS.c.group_id == group_id)
         ).scalar_one()
         before = conn.execute(_listed_before(group_id, user)).scalar() if joining else None
+        private = conn.execute(select(GROUPS.c.is_private).where(GROUPS.c.id == group_id)).scalar()
+        members_now = None
+        if private:
+            members_now = tuple(
+                conn.execute(
+                    select(MEMBERSHIPS.c.user_id).where(MEMBERSHIPS.c.group_id == group_id)
+                ).scalars()
+            )
         if also is not None:
             also(conn)
-        return Changed(entry, int(count), before)
+        return Changed(entry, int(count), before, members_now)
 
     try:
         return await db.write(write)

@@ -40,6 +40,11 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     viewer = await auth.require_viewer(request)
     group_id = access.group_id_from_path(request)
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
+    if joining:  # (nobody joins a private group by themselves: 404, as if it did not exist)
+        async with request.state.db.session() as session:
+            _, group = await access.require_visible(request, session, group_id)
+        if group.is_private:
+            raise access.NoSuchGroup
     await _spend_membership_budget(request, viewer)
     member = membership.member_of(viewer)
     await joining_.change_membership(  # NoSuchGroup
@@ -71,6 +76,8 @@ async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Re
     db: Database = request.state.db
     async with db.session() as session:
         row = await directory.directory_row(session, viewer.id, group_id)
+    if row is None:  # a private group just left: it leaves the list
+        return Response("", media_type="text/html")
     return await page(request, "groups/_group.html", group=row)
 
 

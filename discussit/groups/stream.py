@@ -33,6 +33,7 @@ from discussit.core.realtime import wire
 from discussit.core.realtime.broker import LOBBY, Broker, user_channel
 from discussit.core.realtime.items import (
     CountChanged,
+    GroupChanged,
     GroupCreated,
     LoggedOut,
     MembershipChanged,
@@ -153,8 +154,8 @@ async def home_stream(request: Request) -> Response:
             counts.drop(group_id)
         async with db.session() as session:
             row = await directory.directory_row(session, viewer.id, group_id, with_unread=False)
-        if row is None:
-            return ""
+        if row is None or row.is_private:  # (a private group's row is on no page but members')
+            return await whole_page(item)
         return render("groups/_group.html", group=with_counts(row), csrf_token=token, oob=True)
 
     def unread_now(group_id: uuid.UUID) -> str:
@@ -188,6 +189,7 @@ async def home_stream(request: Request) -> Response:
         CountChanged: count,  # type: ignore[dict-item]
         MembershipChanged: one_row,  # type: ignore[dict-item]
         GroupCreated: whole_page,
+        GroupChanged: whole_page,
         Resync: whole_page,
         LoggedOut: logged_out,  # type: ignore[dict-item]
         ReadMoved: read_moved,  # type: ignore[dict-item]

@@ -112,7 +112,7 @@ def _change(
 ) -> Entry:
     now = utcnow()
     try:
-        change_seq = next_seq(conn, group_id)
+        change_seq = next_seq(conn, group_id, writing=True)
     except NoSuchGroup:
         raise NotAMember from None
     target = _target(conn, group_id, seq, actor, now)

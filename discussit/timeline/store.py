@@ -45,6 +45,10 @@ class NoSuchMessage(Outcome):
     """No message of this group has that seq (or it was deleted): nothing to answer or change."""
 
 
+class GroupArchived(Outcome):
+    """The group is archived: read-only (no posting, no change to a message, no joining)."""
+
+
 class AlreadyStored(Outcome):
     """This author already stored this very message under this client id (a retried send)."""
 
@@ -58,7 +62,7 @@ _NEXT_SEQ = Prepared(
     update(GROUPS)
     .where(GROUPS.c.id == bindparam("group_id", type_=GROUPS.c.id.type))
     .values(last_seq=GROUPS.c.last_seq + 1)
-    .returning(GROUPS.c.last_seq)
+    .returning(GROUPS.c.last_seq, GROUPS.c.archived_at)
 )
 _COLUMNS = (
     "group_id",
@@ -137,11 +141,15 @@ async def prepare(db: Database) -> None:
         await db.write(rehearse)
 
 
-def next_seq(conn: Connection, group_id: uuid.UUID) -> int:
-    """Allocate the group's next seq. The row update holds the group's lock until commit."""
+def next_seq(conn: Connection, group_id: uuid.UUID, writing: bool = False) -> int:
+    """Allocate the group's next seq. The row update holds the group's lock until commit.
+    `writing` (a message, a change to one, a join): GroupArchived if the group is archived,
+    decided under that lock, so an archive and a post cannot interleave."""
     row = _NEXT_SEQ.first(conn, {"group_id": group_id})
     if row is None:
         raise NoSuchGroup
+    if writing and row[1] is not None:
+        raise GroupArchived
     return int(row[0])
 
 
@@ -190,7 +198,7 @@ async def store_message(
 
     def store(conn: Connection) -> int:
         try:
-            seq = next_seq(conn, group_id)
+            seq = next_seq(conn, group_id, writing=True)
         except NoSuchGroup:
             raise NotAMember from None
         if reply_to is not None:

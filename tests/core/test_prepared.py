@@ -34,6 +34,7 @@ ADD = Prepared(
         description="",
         last_seq=bindparam("last_seq"),
         created_at=bindparam("created_at", type_=GROUPS.c.created_at.type),
+        is_private=False,  # (a prepared statement fills in no column default)
     )
     .returning(GROUPS.c.last_seq)
 )

@@ -72,6 +72,18 @@ class GroupCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupChanged:
+    """Staff changed a group (its name, description, privacy; archived or deleted it): its
+    open pages get its title (ready HTML) and stop if it was archived or deleted; every home
+    page re-reads its page of the directory."""
+
+    group_id: str
+    html: str = ""
+    archived: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ReadMoved:
     """A member's read cursor of a group moved (groups/reading.py): that member's pages and
     streams count that group again."""
@@ -88,6 +100,7 @@ Item = (
     | MembershipChanged
     | CountChanged
     | GroupCreated
+    | GroupChanged
     | ReadMoved
     | TypingChanged
 )
@@ -101,6 +114,7 @@ KINDS: dict[str, type[Any]] = {
         MembershipChanged,
         CountChanged,
         GroupCreated,
+        GroupChanged,
         ReadMoved,
         TypingChanged,
     )
