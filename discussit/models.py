@@ -242,7 +242,7 @@ class SiteSetting(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     """Something staff did (or that staff should know of): who, what, to whom, when. Written in
-    the same transaction as the action (admin/audit.py)."""
+    the same transaction as the action (accounts/audit.py)."""
 
     __tablename__ = "audit_log"
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from discussit import limits
-from discussit.accounts import auth, passwords, signup_policy
+from discussit.accounts import audit, auth, passwords, signup_policy
 from discussit.accounts.pages import error_page, page
 from discussit.core.db import Database
 from discussit.core.security import text
@@ -19,7 +19,7 @@ from discussit.core.security.ratelimit import MemoryLimiter, client_address
 from discussit.core.urls import url_path
 from discussit.core.web import form_text, read_form
 from discussit.models import User
-from discussit.settings import Settings
+from discussit.settings import Rate, Settings
 
 log = logging.getLogger("discussit.accounts")
 
@@ -31,6 +31,21 @@ async def _too_many(request: Request, retry_after: int, what: str) -> Response:
     )
     response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+async def _audit_refusal(request: Request, key: str, limit: Rate, username: str) -> None:
+    """Logins refused past a limit go in the audit log: once per limit's window and key (an
+    attacker's flood of tries is one line), with the account tried, if any, and the address."""
+    limiter: MemoryLimiter = request.state.limiter
+    if not (await limiter.hit(f"audited:{key}", Rate(1, limit.seconds))).allowed:
+        return
+    db: Database = request.state.db
+    async with db.session() as session:
+        user = await auth.find_user(session, username)
+    user_id = user.id if user is not None else None
+    where = "from " + client_address(request)
+    detail = where if user is not None else f"for “{username}” {where}"
+    await db.write(lambda conn: audit.record(conn, user_id, "login-refused", None, detail))
 
 
 async def _fresh_install(request: Request) -> bool:
@@ -152,6 +167,7 @@ async def login(request: Request) -> Response:
     for key, limit in keys:
         decision = await limiter.hit(key, limit)
         if not decision.allowed:
+            await _audit_refusal(request, key, limit, username)
             return await _too_many(request, decision.retry_after, "login")
     db: Database = request.state.db
     async with db.session() as session:

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from discussit.accounts import audit
 from discussit.accounts.pages import page
-from discussit.admin import audit, group_settings
+from discussit.admin import group_settings
 from discussit.admin.routes import staff_only
 from discussit.core.db import Database
 from discussit.core.urls import url_path

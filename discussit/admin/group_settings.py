@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from discussit import limits
+from discussit.accounts import audit
 from discussit.accounts.auth import Viewer
-from discussit.admin import audit
 from discussit.core.db import Database, Outcome
 from discussit.core.realtime.broker import LOBBY, Broker, group_channel
 from discussit.core.realtime.items import GroupChanged

@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from discussit import limits
-from discussit.accounts import logins
+from discussit.accounts import audit, logins
 from discussit.accounts.auth import Viewer
-from discussit.admin import audit
 from discussit.core.db import Database, Outcome
 from discussit.core.realtime.broker import Broker
 from discussit.core.security.text import username_key

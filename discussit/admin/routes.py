@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from discussit.accounts import audit
 from discussit.accounts.auth import Viewer
 from discussit.accounts.pages import page
-from discussit.admin import audit, people
+from discussit.admin import people
 from discussit.core.db import Database
 from discussit.core.security import text
 from discussit.core.urls import url_path

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from discussit.accounts import signup_policy
+from discussit.accounts import audit, signup_policy
 from discussit.accounts.pages import page
-from discussit.admin import audit
 from discussit.admin.routes import staff_only
 from discussit.core.db import Database
 from discussit.core.urls import url_path

@@ -104,3 +104,30 @@ def test_every_staff_action_is_in_the_audit_log_newest_first(client, staff, bob)
     assert len(lines) == len(expected)
     for line, what in zip(lines, expected, strict=True):
         assert line.endswith(what), line
+
+
+def test_logins_refused_past_the_limit_are_audited_once_per_window(settings):
+    import dataclasses
+
+    from starlette.testclient import TestClient
+
+    from discussit.app import create_app
+    from discussit.settings import Rate
+    from tests.helpers import freeze_limits
+
+    tight = dataclasses.replace(settings, login_attempts_per_user=Rate(2, 180))
+    with TestClient(create_app(tight), base_url="http://testserver") as client:
+        freeze_limits(client)
+        staff = Browser(client)
+        staff.sign_up("alice")
+        factories.make_staff(client, "alice")
+        Browser(client).sign_up("bob")
+        answers = [Browser(client).log_in("bob", "wrong-password-1").status_code for _ in range(5)]
+        assert answers == [400, 400, 429, 429, 429]
+        lines = [
+            " ".join(n.text(separator=" ").split())
+            for n in html(staff.get("/admin/audit")).css(".audit__line")
+        ]
+    refused = [line for line in lines if "logins refused" in line]
+    assert len(refused) == 1  # three refusals, one line
+    assert "bob had logins refused, past the limit of tries, from" in refused[0]

@@ -1,4 +1,5 @@
-"""The audit log: who did what to whom, and when. `record` is called inside the transaction of
+"""The audit log: who did what to whom, and when (staff actions; logins refused past the limit,
+once per window). `record` is called inside the transaction of
 the action it records, so an action and its entry are kept or lost together."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ACTIONS = {
     "group-public": "made public the group",
     "group-deleted": "deleted the group",
     "member-added": "added to a private group",
-    "login-refused": "was refused logins past the limit:",
+    "login-refused": "had logins refused, past the limit of tries,",
 }
 
 
@@ -59,8 +60,9 @@ def record(
 class Line:
     id: int
     at: datetime
-    actor: str | None  # None: the account is gone
+    actor: str | None  # None: the account is gone (or, for a refused login, there is none)
     action: str
+    key: str  # the action's key in ACTIONS
     target: str | None
     detail: str
 
@@ -79,7 +81,7 @@ def page(conn: Connection, before: int | None = None) -> tuple[list[Line], int |
         query = query.where(_LOG.c.id < before)
     rows = conn.execute(query).all()
     lines = [
-        Line(row.id, row.at, row.actor, ACTIONS[row.action], row.target, row.detail)
+        Line(row.id, row.at, row.actor, ACTIONS[row.action], row.action, row.target, row.detail)
         for row in rows[:PAGE]
     ]
     return lines, (lines[-1].id if len(rows) > PAGE else None)
