@@ -18,9 +18,13 @@ from starlette.types import ASGIApp
 from discussit import errors
 from discussit.accounts import account_routes, auth, profile_routes
 from discussit.accounts import routes as accounts_routes
+from discussit.admin import bot_routes as admin_bot_routes
 from discussit.admin import group_routes as admin_group_routes
 from discussit.admin import routes as admin_routes
 from discussit.admin import signup_routes as admin_signup_routes
+from discussit.bots import api as bots_api
+from discussit.bots.dispatch import Webhooks
+from discussit.bots.webhooks import Sender
 from discussit.chat import message_routes
 from discussit.chat import routes as chat_routes
 from discussit.chat import socket as chat_socket
@@ -56,12 +60,14 @@ ROUTES: list[BaseRoute] = [
     *profile_routes.routes,
     *admin_routes.routes,
     *admin_group_routes.routes,
+    *admin_bot_routes.routes,
     *admin_signup_routes.routes,
     *groups_routes.routes,
     *people_routes.routes,
     *chat_routes.routes,
     *message_routes.routes,
     *search_routes.routes,
+    *bots_api.routes,
     *chat_socket.routes,
     *stream.routes,
     *health.routes,
@@ -192,6 +198,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await _purge_sessions_once(db, settings)
         purging = asyncio.get_running_loop().create_task(_purge_sessions(db, settings))
         reads = ReadCursors(db, broker)
+        posting = Posting(db, broker, limiter, settings)
+        hooks = Webhooks(db, posting, settings, Sender(settings.webhooks_allow_private))
+        posting.on_posted = hooks.offer
+        hooks.start()
         _tune_garbage_collector()
         try:
             yield {
@@ -201,7 +211,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "presence": presence,
                 "presence_updates": presence_updates,
                 "limiter": limiter,
-                "posting": Posting(db, broker, limiter, settings),
+                "posting": posting,
+                "webhooks": hooks,
                 "changing": Changing(db, broker, limiter, settings),
                 "reads": reads,
                 "typing": typing,
@@ -212,6 +223,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 [
                     ("session purge", lambda: asyncio.gather(purging, return_exceptions=True)),
                     ("read positions", reads.stop),
+                    ("webhooks", hooks.stop),
                     ("presence updates", presence_updates.stop),
                     ("typing", typing.stop),
                     ("presence", presence.stop),

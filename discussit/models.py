@@ -42,6 +42,8 @@ class User(SQLModel, table=True):
     is_staff: bool = False
     # Deactivated by staff (admin/people.py): no login, every session ended; their messages stay.
     is_active: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    # A bot (bots/): made by staff, posts through the API with a token, never logs in.
+    is_bot: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     created_at: datetime = Field(default_factory=utcnow)
     # Their profile (accounts/profiles.py): the name shown for them ("" shows the username, which
     # stays their login and @handle), a few words about them, and which picture they show: it
@@ -228,6 +230,36 @@ class Event(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=10)  # "joined" | "left"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Bot(SQLModel, table=True):
+    """A bot's own settings: where its outgoing webhook goes (none: ""), the secret its
+    deliveries are signed with, and how the last delivery went (shown to staff)."""
+
+    __tablename__ = "bots"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    webhook_url: str = Field(default="", max_length=500)
+    webhook_secret: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    last_delivery_at: datetime | None = None
+    last_delivery_ok: bool | None = None
+    last_delivery_note: str = Field(default="", max_length=200)
+
+
+class BotToken(SQLModel, table=True):
+    """A bot's API token: only its SHA-256 is kept (the token is shown once), and its first
+    characters to tell tokens apart. Revoked (rotated or by staff): it stops working at once."""
+
+    __tablename__ = "bot_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    hint: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 class SiteSetting(SQLModel, table=True):

@@ -49,6 +49,9 @@ class Settings:
     connects_per_user: Rate = Rate(60, 60)
     searches_per_user: Rate = Rate(120, 60)
     profile_changes_per_user: Rate = Rate(10, 600)
+    api_requests_per_bot: Rate = Rate(120, 60)
+    webhooks_allow_private: bool = False
+    public_url: str = ""
     sockets_per_user: int = 10
     # Not from the environment (tests shorten them): the SSE heartbeat (a comment line, under
     # common 55 s proxy idle cuts) and how long a login lasts on the server.

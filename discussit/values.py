@@ -95,3 +95,13 @@ def _directory(raw: str) -> Path:
 
 def _text(raw: str) -> str:
     return raw
+
+
+def _public_url(raw: str) -> str:
+    """The address people reach the app at (`https://chat.example.com`): an origin."""
+    value = raw.strip().rstrip("/")
+    if not value:
+        return ""
+    if len(_origins(value)) != 1:
+        raise ValueError(f"looks like https://chat.example.com, not {raw!r}")
+    return value

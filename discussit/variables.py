@@ -13,6 +13,7 @@ from discussit.values import (
     _directory,
     _hosts,
     _origins,
+    _public_url,
     _secret,
     _text,
     _whole,
@@ -224,6 +225,30 @@ VARIABLES: tuple[Variable, ...] = (
         "`10/600`",
         f"Changes to one's profile (name and bio, a new picture) per user ({ADDRESS_FACTOR}x that "
         "per address); past it, 429 with `Retry-After`.",
+    ),
+    Variable(
+        "RATE_LIMIT_API",
+        "api_requests_per_bot",
+        Rate.parse,
+        "`120/60`",
+        f"Requests to the bots' API per bot ({ADDRESS_FACTOR}x that per address), besides the "
+        "messages budget a bot's posts share with everyone's; past it, 429 (JSON, `Retry-After`).",
+    ),
+    Variable(
+        "PUBLIC_URL",
+        "public_url",
+        _public_url,
+        "none",
+        "Where people reach the app (`https://chat.example.com`): the start of the message "
+        "links bots' webhooks get (without it, they get the path alone).",
+    ),
+    Variable(
+        "WEBHOOKS_ALLOW_PRIVATE",
+        "webhooks_allow_private",
+        _bool,
+        "`false`",
+        "`true` lets bots' webhooks call loopback, private and link-local addresses (local "
+        "tools, tests). By default a webhook whose host leads to one is not called.",
     ),
     Variable(
         "SOCKETS_PER_USER",

@@ -34,6 +34,11 @@ ACTIONS = {
     "group-deleted": "deleted the group",
     "member-added": "added to a private group",
     "login-refused": "had logins refused, past the limit of tries,",
+    "bot-created": "made the bot",
+    "token-created": "made a new API token for the bot",
+    "token-revoked": "revoked the API token of the bot",
+    "webhook-set": "set the webhook of the bot",
+    "secret-created": "made a new signing secret for the bot",
 }
 
 

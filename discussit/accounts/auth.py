@@ -47,6 +47,7 @@ class Account:
     is_staff: bool
     name: str = ""  # the name pages show (their display name, else their username)
     avatar_version: int = 0  # which picture they show (accounts/profiles.avatar_path)
+    is_bot: bool = False  # a bot posting through the API (bots/): it has no login
 
     @classmethod
     def of(cls, user: User) -> Account:
@@ -67,6 +68,12 @@ class Viewer:
     @property
     def id(self) -> int:
         return self.user.id
+
+
+def bot_viewer(account: Account) -> Viewer:
+    """A bot acting through the API (its token checked by bots/api.py): a viewer with no login
+    (posting does not ask for one), whose access lasts the request."""
+    return Viewer(account, "", utcnow() + timedelta(minutes=1))
 
 
 def _token_hash(token: str) -> str:

@@ -173,7 +173,7 @@ async def login(request: Request) -> Response:
     async with db.session() as session:
         user = await auth.find_user(session, username)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
-    if user is None or not ok:
+    if user is None or not ok or user.is_bot:  # (a bot has no password: it never logs in)
         log.info("login failed")
         return await page(
             request,

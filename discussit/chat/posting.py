@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -26,6 +27,7 @@ from discussit.core.security.ratelimit import MemoryLimiter
 from discussit.core.security.text import clean_seq
 from discussit.groups.membership import members_named
 from discussit.settings import Settings
+from discussit.timeline.entries import Entry
 from discussit.timeline.formatting import mentioned_names, render
 from discussit.timeline.live import publish_entry
 from discussit.timeline.store import (
@@ -110,6 +112,8 @@ class Posting:
         self.broker = broker
         self.limiter = limiter
         self.settings = settings
+        # Told of each message stored (after it is published): the bots' webhooks (app.py).
+        self.on_posted: Callable[[Entry, Viewer], None] | None = None
 
     async def post(
         self,
@@ -150,7 +154,10 @@ class Posting:
                     viewer.user.name,
                     text,
                     client_id,
-                    session=(viewer.session_key, self.settings.session_max_age),
+                    # (A bot has no login: its token was checked for this request.)
+                    session=None
+                    if viewer.user.is_bot
+                    else (viewer.session_key, self.settings.session_max_age),
                     body_html=html,
                     reply_to=reply_to,
                     mentions=mentions,
@@ -181,4 +188,6 @@ class Posting:
                 )
             log.debug("message posted group=%s seq=%s user=%s", group_id, entry.seq, viewer.id)
             await publish_entry(self.broker, entry)
+            if self.on_posted is not None:
+                self.on_posted(entry, viewer)
         return Posted(entry.seq)

@@ -24,6 +24,7 @@ from discussit.core.templating import render
 from discussit.settings import Settings
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+API_PREFIX = "/api/"  # the bots' API (bots/api.py): its own body limits, JSON errors
 MAX_BODY = 64 * 1024
 # The one form that uploads a file (a picture: accounts/profile_routes.py) may send more; its
 # token comes in the multipart form like any other field.
@@ -48,6 +49,8 @@ class CSRFMiddleware:
         # Not async: sockets and safe requests (the home page's event stream) pass straight
         # through, with no frame of ours on their stack.
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            return self.app(scope, receive, send)
+        if scope["path"].startswith(API_PREFIX):  # bearer tokens only: no cookie is read there
             return self.app(scope, receive, send)
         return self._unsafe(scope, receive, send)
 
