@@ -17,7 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from discussit import limits
 
-Image.MAX_IMAGE_PIXELS = 24_000_000  # above it a warning (refused below), above twice an error
+MAX_PIXELS = 24_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # above it a warning (refused below), above twice an error
 FORMATS = ["PNG", "JPEG", "WEBP", "GIF"]
 REFUSED = "That picture could not be used: send a PNG, JPEG or WebP image."
 
@@ -36,6 +37,9 @@ def make_avatar(data: bytes, size: int = limits.AVATAR_SIZE) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=FORMATS) as probe:
+                # (Checked here too: the warnings filter is process-wide, and threads share it.)
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise BadImage("That picture has too many pixels: send a smaller one.")
                 probe.verify()  # the file's structure (verify leaves it unusable)
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 if getattr(image, "n_frames", 1) > 1:

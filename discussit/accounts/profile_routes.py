@@ -67,7 +67,11 @@ async def change_profile(request: Request) -> Response:
     await _spend(request, viewer)
     form = await read_form(request)
     problems = await profiles.update_profile(
-        request.state.db, viewer, form_text(form, "display_name"), form_text(form, "bio")
+        request.state.db,
+        request.state.broker,
+        viewer,
+        form_text(form, "display_name"),
+        form_text(form, "bio"),
     )
     if problems:
         return await account_page(request, problems, status_code=400)
@@ -90,7 +94,7 @@ async def change_picture(request: Request) -> Response:
     if not data:
         problem: str | None = "Choose a picture to send."
     else:
-        problem = await profiles.set_avatar(request.state.db, viewer, data)
+        problem = await profiles.set_avatar(request.state.db, request.state.broker, viewer, data)
     if problem is not None:
         return await account_page(request, {"picture": [problem]}, status_code=400)
     return RedirectResponse(url_path("account:show") + "?done=picture", status_code=303)
@@ -99,7 +103,7 @@ async def change_picture(request: Request) -> Response:
 async def remove_picture(request: Request) -> Response:
     viewer = await auth.require_viewer(request)
     await _spend(request, viewer)
-    await profiles.remove_avatar(request.state.db, viewer)
+    await profiles.remove_avatar(request.state.db, request.state.broker, viewer)
     return RedirectResponse(url_path("account:show") + "?done=no_picture", status_code=303)
 
 

@@ -18,9 +18,11 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 from discussit.accounts import avatars
 from discussit.accounts.auth import Viewer
 from discussit.core.db import Database
+from discussit.core.realtime.broker import Broker, user_channel
+from discussit.core.realtime.items import ProfileChanged
 from discussit.core.security import text
 from discussit.core.urls import url_path
-from discussit.models import Avatar, User
+from discussit.models import Avatar, User, shown_name
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _AVATARS = Avatar.__table__  # type: ignore[attr-defined]
@@ -66,15 +68,40 @@ def avatar_path(user_id: int, version: int) -> str:
     return f"{url_path('people:avatar', user_id=user_id)}?v={version}"
 
 
+def name_key(name: str) -> str:
+    """How a display name compares with usernames and other display names: as usernames do
+    (case, look-alikes), and without the punctuation around it ("mallory." is mallory's)."""
+    return text.username_key(name.strip(_AROUND))
+
+
+_AROUND = " .,;:!?'\"()[]{}<>-_*~`|/\\@#"
+
+
 def _named_by_others(conn: Connection, user_id: int, key: str) -> bool:
-    """Whether anyone else is called `key` (a username key): by username or display name."""
+    """Whether anyone else is called `key` (a name key): by username or display name."""
     named = or_(_USERS.c.username_key == key, _USERS.c.display_name_key == key)
     found = conn.execute(select(_USERS.c.id).where(_USERS.c.id != user_id, named).limit(1))
     return found.first() is not None
 
 
+def someone_called(conn: Connection, name: str) -> bool:
+    """Whether any account is called `name`, by username or display name (a new username)."""
+    return _named_by_others(conn, 0, name_key(name))
+
+
+def _changed(conn: Connection, user_id: int) -> ProfileChanged:
+    name, version = conn.execute(
+        select(shown_name(), _USERS.c.avatar_version).where(_USERS.c.id == user_id)
+    ).one()
+    return ProfileChanged(user_id, name, version)
+
+
+async def _announce(broker: Broker, changed: ProfileChanged) -> None:
+    await broker.publish(user_channel(changed.user_id), changed)
+
+
 async def update_profile(
-    db: Database, viewer: Viewer, raw_name: str, raw_bio: str
+    db: Database, broker: Broker, viewer: Viewer, raw_name: str, raw_bio: str
 ) -> dict[str, list[str]]:
     """Set the viewer's display name and bio; what is wrong with each field (nothing changed),
     or {} when done."""
@@ -88,13 +115,15 @@ async def update_profile(
         bio = text.clean(raw_bio, text.BIO)
     except text.InvalidText as problem:
         problems["bio"] = [str(problem)]
+    if name.startswith("@"):
+        problems["display_name"] = ["A display name cannot start with @: that is for handles."]
     if problems:
         return problems
-    key = text.username_key(name) if name else ""
+    key = name_key(name) if name else ""
 
-    def write(conn: Connection) -> bool:
+    def write(conn: Connection) -> ProfileChanged | None:
         if key and _named_by_others(conn, viewer.id, key):
-            return False
+            return None
         conn.execute(
             update(_USERS)
             .where(_USERS.c.id == viewer.id)
@@ -105,21 +134,23 @@ async def update_profile(
                 avatar_version=_USERS.c.avatar_version + 1,
             )
         )
-        return True
+        return _changed(conn, viewer.id)
 
-    if not await db.write(write):
+    changed = await db.write(write)
+    if changed is None:
         return {"display_name": [f"Someone else is called “{name}”: choose another name."]}
+    await _announce(broker, changed)
     return {}
 
 
-async def set_avatar(db: Database, viewer: Viewer, upload: bytes) -> str | None:
+async def set_avatar(db: Database, broker: Broker, viewer: Viewer, upload: bytes) -> str | None:
     """Make the upload the viewer's picture; what is wrong with it (nothing changed), or None."""
     try:
         image = await anyio.to_thread.run_sync(avatars.make_avatar, upload)
     except avatars.BadImage as problem:
         return str(problem)
 
-    def write(conn: Connection) -> None:
+    def write(conn: Connection) -> ProfileChanged:
         conn.execute(delete(_AVATARS).where(_AVATARS.c.user_id == viewer.id))
         conn.execute(insert(_AVATARS).values(user_id=viewer.id, image=image))
         conn.execute(
@@ -127,23 +158,25 @@ async def set_avatar(db: Database, viewer: Viewer, upload: bytes) -> str | None:
             .where(_USERS.c.id == viewer.id)
             .values(avatar_version=_USERS.c.avatar_version + 1)
         )
+        return _changed(conn, viewer.id)
 
-    await db.write(write)
+    await _announce(broker, await db.write(write))
     return None
 
 
-async def remove_avatar(db: Database, viewer: Viewer) -> None:
+async def remove_avatar(db: Database, broker: Broker, viewer: Viewer) -> None:
     """Back to the picture of the viewer's initials."""
 
-    def write(conn: Connection) -> None:
+    def write(conn: Connection) -> ProfileChanged:
         conn.execute(delete(_AVATARS).where(_AVATARS.c.user_id == viewer.id))
         conn.execute(
             update(_USERS)
             .where(_USERS.c.id == viewer.id)
             .values(avatar_version=_USERS.c.avatar_version + 1)
         )
+        return _changed(conn, viewer.id)
 
-    await db.write(write)
+    await _announce(broker, await db.write(write))
 
 
 @dataclass(frozen=True, slots=True)

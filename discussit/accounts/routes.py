@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from discussit import limits
-from discussit.accounts import audit, auth, passwords, signup_policy
+from discussit.accounts import audit, auth, passwords, profiles, signup_policy
 from discussit.accounts.pages import error_page, page
 from discussit.core.db import Database
 from discussit.core.security import text
@@ -113,6 +113,9 @@ async def signup(request: Request) -> Response:
         errors["password"] = found
     if password != password2:
         errors["password2"] = ["The two passwords do not match."]
+    taken = "That username is taken (or looks like one that is); choose another."
+    if not errors and await db.read(lambda conn: profiles.someone_called(conn, username)):
+        errors["username"] = [taken]  # (someone's display name)
     if not errors:
         user = User(
             username=username,
@@ -124,9 +127,7 @@ async def signup(request: Request) -> Response:
             try:
                 await session.commit()
             except IntegrityError:
-                errors["username"] = [
-                    "That username is taken (or looks like one that is); choose another."
-                ]
+                errors["username"] = [taken]
     if errors:
         return await page(
             request,

@@ -96,20 +96,19 @@ async def remove_member(request: Request) -> Response:
     user_id = int(request.path_params["user_id"])
     db: Database = request.state.db
 
-    def names(conn: Connection) -> tuple[str | None, str | None]:
+    def names(conn: Connection) -> tuple[str | None, membership.Member | None]:
         group = conn.execute(select(_GROUPS.c.name).where(_GROUPS.c.id == group_id)).scalar()
-        user = conn.execute(select(_USERS.c.username).where(_USERS.c.id == user_id)).scalar()
-        return group, user
+        return group, membership.person_of(conn, user_id)
 
-    group_name, username = await db.read(names)
-    if group_name is None or username is None:
+    group_name, member = await db.read(names)
+    if group_name is None or member is None:
         raise HTTPException(404, "No such group or account.")
     await joining.change_membership(
         db,
         request.state.broker,
         request.state.presence,
         group_id,
-        membership.Member(user_id, username),
+        member,
         joining=False,
         also=lambda conn: audit.record(conn, viewer.id, "member-removed", user_id, group_name),
     )

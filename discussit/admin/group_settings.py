@@ -45,7 +45,7 @@ async def _publish(broker: Broker, group: Group, *, deleted: bool = False) -> No
         str(group.id), html, archived=group.archived_at is not None, deleted=deleted
     )
     await broker.publish(group_channel(group.id), item)
-    await broker.publish(LOBBY, item)
+    await broker.publish(LOBBY, GroupChanged(str(group.id)))  # (home pages read it again)
 
 
 async def _change(

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from discussit.accounts import audit
+from discussit.accounts import audit, profiles
 from discussit.accounts.auth import Viewer
 from discussit.bots import tokens, webhooks
 from discussit.core.db import Database, Outcome
@@ -104,7 +104,7 @@ async def create(db: Database, actor: Viewer, raw_username: str, raw_name: str) 
     except text.InvalidText as problem:
         raise Refused(str(problem)) from None
     key = text.username_key(username)
-    name_key = text.username_key(name) if name else ""
+    name_key = profiles.name_key(name) if name else ""
 
     def write(conn: Connection) -> tuple[int, str]:
         if _named(conn, key) or (name_key and name_key != key and _named(conn, name_key)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -20,6 +21,7 @@ from discussit.core.realtime.items import (
     LoggedOut,
     MembershipChanged,
     PresenceChanged,
+    ProfileChanged,
     ReadMoved,
     Resync,
     TypingChanged,
@@ -175,6 +177,12 @@ class Updates(Connection):
         if item.archived:
             await self.archived()
 
+    async def on_profile(self, item: ProfileChanged) -> None:
+        """This viewer's new name or picture: what this page sends from now on carries them."""
+        if item.user_id == self.viewer.id:
+            user = replace(self.viewer.user, name=item.name, avatar_version=item.avatar_version)
+            self.viewer = replace(self.viewer, user=user)
+
     async def on_logout(self, item: LoggedOut) -> None:
         if item.session_key == self.viewer.session_key:
             await self.logged_out()
@@ -191,6 +199,7 @@ class Updates(Connection):
         Resync: on_resync,
         LoggedOut: on_logout,
         GroupChanged: on_group_changed,
+        ProfileChanged: on_profile,
     }
 
     async def read_missed(self, after: int) -> tuple[int, list[Entry]]:

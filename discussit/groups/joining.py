@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from discussit.accounts import audit
 from discussit.core.db import Database
 from discussit.core.realtime.broker import Broker
 from discussit.core.realtime.presence import Presence
 from discussit.groups import live, membership
+from discussit.timeline.store import GROUPS, NoSuchGroup
 
 
 async def change_membership(
@@ -25,10 +27,11 @@ async def change_membership(
     member: membership.Member,
     joining: bool,
     also: Callable[[Connection], None] | None = None,
+    check: Callable[[Connection, bool], None] | None = None,
 ) -> membership.Changed | None:
     """Join (or leave) `group_id` (and `also`, in the same transaction); None when there was
     nothing to change. Raises NoSuchGroup."""
-    changed = await membership.change(db, group_id, member, joining, also)
+    changed = await membership.change(db, group_id, member, joining, also, check)
     if changed is not None:
         is_online = joining and member.user_id in await presence.online(group_id)
         html = live.member_change_html(changed.entry, member, changed.listed_after, is_online)
@@ -53,6 +56,7 @@ async def add_member(
     presence: Presence,
     group_id: uuid.UUID,
     username: str,
+    actor_id: int,
 ) -> membership.Member:
     """Add the account called `username` to the group (a private group: its members and staff
     add people, groups/access.py may_add_people decides who). Raises CannotAdd, NoSuchGroup,
@@ -63,6 +67,25 @@ async def add_member(
     member, active = found
     if not active:
         raise CannotAdd(f"{member.shown} is deactivated.")
-    if await change_membership(db, broker, presence, group_id, member, joining=True) is None:
+
+    def audited(conn: Connection) -> None:
+        group = conn.execute(select(GROUPS.c.name).where(GROUPS.c.id == group_id)).scalar()
+        audit.record(conn, actor_id, "member-added", member.user_id, str(group))
+
+    changed = await change_membership(
+        db, broker, presence, group_id, member, joining=True, also=audited, check=_only_private
+    )
+    if changed is None:
         raise CannotAdd(f"{member.shown} is already a member.")
     return member
+
+
+def _only_private(_: Connection, private: bool) -> None:
+    if not private:
+        raise CannotAdd("People are added to private groups only; anyone joins a public one.")
+
+
+def by_themselves(_: Connection, private: bool) -> None:
+    """Joining by oneself (the Join button): a private group is as if it did not exist."""
+    if private:
+        raise NoSuchGroup

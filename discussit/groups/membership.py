@@ -61,17 +61,25 @@ def members_named(conn: Connection, group_id: uuid.UUID, keys: list[str]) -> dic
     return {str(key): int(user_id) for key, user_id in found}
 
 
+_PERSON = select(
+    USERS.c.id, USERS.c.username, shown_name(), USERS.c.avatar_version, USERS.c.is_active
+)
+
+
 def person_named(conn: Connection, username: str) -> tuple[Member, bool] | None:
     """The account with this username (in any case or look-alike spelling), as a member to
     be, and whether it is active."""
-    row = conn.execute(
-        select(
-            USERS.c.id, USERS.c.username, shown_name(), USERS.c.avatar_version, USERS.c.is_active
-        ).where(USERS.c.username_key == username_key(username.strip().lstrip("@")))
-    ).first()
+    key = username_key(username.strip().lstrip("@"))
+    row = conn.execute(_PERSON.where(USERS.c.username_key == key)).first()
     if row is None:
         return None
     return Member(row[0], row[1], row[2], row[3]), bool(row[4])
+
+
+def person_of(conn: Connection, user_id: int) -> Member | None:
+    """The account with this id, as a member (its names as pages show them)."""
+    row = conn.execute(_PERSON.where(USERS.c.id == user_id)).first()
+    return None if row is None else Member(row[0], row[1], row[2], row[3])
 
 
 def people_starting(conn: Connection, group_id: uuid.UUID, prefix: str) -> list[Member]:
@@ -139,15 +147,20 @@ async def change(
     user: Member,
     joining: bool,
     also: Callable[[Connection], None] | None = None,
+    check: Callable[[Connection, bool], None] | None = None,
 ) -> Changed | None:
     """Join (or leave) `group_id` and record "joined" (or "left"); `also` runs in the same
-    transaction (a staff removal's audit entry). None, and nothing written, when there is
-    nothing to change. Raises NoSuchGroup."""
+    transaction (a staff removal's audit entry), and `check` first, with whether the group is
+    private, under the group's lock (it raises to refuse). None, and nothing written, when
+    there is nothing to change. Raises NoSuchGroup."""
     user_id, name = user.user_id, user.shown
 
     def write(conn: Connection) -> Changed:
         # Serialises joins/leaves of this group; nobody joins an archived one (leaving is fine).
         seq = next_seq(conn, group_id, writing=joining)
+        private = conn.execute(select(GROUPS.c.is_private).where(GROUPS.c.id == group_id)).scalar()
+        if check is not None:
+            check(conn, bool(private))
         if is_member_now(conn, group_id, user_id) == joining:
             raise _Unchanged
         if joining:
@@ -173,7 +186,6 @@ async def change(
             select(func.count()).select_from(MEMBERSHIPS).where(MEMBERSHIPS.c.group_id == group_id)
         ).scalar_one()
         before = conn.execute(_listed_before(group_id, user)).scalar() if joining else None
-        private = conn.execute(select(GROUPS.c.is_private).where(GROUPS.c.id == group_id)).scalar()
         members_now = None
         if private:
             members_now = tuple(

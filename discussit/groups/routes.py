@@ -40,15 +40,18 @@ async def _change_membership(request: Request, joining: bool) -> Response:
     viewer = await auth.require_viewer(request)
     group_id = access.group_id_from_path(request)
     next_url = auth.safe_next(form_text(await read_form(request), "next"))
-    if joining:  # (nobody joins a private group by themselves: 404, as if it did not exist)
-        async with request.state.db.session() as session:
-            _, group = await access.require_visible(request, session, group_id)
-        if group.is_private:
-            raise access.NoSuchGroup
+    async with request.state.db.session() as session:  # (a private group: 404 to others)
+        await access.require_visible(request, session, group_id)
     await _spend_membership_budget(request, viewer)
     member = membership.member_of(viewer)
-    await joining_.change_membership(  # NoSuchGroup
-        request.state.db, request.state.broker, request.state.presence, group_id, member, joining
+    await joining_.change_membership(  # NoSuchGroup (and nobody joins a private one by themselves)
+        request.state.db,
+        request.state.broker,
+        request.state.presence,
+        group_id,
+        member,
+        joining,
+        check=joining_.by_themselves if joining else None,
     )
     if not joining and next_url.startswith(url_path("chat:show", group_id=group_id).rstrip("/")):
         next_url = url_path("groups:index")  # the group's page is closed to non-members

@@ -217,3 +217,28 @@ def test_profile_changes_have_a_budget(settings):
         assert int(refused.headers["retry-after"]) > 0
         shown = html(ana.get("/account")).css_first("input[name=display_name]")
         assert shown.attributes["value"] == "One"
+
+
+@pytest.mark.parametrize("name", ["@bob", "bob.", "(bob)", " B0B! "])
+def test_a_display_name_cannot_pose_as_someones_handle(client, alice, bob, name):
+    refused = save_profile(alice, name)
+    assert refused.status_code == 400
+
+
+def test_nobody_signs_up_with_a_name_someone_shows(client, bob):
+    save_profile(bob, "Carol")
+    refused = Browser(client).sign_up("carol")
+    assert refused.status_code == 400
+    assert "taken" in html(refused).css_first(".form__error").text()
+
+
+def test_an_open_page_sends_the_new_name_after_a_change(client, alice, bob, lounge):
+    for b in (alice, bob):
+        b.join(lounge)
+    with bob.socket(lounge) as watching, alice.socket(lounge) as a:
+        resume(watching, 0)
+        resume(a, 0)
+        save_profile(alice, "Alice Renamed")
+        say(a, "after the change")
+        frame = receive_until(watching, "after the change")[-1]
+    assert "Alice Renamed" in LexborHTMLParser(frame).css_first(".message__author").text()

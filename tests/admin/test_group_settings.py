@@ -153,3 +153,11 @@ def test_deleting_needs_the_name_typed_then_removes_it_everywhere(
             found = "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'findable'"
             assert conn.execute(text(found)).scalar() == 0
         engine.dispose()
+
+
+def test_an_archived_page_offers_no_message_actions(client, staff, bob, lounge):
+    bob.join(lounge)
+    entry = factories.client_store(client, lounge, "bob", "keep me")
+    staff.post(f"/admin/groups/{lounge}/archive", {"archived": "1"})
+    page = html(bob.get(f"/groups/{lounge}/?around={entry.seq}"))
+    assert page.css_first("#message-tools") is None and page.css_first(".message-actions") is None

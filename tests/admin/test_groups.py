@@ -59,3 +59,15 @@ def test_removing_someone_who_is_not_a_member_changes_nothing(client, staff, bob
     assert html(staff.get("/admin/audit")).css(".audit__line") == []
     assert staff.post(f"/admin/groups/{lounge}/members/99999/remove").status_code == 404
     assert staff.get("/admin/groups/not-a-group").status_code == 404
+
+
+def test_a_removal_names_the_member_as_pages_show_them(client, staff, bob, mallory, lounge):
+    bob.post("/account/profile", {"display_name": "Robert B", "bio": ""})
+    bob.join(lounge)
+    mallory.join(lounge)
+    bob_id = factories.user(client, "bob").id
+    with mallory.socket(lounge) as other:
+        resume(other, 0)
+        drain(other, quiet=0.2)
+        staff.post(f"/admin/groups/{lounge}/members/{bob_id}/remove")
+        assert receive_until(other, r"Robert B</strong>\s*left")

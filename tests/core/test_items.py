@@ -16,6 +16,7 @@ EXAMPLES = [
     items.MembershipChanged("7c1e", True),
     items.CountChanged("<span>2 members</span>"),
     items.GroupCreated("7c1e"),
+    items.ProfileChanged(3, "Ana Lima", 4),
     items.GroupChanged("7c1e", '<div id="group-title">Lounge</div>', archived=True),
     items.ReadMoved("7c1e", 12),
     items.TypingChanged('<i class="typing-signal"><b data-user-id="2">ben</b></i>'),

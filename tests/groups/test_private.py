@@ -107,3 +107,16 @@ def test_making_a_group_public_again_lists_it_for_everyone(client, staff, mallor
     assert staff.post(f"/admin/groups/{vault}/private", {"private": "0"}).status_code == 303
     assert any("Vault" in name for name in group_names(mallory))
     assert mallory.join(vault).status_code == 303
+
+
+def test_leaving_a_private_group_one_is_not_in_is_a_404(client, mallory, vault):
+    assert mallory.leave(vault).status_code == 404
+
+
+def test_adding_someone_is_in_the_audit_log(client, staff, bob, mallory, vault):
+    bob.post(f"/groups/{vault}/members/add", {"username": "mallory"})
+    lines = [
+        " ".join(n.text(separator=" ").split())
+        for n in html(staff.get("/admin/audit")).css(".audit__line")
+    ]
+    assert "bob added to a private group mallory Vault" in lines[0]

@@ -84,6 +84,16 @@ class GroupChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileChanged:
+    """A person changed the name or picture pages show for them: their open pages' sockets
+    use the new ones for what they send from then on (their own channel)."""
+
+    user_id: int
+    name: str
+    avatar_version: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReadMoved:
     """A member's read cursor of a group moved (groups/reading.py): that member's pages and
     streams count that group again."""
@@ -101,6 +111,7 @@ Item = (
     | CountChanged
     | GroupCreated
     | GroupChanged
+    | ProfileChanged
     | ReadMoved
     | TypingChanged
 )
@@ -115,6 +126,7 @@ KINDS: dict[str, type[Any]] = {
         CountChanged,
         GroupCreated,
         GroupChanged,
+        ProfileChanged,
         ReadMoved,
         TypingChanged,
     )
