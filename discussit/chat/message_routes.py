@@ -66,8 +66,13 @@ async def _member_and_message(request: Request) -> tuple[Viewer, uuid.UUID, Entr
 
 
 async def permalink(request: Request) -> Response:
-    """/groups/<id>/messages/<seq>: the page of history around the message."""
-    return RedirectResponse(around_url(access.group_id_from_path(request), _seq(request)), 303)
+    """/groups/<id>/messages/<seq>: the page of history around the message (for its members:
+    to anyone else it is refused as the group page would be)."""
+    group_id, seq = access.group_id_from_path(request), _seq(request)
+    db: Database = request.state.db
+    async with db.session() as session:
+        await access.require_member(request, session, group_id)
+    return RedirectResponse(around_url(group_id, seq), 303)
 
 
 async def edit_form(request: Request) -> Response:

@@ -150,8 +150,8 @@ async def change(
     check: Callable[[Connection, bool], None] | None = None,
 ) -> Changed | None:
     """Join (or leave) `group_id` and record "joined" (or "left"); `also` runs in the same
-    transaction (a staff removal's audit entry), and `check` first, with whether the group is
-    private, under the group's lock (it raises to refuse). None, and nothing written, when
+    transaction (a staff removal's audit entry), and `check` before any change, with whether
+    the group is private, under the group's lock (it raises to refuse). None, and nothing written, when
     there is nothing to change. Raises NoSuchGroup."""
     user_id, name = user.user_id, user.shown
 
@@ -159,10 +159,10 @@ async def change(
         # Serialises joins/leaves of this group; nobody joins an archived one (leaving is fine).
         seq = next_seq(conn, group_id, writing=joining)
         private = conn.execute(select(GROUPS.c.is_private).where(GROUPS.c.id == group_id)).scalar()
-        if check is not None:
-            check(conn, bool(private))
         if is_member_now(conn, group_id, user_id) == joining:
             raise _Unchanged
+        if check is not None:
+            check(conn, bool(private))
         if joining:
             conn.execute(
                 insert(MEMBERSHIPS).values(
