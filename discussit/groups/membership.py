@@ -151,8 +151,8 @@ async def change(
 ) -> Changed | None:
     """Join (or leave) `group_id` and record "joined" (or "left"); `also` runs in the same
     transaction (a staff removal's audit entry), and `check` before any change, with whether
-    the group is private, under the group's lock (it raises to refuse). None, and nothing written, when
-    there is nothing to change. Raises NoSuchGroup."""
+    the group is private, under the group's lock (it raises to refuse). None, and nothing
+    written, when there is nothing to change. Raises NoSuchGroup."""
     user_id, name = user.user_id, user.shown
 
     def write(conn: Connection) -> Changed:
