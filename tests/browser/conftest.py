@@ -29,6 +29,7 @@ def live_server(
         "DATABASE_URL": f"sqlite:///{folder}/discussit.db",
         "SEED_DEMO_GROUPS": "false",
         "FIRST_ACCOUNT_STAFF": "false",
+        "WEBHOOKS_ALLOW_PRIVATE": "true",  # (the bots' journey answers from a local receiver)
     }
     if os.environ.get("TEST_DATABASE_URL"):  # second pass: PostgreSQL + Redis
         request.getfixturevalue("fresh_postgres")
