@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from discussit.accounts import audit
 from discussit.accounts.pages import page
 from discussit.admin.routes import staff_only
 from discussit.bots import registry
@@ -26,7 +27,10 @@ _GROUPS = Group.__table__  # type: ignore[attr-defined]
 DONE = {
     "webhook": "The webhook is saved.",
     "secret": "A new signing secret is made: deliveries are signed with it from now on.",
-    "revoked": "The token is revoked: the bot can no longer use the API.",
+    "revoked": (
+        "The token is revoked: the bot can no longer use the API. (A webhook it has still "
+        "answers mentions: clear it to stop that too.)"
+    ),
     "added": "The bot is a member of the group now.",
 }
 
@@ -134,7 +138,7 @@ async def new_secret(request: Request) -> Response:
 
 
 async def add_to_group(request: Request) -> Response:
-    await staff_only(request)
+    viewer = await staff_only(request)
     bot_id: int = request.path_params["bot_id"]
     form = await read_form(request)
     group_id = access.parse_group_id(form_text(form, "group_id"))
@@ -142,9 +146,16 @@ async def add_to_group(request: Request) -> Response:
     found = await db.read(lambda conn: registry.bot(conn, bot_id))
     if found is None:
         raise HTTPException(404, "There is no such bot.")
+    if not found.is_active:
+        raise HTTPException(400, "This bot is deactivated: reactivate it (People) first.")
     member = membership.Member(found.id, found.username, found.name, found.avatar_version)
+
+    def audited(conn: Connection) -> None:
+        group = conn.execute(select(_GROUPS.c.name).where(_GROUPS.c.id == group_id)).scalar()
+        audit.record(conn, viewer.id, "member-added", found.id, str(group))
+
     await joining.change_membership(
-        db, request.state.broker, request.state.presence, group_id, member, joining=True
+        db, request.state.broker, request.state.presence, group_id, member, True, also=audited
     )
     return RedirectResponse(url_path("admin:bot", bot_id=bot_id) + "?done=added", status_code=303)
 

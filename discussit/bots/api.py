@@ -42,10 +42,13 @@ class ApiError(Exception):
 
 
 def _error(problem: ApiError) -> JSONResponse:
+    headers = {"Cache-Control": "no-store", **problem.headers}
+    if problem.status in (401, 408, 413):  # (the body may be unread: no keeping the connection)
+        headers["Connection"] = "close"
     return JSONResponse(
         {"error": {"code": problem.code, "message": problem.message}},
         status_code=problem.status,
-        headers={"Cache-Control": "no-store", **problem.headers},
+        headers=headers,
     )
 
 

@@ -18,7 +18,7 @@ from discussit.bots import webhooks
 from discussit.chat.posting import Posting, Refused
 from discussit.core.db import Database
 from discussit.core.urls import url_path
-from discussit.models import Bot, Group, User, shown_name, utcnow
+from discussit.models import Bot, Group, Membership, User, shown_name, utcnow
 from discussit.settings import Settings
 from discussit.timeline.entries import Entry
 
@@ -26,6 +26,7 @@ log = logging.getLogger("discussit.webhooks")
 _BOTS = Bot.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _GROUPS = Group.__table__  # type: ignore[attr-defined]
+_MEMBERSHIPS = Membership.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ def hooks_for(conn: Connection, group_id: uuid.UUID, user_ids: frozenset[int]) -
             select(_GROUPS.c.name).where(_GROUPS.c.id == group_id).scalar_subquery(),
         )
         .join(_BOTS, _BOTS.c.user_id == _USERS.c.id)
+        .join(_MEMBERSHIPS, _MEMBERSHIPS.c.user_id == _USERS.c.id)
         .where(
+            _MEMBERSHIPS.c.group_id == group_id,  # (still a member when it is delivered)
             _USERS.c.id.in_(sorted(user_ids)),
             _USERS.c.is_bot,
             _USERS.c.is_active,
@@ -60,6 +63,10 @@ def hooks_for(conn: Connection, group_id: uuid.UUID, user_ids: frozenset[int]) -
         Hook(Account(uid, handle, False, name, version, is_bot=True), url, secret, group or "")
         for uid, handle, name, version, url, secret, group in rows
     ]
+
+
+def _active(conn: Connection, bot_id: int) -> bool:
+    return bool(conn.execute(select(_USERS.c.is_active).where(_USERS.c.id == bot_id)).scalar())
 
 
 def _record(conn: Connection, bot_id: int, ok: bool, note: str) -> None:
@@ -116,12 +123,18 @@ class Webhooks:
                 hooks = await self.db.read(
                     lambda conn, e=entry: hooks_for(conn, e.group_id, e.mentions)  # type: ignore[misc]
                 )
-                for hook in hooks:
-                    await self._deliver(entry, hook)
+                # Each bot mentioned at once: one slow webhook does not hold up the others'.
+                await asyncio.gather(*(self._deliver_safely(entry, hook) for hook in hooks))
             except Exception:
                 log.exception("webhook delivery failed group=%s seq=%s", entry.group_id, entry.seq)
             finally:
                 self.queue.task_done()
+
+    async def _deliver_safely(self, entry: Entry, hook: Hook) -> None:
+        try:
+            await self._deliver(entry, hook)
+        except Exception:
+            log.exception("webhook bot=%s group=%s seq=%s", hook.bot.id, entry.group_id, entry.seq)
 
     def _link(self, entry: Entry) -> str:
         path = url_path("messages:show", group_id=entry.group_id, seq=entry.seq)
@@ -149,6 +162,8 @@ class Webhooks:
         if not ok:
             log.warning("webhook bot=%s delivery=%s %s", hook.bot.id, delivery, note)
         text = webhooks.answer_text(answer) if ok and answer is not None else None
+        if text is not None and not await self.db.read(lambda conn: _active(conn, hook.bot.id)):
+            text, note = None, f"{note}; its answer was not posted: the bot is deactivated"
         if text is not None:
             outcome = await self.posting.post(
                 bot_viewer(hook.bot), entry.group_id, text, f"hook-{delivery}", str(entry.seq)

@@ -63,6 +63,10 @@ def check_url(raw: str) -> str:
         raise Refused("A webhook URL may not carry a user name or password.")
     if port == 0 or not url.isascii() or any(ch.isspace() for ch in url):
         raise Refused("That is not a URL.")
+    try:
+        httpx.URL(url)  # (what the request will be made with must take it too)
+    except (httpx.InvalidURL, ValueError):
+        raise Refused("That is not a URL.") from None
     return url
 
 
@@ -134,15 +138,16 @@ class Sender:
     async def deliver(self, target: str, secret: str, body: bytes, delivery_id: str) -> Answer:
         """POST `body` to `target`. Raises Refused, or httpx/timeout errors."""
         url = httpx.URL(check_url(target))
-        address = await self._pin(url)
         headers = {
             "Host": url.netloc.decode("ascii"),
+            "Accept-Encoding": "identity",  # (the answer is read raw: nothing to decompress)
             "Content-Type": "application/json",
             "User-Agent": "DiscussIt-Webhook/1",
             "X-DiscussIt-Delivery": delivery_id,
             "X-DiscussIt-Signature": signature(secret, int(time.time()), body),
         }
-        async with asyncio.timeout(DEADLINE):
+        async with asyncio.timeout(DEADLINE):  # (resolving the name included)
+            address = await self._pin(url)
             async with self.client.stream(
                 "POST",
                 url.copy_with(host=address),
@@ -156,8 +161,9 @@ class Sender:
                     if len(got) > MAX_ANSWER:
                         break
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        plain = response.headers.get("content-encoding", "identity").lower() == "identity"
         text = None
-        if 200 <= response.status_code < 300 and kind == "text/plain" and got:
+        if 200 <= response.status_code < 300 and kind == "text/plain" and plain and got:
             text = bytes(got[:MAX_ANSWER]).decode("utf-8", errors="replace")
         return Answer(response.status_code, text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -74,9 +75,14 @@ def test_hdr1_csrf3_xss1_a_full_journey_under_the_csp_runs_no_injected_code(
         assert (
             page.locator(
                 "#timeline script, #timeline [onerror], #timeline svg, #timeline [hx-post],"
-                " #timeline a[href^='javascript'], #timeline img"
+                " #timeline a[href^='javascript'], #timeline .message__body img"
             ).count()
             == 0
+        )
+        # The only images in the history: the authors' pictures, from this server.
+        sources = page.locator("#timeline img").evaluate_all("imgs => imgs.map(i => i.src)")
+        assert all(
+            re.fullmatch(r"http://127\.0\.0\.1:\d+/people/\d+/avatar\?v=\d+", s) for s in sources
         )
         expect(page.locator(".topbar__user")).to_be_visible()  # the hx-post logout never fired
     row_page = bob

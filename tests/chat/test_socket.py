@@ -13,7 +13,6 @@ from tests.helpers import (
     Browser,
     drain,
     html,
-    nothing_received,
     presence_changes,
     presence_pattern,
     receive_text,
@@ -408,7 +407,8 @@ def test_val1_invalid_messages_are_refused_to_the_sender_only_and_keep_the_text(
         assert problem in composer.css_first(".composer__error").text()
         if isinstance(text, str) and text.strip() and "\x00" not in text:
             assert composer.css_first("textarea[name=text]").text() == text
-        assert nothing_received(b)
+        # (Under load a connect's presence item may come after the drain: it is not the error.)
+        assert [f for f in drain(b) if "presence-changes" not in f] == []
     assert _stored_messages(client, lounge) == []
 
 
