@@ -4,8 +4,9 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-from discussit import models
+from discussit import models  # noqa: F401 (the tables, for SQLModel.metadata)
 from discussit.core.db import sync_url
+from discussit.search import index_names
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -17,7 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        include_object=models.not_search_index,
+        include_object=index_names.not_search_index,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -33,7 +34,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
-            include_object=models.not_search_index,
+            include_object=index_names.not_search_index,
         )
         with context.begin_transaction():
             context.run_migrations()
