@@ -12,9 +12,8 @@ from starlette.routing import Route
 from discussit.accounts import auth, logins, profiles
 from discussit.accounts.pages import page
 from discussit.core.db import Database
-from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.urls import url_path
-from discussit.core.web import form_text, read_form
+from discussit.core.web import form_text, read_form, within_budget
 from discussit.settings import Settings
 
 DONE = {  # what the page says after each action (never anything a request carried)
@@ -54,17 +53,10 @@ async def account(request: Request) -> Response:
 async def change_password(request: Request) -> Response:
     viewer = await auth.require_viewer(request)
     settings: Settings = request.state.settings
-    limiter: MemoryLimiter = request.state.limiter
     # Each try checks the current password: counted like logins, per user and per address.
-    decision = await spend(
-        limiter, "password", viewer.id, request, settings.login_attempts_per_user
+    await within_budget(
+        request, "password", viewer.id, settings.login_attempts_per_user, "Too many tries."
     )
-    if not decision.allowed:
-        raise HTTPException(
-            429,
-            f"Too many tries. Try again in {decision.retry_after} seconds.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
     form = await read_form(request)
     problems = await logins.change_password(
         request.state.db,

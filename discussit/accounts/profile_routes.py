@@ -15,9 +15,8 @@ from discussit.accounts import auth, profiles
 from discussit.accounts.account_routes import account_page
 from discussit.accounts.pages import page
 from discussit.core.db import Database
-from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.urls import url_path
-from discussit.core.web import form_text, read_form
+from discussit.core.web import form_text, read_form, within_budget
 from discussit.settings import Settings
 
 FOREVER = "private, max-age=31536000, immutable"
@@ -25,17 +24,13 @@ FOREVER = "private, max-age=31536000, immutable"
 
 async def _spend(request: Request, viewer: auth.Viewer) -> None:
     settings: Settings = request.state.settings
-    limiter: MemoryLimiter = request.state.limiter
-    decision = await spend(
-        limiter, "profile", viewer.id, request, settings.profile_changes_per_user
+    await within_budget(
+        request,
+        "profile",
+        viewer.id,
+        settings.profile_changes_per_user,
+        "You have changed your profile many times just now.",
     )
-    if not decision.allowed:
-        raise HTTPException(
-            429,
-            f"You have changed your profile many times just now. "
-            f"Try again in {decision.retry_after} seconds.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
 
 
 async def person(request: Request) -> Response:

@@ -150,25 +150,20 @@ async def set_avatar(db: Database, broker: Broker, viewer: Viewer, upload: bytes
     except avatars.BadImage as problem:
         return str(problem)
 
-    def write(conn: Connection) -> ProfileChanged:
-        conn.execute(delete(_AVATARS).where(_AVATARS.c.user_id == viewer.id))
-        conn.execute(insert(_AVATARS).values(user_id=viewer.id, image=image))
-        conn.execute(
-            update(_USERS)
-            .where(_USERS.c.id == viewer.id)
-            .values(avatar_version=_USERS.c.avatar_version + 1)
-        )
-        return _changed(conn, viewer.id)
-
-    await _announce(broker, await db.write(write))
+    await _set_picture(db, broker, viewer, image)
     return None
 
 
 async def remove_avatar(db: Database, broker: Broker, viewer: Viewer) -> None:
     """Back to the picture of the viewer's initials."""
+    await _set_picture(db, broker, viewer, None)
 
+
+async def _set_picture(db: Database, broker: Broker, viewer: Viewer, image: bytes | None) -> None:
     def write(conn: Connection) -> ProfileChanged:
         conn.execute(delete(_AVATARS).where(_AVATARS.c.user_id == viewer.id))
+        if image is not None:
+            conn.execute(insert(_AVATARS).values(user_id=viewer.id, image=image))
         conn.execute(
             update(_USERS)
             .where(_USERS.c.id == viewer.id)

@@ -11,7 +11,23 @@ from starlette.responses import Response
 
 from discussit.core.security import text
 from discussit.core.security.csrf import csrf_token
+from discussit.core.security.ratelimit import spend
 from discussit.core.templating import templates
+from discussit.settings import Rate
+
+
+async def within_budget(
+    request: Request, action: str, user_id: int, per_user: Rate, too_many: str
+) -> None:
+    """One `action` from the user's budget (and their address's); past it, 429 with
+    Retry-After and `too_many` ("... Try again in N seconds.")."""
+    decision = await spend(request.state.limiter, action, user_id, request, per_user)
+    if not decision.allowed:
+        raise HTTPException(
+            429,
+            f"{too_many} Try again in {decision.retry_after} seconds.",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
 
 
 def is_htmx(request: Request) -> bool:

@@ -14,12 +14,10 @@ from starlette.routing import Route
 from discussit import limits
 from discussit.accounts import auth
 from discussit.core.db import Database
-from discussit.core.security.ratelimit import spend
 from discussit.core.templating import templates
-from discussit.core.web import form_text, read_form
+from discussit.core.web import form_text, read_form, within_budget
 from discussit.groups import access, directory, joining, membership
 from discussit.models import Group
-from discussit.settings import Rate
 
 
 async def _may_add(request: Request, group_id: uuid.UUID) -> tuple[auth.Viewer, Group]:
@@ -39,17 +37,6 @@ async def _may_add(request: Request, group_id: uuid.UUID) -> tuple[auth.Viewer, 
     return viewer, group
 
 
-async def _spend(request: Request, viewer: auth.Viewer, budget: str, per_user: Rate) -> None:
-    """Adding someone counts as joining; each list of suggestions, as a search."""
-    decision = await spend(request.state.limiter, budget, viewer.id, request, per_user)
-    if not decision.allowed:
-        raise HTTPException(
-            429,
-            f"Too many at once. Try again in {decision.retry_after} seconds.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
-
-
 async def add_person(request: Request) -> Response:
     group_id = access.group_id_from_path(request)
     viewer, group = await _may_add(request, group_id)
@@ -58,7 +45,8 @@ async def add_person(request: Request) -> Response:
     username = form_text(form, "username")
     if not username.strip() or len(username) > limits.USERNAME_MAX + 1:
         raise HTTPException(400, "Type the username of the person to add.")
-    await _spend(request, viewer, "membership", request.state.settings.membership_changes_per_user)
+    per_user = request.state.settings.membership_changes_per_user  # (adding counts as joining)
+    await within_budget(request, "membership", viewer.id, per_user, "Too many at once.")
     try:
         added = await joining.add_member(
             request.state.db,
@@ -77,7 +65,8 @@ async def suggest_people(request: Request) -> Response:
     """Options for the "Add people" box: people not in the group whose names start so."""
     group_id = access.group_id_from_path(request)
     viewer, _ = await _may_add(request, group_id)
-    await _spend(request, viewer, "search", request.state.settings.searches_per_user)
+    per_user = request.state.settings.searches_per_user  # (each list counts as a search)
+    await within_budget(request, "search", viewer.id, per_user, "Too many at once.")
     prefix = request.query_params.get("username", "").strip().lstrip("@")
     db: Database = request.state.db
     found = (

@@ -15,11 +15,10 @@ from discussit.accounts import auth
 from discussit.accounts.pages import page
 from discussit.core.db import Database
 from discussit.core.security import text
-from discussit.core.security.ratelimit import MemoryLimiter, spend
 from discussit.core.security.text import clean_seq
 from discussit.core.templating import dom_id, templates
 from discussit.core.urls import url_path
-from discussit.core.web import form_text, is_htmx, read_form, text_param
+from discussit.core.web import form_text, is_htmx, read_form, text_param, within_budget
 from discussit.groups import access, directory, live, membership, notifications, reading
 from discussit.groups import joining as joining_
 from discussit.settings import Settings
@@ -64,15 +63,10 @@ async def _spend_membership_budget(request: Request, viewer: auth.Viewer) -> Non
     """Each join or leave re-renders rows and lines on many pages: budgeted per user and per
     address (429 with Retry-After past it)."""
     settings: Settings = request.state.settings
-    limiter: MemoryLimiter = request.state.limiter
     per_user = settings.membership_changes_per_user
-    decision = await spend(limiter, "membership", viewer.id, request, per_user)
-    if not decision.allowed:
-        raise HTTPException(
-            429,
-            f"You are joining and leaving too fast. Try again in {decision.retry_after} seconds.",
-            headers={"Retry-After": str(decision.retry_after)},
-        )
+    await within_budget(
+        request, "membership", viewer.id, per_user, "You are joining and leaving too fast."
+    )
 
 
 async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Response:
