@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import mimetypes
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -53,6 +54,7 @@ from discussit.settings import Settings
 from discussit.timeline import store
 
 log = logging.getLogger("discussit")
+mimetypes.add_type("application/manifest+json", ".webmanifest")  # (the web app manifest)
 
 ROUTES: list[BaseRoute] = [
     *accounts_routes.routes,

@@ -33,3 +33,20 @@ def test_pages_load_the_vendored_files(client):
         assert response.status_code == 200 and response.headers["content-type"].startswith(
             ("application/javascript", "text/javascript")
         )
+
+
+def test_the_vendored_axe_core_matches_its_sum():
+    """axe-core, which the browser tests run (.ci/vendor_axe.sh), is the published 4.14.1."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "browser/vendor/axe-core-4.14.1"
+    digest, name = (folder / "SHA256SUMS").read_text().split()
+    assert name == "axe.min.js"
+    assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+
+
+def test_the_web_app_manifest_and_icons_are_served(client):
+    manifest = client.get("/static/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    for icon in manifest.json()["icons"]:
+        assert client.get(icon["src"]).status_code == 200, icon["src"]
