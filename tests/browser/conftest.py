@@ -73,7 +73,8 @@ def new_context(chromium):  # type: ignore[no-untyped-def]
     contexts = []
 
     def make(**options):  # type: ignore[no-untyped-def]
-        context = chromium.new_context(viewport={"width": 1200, "height": 800}, **options)
+        options.setdefault("viewport", {"width": 1200, "height": 800})
+        context = chromium.new_context(**options)
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context
