@@ -46,6 +46,7 @@ from discussit.core.security.hosts import AllowedHostsMiddleware
 from discussit.core.security.proxies import TrustedProxyMiddleware
 from discussit.core.security.ratelimit import make_limiter
 from discussit.core.security.sessions import CookieSessions
+from discussit.dev import routes as dev_routes
 from discussit.groups import people_routes, seed, stream
 from discussit.groups import routes as groups_routes
 from discussit.groups.readcursors import ReadCursors
@@ -69,6 +70,7 @@ ROUTES: list[BaseRoute] = [
     *chat_routes.routes,
     *message_routes.routes,
     *search_routes.routes,
+    *dev_routes.routes,
     *bots_api.routes,
     *chat_socket.routes,
     *stream.routes,

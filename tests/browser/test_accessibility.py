@@ -116,6 +116,9 @@ def test_every_page_and_state_passes_axe(live_server, new_context, scheme, artif
     ana.get_by_role("button", name="Make the bot").click()
     expect(ana.locator("#bot-token")).to_be_visible()
     audit(ana, "staff: a bot, its token shown")
+    ana.goto(base + "/dev/patterns")  # (looked at, not audited: its samples repeat ids on purpose)
+    expect(ana.locator(".pattern").first).to_be_visible()
+    ana.screenshot(path=str(artifacts / f"patterns-{scheme}.png"), full_page=True)
 
     ben.goto(base + "/admin/people")
     audit(ben, "403")

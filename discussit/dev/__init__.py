@@ -1,0 +1,1 @@
+"""For designers and developers: the pattern page, every fragment with sample data."""
