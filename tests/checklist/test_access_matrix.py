@@ -200,6 +200,7 @@ NEEDS: dict[str, Cell] = {
     # (Only its refusals are asked: it streams. An event stream is told 401, not redirected.)
     "groups:stream": Cell("GET", lambda role, variant: 401 if role in NO_LOGIN else 200),
     "health": Cell("GET", anyone(200)),
+    "dev:patterns": Cell("GET", staff_only(200)),
 }
 # (They change who belongs, and who is logged in: asked last, in this order.)
 LAST = ("groups:join", "groups:leave", "accounts:logout")
