@@ -75,7 +75,7 @@ async def _row(request: Request, viewer: auth.Viewer, group_id: uuid.UUID) -> Re
         row = await directory.directory_row(session, viewer.id, group_id)
     if row is None:  # a private group just left: it leaves the list
         return Response("", media_type="text/html")
-    return await page(request, "groups/_group.html", group=row)
+    return await page(request, "groups/_group.html", group=row, focus=True)
 
 
 async def join(request: Request) -> Response:

@@ -672,6 +672,42 @@
 
   var sent = 0; // sends from this page so far
 
+  // Focus is never lost to a swap: when the focused element is replaced (a home page row by
+  // its own Join or Leave answer, then again by the live stream), the element that takes its
+  // place (the same id, or else the new content's [autofocus]) gets the focus back.
+  var focusedId = null;
+  document.addEventListener("focusin", function (event) {
+    focusedId = event.target.id || null;
+  });
+  document.addEventListener("pointerdown", function () {
+    focusedId = null; // (a click elsewhere lets go on purpose; a focusable target sets it again)
+  });
+  function refocusAfterSwap(records) {
+    // (After the swap has settled: htmx moves things about within one task.)
+    setTimeout(function () {
+      regainFocus(records);
+    }, 0);
+  }
+  function regainFocus(records) {
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var again = focusedId && document.getElementById(focusedId);
+    for (var i = 0; !again && i < records.length; i++) {
+      var added = records[i].addedNodes;
+      for (var j = 0; !again && j < added.length; j++) {
+        var node = added[j];
+        if (node.nodeType !== 1) continue;
+        again = node.matches("[autofocus]") ? node : node.querySelector("[autofocus]");
+      }
+    }
+    if (again) again.focus();
+  }
+  function keepFocus() {
+    new MutationObserver(refocusAfterSwap).observe(document.body, { childList: true, subtree: true });
+  }
+  if (document.body) keepFocus();
+  else document.addEventListener("DOMContentLoaded", keepFocus);
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
