@@ -468,6 +468,7 @@
         decorate(timeline);
         arrange(timeline);
         restoreFocus(timeline);
+        quietAfterBurst(timeline);
         if (atBottom) timeline.scrollTop = timeline.scrollHeight;
       }).observe(timeline, { childList: true });
       timeline.addEventListener("mouseover", function (event) {
@@ -648,7 +649,15 @@
       if (event.target.id === "chat") connected(false);
     });
     document.addEventListener("htmx:ws:after:connection", function (event) {
-      if (event.target.id === "chat") connected(true);
+      if (event.target.id !== "chat") return;
+      connected(true);
+      // What a (re)connect replays is the page catching up, not news: screen readers are not
+      // read the burst (aria-busy), only the messages that come after it.
+      var timeline = document.getElementById("timeline");
+      if (timeline) {
+        timeline.setAttribute("aria-busy", "true");
+        quietAfterBurst(timeline);
+      }
     });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;
@@ -671,6 +680,17 @@
   }
 
   var sent = 0; // sends from this page so far
+
+  // The history is a polite live region; during a catch-up burst it is busy, until it has been
+  // still for a moment.
+  var burst = null;
+  function quietAfterBurst(timeline) {
+    if (timeline.getAttribute("aria-busy") !== "true") return;
+    clearTimeout(burst);
+    burst = setTimeout(function () {
+      timeline.removeAttribute("aria-busy");
+    }, 600);
+  }
 
   // Focus is never lost to a swap: when the focused element is replaced (a home page row by
   // its own Join or Leave answer, then again by the live stream), the element that takes its

@@ -62,8 +62,16 @@ def test_every_page_and_state_passes_axe(live_server, new_context, scheme, artif
     say(ben, f"Thanks @{ana_name}, glad to be here")
     expect(row(ana, group).locator(".unread")).to_be_visible()
     audit(ana, "home, a member with unread messages and a mention")
+    ana.add_init_script(
+        """new MutationObserver(rs => rs.forEach(r => (window.__busy = window.__busy || [])
+             .push(r.target.getAttribute('aria-busy'))))
+           .observe(document, {attributes: true, attributeFilter: ['aria-busy'], subtree: true});"""
+    )
     row(ana, group).locator("a:has-text('Open')").click()
     expect(ana.locator("#new-messages")).to_be_visible()
+    # The catch-up on connecting is not read out (busy), and then the log is live again.
+    expect(ana.locator("#timeline:not([aria-busy])")).to_have_count(1)
+    assert ana.evaluate("() => window.__busy") == ["true", None]
     audit(ana, "group page with the unread line and a mention of me")
 
     mine = ben.locator("#timeline > .message", has_text="glad to be here")
