@@ -14,7 +14,7 @@ from tests.browser.accessibility import AUDITED, audit
 from tests.browser.test_changes_browser import open_group
 from tests.browser.test_journeys import PASSWORD, row, sign_up, unique
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 
 
 def say(page: Page, text: str) -> None:
@@ -95,6 +95,9 @@ def test_every_page_and_state_passes_axe(live_server, new_context, scheme, artif
     audit(ben, "group page: an edited message, a reaction, a reply, the mention list open")
     ben.screenshot(path=str(artifacts / f"group-{scheme}.png"))
     ben.fill("#composer-text", "")
+    ana.locator("#composer-text").press_sequentially("typing away", delay=30)
+    expect(ben.locator("#typing")).to_contain_text("is typing")
+    audit(ben, "group page: someone typing")
 
     ben.goto(base + "/search?q=atrium")
     expect(ben.locator(".hit")).to_have_count(1)
@@ -143,5 +146,21 @@ def test_every_page_and_state_passes_axe(live_server, new_context, scheme, artif
         visitor.click("form.form button:has-text('Log in')")
     expect(visitor.locator("h1")).to_contain_text("429")
     audit(visitor, "429")
+    # A 500 page is what the server's last-resort handler renders: the same page, served here.
+    from discussit.app import ROUTES
+    from discussit.core import urls
+    from discussit.core.templating import render
+
+    urls.use_routes(ROUTES)
+    broken = render(
+        "errors/error.html", status=500, reason="Something went wrong.", viewer=None, csrf_token=""
+    )
+    visitor.route(
+        base + "/a-broken-page",
+        lambda route: route.fulfill(status=500, body=broken, content_type="text/html"),
+    )
+    visitor.goto(base + "/a-broken-page")
+    expect(visitor.locator("h1")).to_contain_text("500")
+    audit(visitor, "500")
     figs.add("accessibility", "audits", len(AUDITED))
     figs.add("accessibility", "violations", 0)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.test_changes_browser import open_group
 from tests.browser.test_journeys import PASSWORD, unique
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 STEPS: list[str] = []  # the journey's steps, for the figures
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.test_changes_browser import open_group
 from tests.browser.test_journeys import sign_up, unique
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
