@@ -164,3 +164,19 @@ def test_every_page_and_state_passes_axe(live_server, new_context, scheme, artif
     audit(visitor, "500")
     figs.add("accessibility", "audits", len(AUDITED))
     figs.add("accessibility", "violations", 0)
+
+
+def test_the_theme_button_switches_and_is_remembered(live_server, new_context):
+    page = new_context(color_scheme="light").new_page()
+    page.goto(live_server.url + "/login")
+    paper = "() => getComputedStyle(document.documentElement).backgroundColor"
+    light = page.evaluate(paper)
+    toggle = page.get_by_role("button", name="Dark mode")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(paper) != light
+    page.reload()  # (remembered in this browser, applied before the page is drawn)
+    expect(page.locator("html[data-theme=dark]")).to_have_count(1)
+    assert page.evaluate(paper) != light
+    audit(page, "login, dark by choice")
