@@ -696,11 +696,14 @@
   // its own Join or Leave answer, then again by the live stream), the element that takes its
   // place (the same id, or else the new content's [autofocus]) gets the focus back.
   var focusedId = null;
+  var focusedIn = null; // the id of the nearest element around it that has one (a row)
   document.addEventListener("focusin", function (event) {
     focusedId = event.target.id || null;
+    var around = event.target.parentElement && event.target.parentElement.closest("[id]");
+    focusedIn = around ? around.id : null;
   });
   document.addEventListener("pointerdown", function () {
-    focusedId = null; // (a click elsewhere lets go on purpose; a focusable target sets it again)
+    focusedId = focusedIn = null; // (a click elsewhere lets go on purpose; a target sets them)
   });
   function refocusAfterSwap(records) {
     // (After the swap has settled: htmx moves things about within one task.)
@@ -713,6 +716,10 @@
     if (active && active !== document.body) return;
     var again = focusedId && document.getElementById(focusedId);
     for (var i = 0; !again && i < records.length; i++) {
+      // (A morph keeps an element and gives it [autofocus]: the swap's answer came second.)
+      if (records[i].type === "attributes" && records[i].target.hasAttribute("autofocus")) {
+        again = records[i].target;
+      }
       var added = records[i].addedNodes;
       for (var j = 0; !again && j < added.length; j++) {
         var node = added[j];
@@ -720,10 +727,20 @@
         again = node.matches("[autofocus]") ? node : node.querySelector("[autofocus]");
       }
     }
+    // Else the row it was in, if it is still there: its [autofocus], or its main button.
+    var row = !again && focusedIn && document.getElementById(focusedIn);
+    if (row && focusedId) {
+      again = row.querySelector("[autofocus]") || row.querySelector(".button--primary");
+    }
     if (again) again.focus();
   }
   function keepFocus() {
-    new MutationObserver(refocusAfterSwap).observe(document.body, { childList: true, subtree: true });
+    new MutationObserver(refocusAfterSwap).observe(document.body, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["autofocus"],
+    });
   }
   if (document.body) keepFocus();
   else document.addEventListener("DOMContentLoaded", keepFocus);
