@@ -77,16 +77,17 @@ def name_key(name: str) -> str:
 _AROUND = " .,;:!?'\"()[]{}<>-_*~`|/\\@#"
 
 
-def _named_by_others(conn: Connection, user_id: int, key: str) -> bool:
-    """Whether anyone else is called `key` (a name key): by username or display name."""
+def taken(conn: Connection, key: str, but: int = 0) -> bool:
+    """Whether anyone (but the account `but`) is called `key` (a name key): by username or
+    display name. Profiles, sign-up and new bots all ask this."""
     named = or_(_USERS.c.username_key == key, _USERS.c.display_name_key == key)
-    found = conn.execute(select(_USERS.c.id).where(_USERS.c.id != user_id, named).limit(1))
+    found = conn.execute(select(_USERS.c.id).where(_USERS.c.id != but, named).limit(1))
     return found.first() is not None
 
 
 def someone_called(conn: Connection, name: str) -> bool:
     """Whether any account is called `name`, by username or display name (a new username)."""
-    return _named_by_others(conn, 0, name_key(name))
+    return taken(conn, name_key(name))
 
 
 def _changed(conn: Connection, user_id: int) -> ProfileChanged:
@@ -122,7 +123,7 @@ async def update_profile(
     key = name_key(name) if name else ""
 
     def write(conn: Connection) -> ProfileChanged | None:
-        if key and _named_by_others(conn, viewer.id, key):
+        if key and taken(conn, key, but=viewer.id):
             return None
         conn.execute(
             update(_USERS)

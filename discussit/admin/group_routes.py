@@ -149,22 +149,23 @@ async def edit_group(request: Request) -> Response:
     return await _settings_change(request, change)
 
 
-async def archive_group(request: Request) -> Response:
-    async def change(db: Database, broker: Any, viewer: Any, group_id: Any, form: Any) -> str:
-        archived = form_text(form, "archived") == "1"
-        await group_settings.set_archived(db, broker, viewer, group_id, archived)
-        return "archived" if archived else "reopened"
+def _switch(field: str, set_state: Any, done: tuple[str, str]) -> Any:
+    """A group's on/off state (`field` "1" turns it on): the endpoint, and what it says
+    (done[off], done[on])."""
 
-    return await _settings_change(request, change)
+    async def endpoint(request: Request) -> Response:
+        async def change(db: Database, broker: Any, viewer: Any, group_id: Any, form: Any) -> str:
+            on = form_text(form, field) == "1"
+            await set_state(db, broker, viewer, group_id, on)
+            return done[on]
+
+        return await _settings_change(request, change)
+
+    return endpoint
 
 
-async def private_group(request: Request) -> Response:
-    async def change(db: Database, broker: Any, viewer: Any, group_id: Any, form: Any) -> str:
-        private = form_text(form, "private") == "1"
-        await group_settings.set_private(db, broker, viewer, group_id, private)
-        return "private" if private else "public"
-
-    return await _settings_change(request, change)
+archive_group = _switch("archived", group_settings.set_archived, ("reopened", "archived"))
+private_group = _switch("private", group_settings.set_private, ("public", "private"))
 
 
 async def delete_group(request: Request) -> Response:

@@ -57,11 +57,13 @@ async def _bot(request: Request) -> Viewer:
     limiter: MemoryLimiter = request.state.limiter
     settings: Settings = request.state.settings
     token = tokens.from_header(request.headers.get("authorization"))
-    account = None
+    found = None
     if token is not None:
         db: Database = request.state.db
-        account = await db.write(lambda conn: tokens.bot_of(conn, token))
-    if account is None:
+        found = await db.read(lambda conn: tokens.bot_of(conn, token))
+        if found is not None and found.stale:
+            await db.write(lambda conn: tokens.touch(conn, found.token_id))
+    if found is None:
         refused = await limiter.hit(f"api-token:addr:{client_address(request)}", BAD_TOKENS)
         if not refused.allowed:
             raise _too_many(refused.retry_after)
@@ -73,10 +75,10 @@ async def _bot(request: Request) -> Viewer:
             "Send the bot's token: Authorization: Bearer dsk_…",
             **{"WWW-Authenticate": 'Bearer realm="discussit", error="invalid_token"'},
         )
-    decision = await spend(limiter, "api", account.id, request, settings.api_requests_per_bot)
+    decision = await spend(limiter, "api", found.account.id, request, settings.api_requests_per_bot)
     if not decision.allowed:
         raise _too_many(decision.retry_after)
-    return bot_viewer(account)
+    return bot_viewer(found.account)
 
 
 def _too_many(retry_after: int) -> ApiError:

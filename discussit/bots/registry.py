@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from discussit.accounts import audit, profiles
 from discussit.accounts.auth import Viewer
@@ -59,11 +59,12 @@ _INFO = select(
     _BOTS.c.last_delivery_at,
     _BOTS.c.last_delivery_ok,
     _BOTS.c.last_delivery_note,
+    tokens.hint_column(_USERS.c.id),
 ).join(_BOTS, _BOTS.c.user_id == _USERS.c.id)
 
 
 def _info(conn: Connection, row: Any, with_groups: bool) -> BotInfo:
-    uid, handle, display, version, active, url, secret, at, ok, note = row
+    uid, handle, display, version, active, url, secret, at, ok, note, hint = row
     groups: tuple[tuple[str, str], ...] = ()
     if with_groups:
         groups = tuple(
@@ -75,7 +76,6 @@ def _info(conn: Connection, row: Any, with_groups: bool) -> BotInfo:
                 .order_by(_GROUPS.c.name_key)
             )
         )
-    hint = tokens.hint_of(conn, uid)
     return BotInfo(
         uid, handle, display or handle, version, active, url, secret, hint, at, ok, note, groups
     )
@@ -91,11 +91,6 @@ def bot(conn: Connection, bot_id: int) -> BotInfo | None:
     return None if row is None else _info(conn, row, with_groups=True)
 
 
-def _named(conn: Connection, key: str) -> bool:
-    taken = or_(_USERS.c.username_key == key, _USERS.c.display_name_key == key)
-    return conn.execute(select(_USERS.c.id).where(taken).limit(1)).first() is not None
-
-
 async def create(db: Database, actor: Viewer, raw_username: str, raw_name: str) -> tuple[int, str]:
     """A new bot and its first token: (its id, the token, to show once). Refused."""
     try:
@@ -107,7 +102,8 @@ async def create(db: Database, actor: Viewer, raw_username: str, raw_name: str) 
     name_key = profiles.name_key(name) if name else ""
 
     def write(conn: Connection) -> tuple[int, str]:
-        if _named(conn, key) or (name_key and name_key != key and _named(conn, name_key)):
+        named = profiles.taken(conn, key)
+        if named or (name_key and name_key != key and profiles.taken(conn, name_key)):
             raise Refused(f"Someone is already called “{name or username}”.")
         bot_id = conn.execute(
             insert(_USERS)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from discussit.accounts.auth import Account
+from discussit.accounts.auth import SEEN_EVERY, Account
 from discussit.models import BotToken, User, shown_name, utcnow
 
 PREFIX = "dsk_"  # easy to find (and to register with secret scanners)
@@ -60,24 +62,39 @@ _BOT_OF = (
         _USERS.c.username,
         shown_name(),
         _USERS.c.avatar_version,
+        _TOKENS.c.last_used_at,
     )
     .join(_USERS, _USERS.c.id == _TOKENS.c.bot_id)
     .where(_USERS.c.is_bot, _USERS.c.is_active, _TOKENS.c.revoked_at.is_(None))
 )
 
 
-def bot_of(conn: Connection, token: str) -> Account | None:
-    """The active bot a live token belongs to (and its last use noted), or None."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A live token's bot, and whether the token's "last used" is due to be written."""
+
+    account: Account
+    token_id: int
+    stale: bool
+
+
+def bot_of(conn: Connection, token: str) -> Found | None:
+    """The active bot a live token belongs to, or None (a read: nothing written)."""
     row = conn.execute(_BOT_OF.where(_TOKENS.c.token_hash == digest(token))).first()
     if row is None:
         return None
-    token_id, user_id, username, name, avatar_version = row
+    token_id, user_id, username, name, avatar_version, last_used = row
+    stale = last_used is None or last_used < utcnow() - SEEN_EVERY
+    return Found(Account(user_id, username, False, name, avatar_version, True), token_id, stale)
+
+
+def touch(conn: Connection, token_id: int) -> None:
+    """Note the token's use (at most every SEEN_EVERY, like a login's)."""
     conn.execute(update(_TOKENS).where(_TOKENS.c.id == token_id).values(last_used_at=utcnow()))
-    return Account(user_id, username, False, name, avatar_version, is_bot=True)
 
 
-def hint_of(conn: Connection, bot_id: int) -> str | None:
-    """The first characters of the bot's live token, if it has one."""
-    return conn.execute(
-        select(_TOKENS.c.hint).where(_TOKENS.c.bot_id == bot_id, _TOKENS.c.revoked_at.is_(None))
-    ).scalar()
+def hint_column(bot_id: Any) -> Any:
+    """The first characters of the bot's live token (NULL: it has none), as a column of a
+    query over bots."""
+    live = select(_TOKENS.c.hint).where(_TOKENS.c.bot_id == bot_id, _TOKENS.c.revoked_at.is_(None))
+    return live.limit(1).scalar_subquery()

@@ -706,6 +706,9 @@
     focusedId = focusedIn = null; // (a click elsewhere lets go on purpose; a target sets them)
   });
   function refocusAfterSwap(records) {
+    // Most changes (every new message) leave the focus where it is: nothing to do.
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
     // (After the swap has settled: htmx moves things about within one task.)
     setTimeout(function () {
       regainFocus(records);
