@@ -119,8 +119,8 @@ async def edit(request: Request) -> Response:
 
 def _message_oob(request: Request, outcome: Changed) -> str:
     """The message as it is now, to replace it where the asking page shows it; nothing for a
-    live page (discussit.js says so: X-Live-Page), which gets every change over its socket in
-    order (an answer arriving after a newer change would show an older state)."""
+    live page (its #chat says so: X-Live-Page, hx-headers), which gets every change over its
+    socket in order (an answer arriving after a newer change would show an older state)."""
     if outcome.entry is None or outcome.entry.target is None:
         return ""
     if request.headers.get("x-live-page") == "1":

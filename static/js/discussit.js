@@ -97,9 +97,6 @@
     }
     tools.querySelectorAll("form[data-action]").forEach(function (form) {
       form.setAttribute("hx-post", base + form.dataset.action);
-      if (form.dataset.action === "delete") {
-        form.setAttribute("hx-confirm", "Delete this message? This cannot be undone.");
-      }
     });
     tools.querySelector(".message-tools__link").dataset.href = new URL(template.dataset.base + seq, location.href).href;
     li.appendChild(tools);
@@ -265,23 +262,53 @@
     );
   }
 
-  // My other groups' counts beside the chat: a new mention of me there is notified unless its
-  // level is "nothing"; any new message there at "all".
-  var counted = {};
-  function notifyCounts(item) {
-    var badge = item.querySelector(".unread");
-    var link = item.querySelector("a");
-    if (!badge || !link) return;
-    var now = { count: Number(badge.dataset.count), mentions: Number(badge.dataset.mentions) };
-    var before = counted[badge.id];
-    counted[badge.id] = now;
-    if (!before || !mayNotify()) return;
-    var level = item.dataset.notify;
-    if (now.mentions > before.mentions && level !== "nothing") {
-      notify("You were mentioned in " + link.textContent, "", badge.id + "-" + now.count, link.href);
-    } else if (now.count > before.count && level === "all") {
-      notify("New messages in " + link.textContent, "", badge.id + "-" + now.count, link.href);
-    }
+  // Unread counts (groups/_unread.html: the home page's rows, the group page's list of my
+  // groups), each in a row whose first link is its group. When one rises: beside the chat, a
+  // new mention of me is notified unless the group's level is "nothing", any new message at
+  // "all"; and anywhere, screen readers are told in #attention, sparingly: the groups that rose,
+  // a second after the first rise, then at most once every ANNOUNCE_EVERY ms.
+  var ANNOUNCE_EVERY = 20000;
+  var counted = {}; // badge id -> { count, mentions }
+  var risen = {}; // badge id -> true: to announce
+  var announcing = null;
+  var announcedAt = -Infinity;
+  function countsChanged() {
+    document.querySelectorAll(".unread[data-count]").forEach(function (badge) {
+      var now = { count: Number(badge.dataset.count), mentions: Number(badge.dataset.mentions) };
+      var before = counted[badge.id];
+      counted[badge.id] = now;
+      if (!before || now.count <= before.count) return;
+      risen[badge.id] = true;
+      var item = badge.closest(".my-groups__item");
+      var link = item && item.querySelector("a");
+      if (!link || !mayNotify()) return;
+      if (now.mentions > before.mentions && item.dataset.notify !== "nothing") {
+        notify("You were mentioned in " + link.textContent, "", badge.id + "-" + now.count, link.href);
+      } else if (item.dataset.notify === "all") {
+        notify("New messages in " + link.textContent, "", badge.id + "-" + now.count, link.href);
+      }
+    });
+    if (announcing || !Object.keys(risen).length) return;
+    var wait = Math.max(1000, announcedAt + ANNOUNCE_EVERY - Date.now());
+    announcing = setTimeout(announceCounts, wait);
+  }
+  function announceCounts() {
+    announcing = null;
+    var region = document.getElementById("attention");
+    var words = [];
+    Object.keys(risen).forEach(function (id) {
+      var badge = document.getElementById(id);
+      var row = badge && badge.closest("li");
+      var link = row && row.querySelector("a");
+      var count = badge ? Number(badge.dataset.count) : 0;
+      if (!link || !count) return;
+      var mentions = Number(badge.dataset.mentions);
+      words.push(link.textContent + ": " + count + " unread" + (mentions ? ", " + mentions + " mentioning you." : "."));
+    });
+    risen = {};
+    if (!region || !words.length) return;
+    announcedAt = Date.now();
+    region.textContent = words.join(" ");
   }
 
   function start() {
@@ -297,15 +324,15 @@
       }
     });
     document.addEventListener("htmx:after:settle", showEnable);
-    var mine = document.querySelector(".my-groups");
-    if (mine) {
-      mine.querySelectorAll(".my-groups__item").forEach(notifyCounts);
-      new MutationObserver(function (records) {
-        records.forEach(function (record) {
-          var item = record.target.closest && record.target.closest(".my-groups__item");
-          if (item) notifyCounts(item);
-        });
-      }).observe(mine, { childList: true, subtree: true });
+    countsChanged();
+    var content = document.getElementById("content");
+    if (content && document.getElementById("attention")) {
+      new MutationObserver(countsChanged).observe(content, {
+        childList: true,
+        subtree: true,
+        attributes: true,
+        attributeFilter: ["data-count"],
+      });
     }
     var changes = document.getElementById("presence-changes");
     if (changes) {
@@ -626,12 +653,6 @@
     // Search results, as they come (the page's own are done at the start).
     document.addEventListener("htmx:after:settle", function () {
       document.querySelectorAll("#search-results, #search-panel").forEach(localise);
-    });
-    document.addEventListener("htmx:config:request", function (event) {
-      if (!document.getElementById("resume")) return;
-      var headers = event.detail.ctx.request.headers;
-      if (headers instanceof Headers) headers.set("X-Live-Page", "1");
-      else headers["X-Live-Page"] = "1";
     });
     // While the connection is down the message box says so and keeps what is typed; htmx
     // holds what is sent meanwhile and sends it when it reconnects (each send has its id, so

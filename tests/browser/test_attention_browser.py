@@ -31,6 +31,15 @@ def members_of_both(base: str, people: list[tuple[Page, str]], first: str, then:
         open_group(page, then)
 
 
+# Each text the page gives its #attention live region, in order.
+HEAR = """() => {
+  const region = document.getElementById("attention");
+  window.heard = [];
+  new MutationObserver(() => window.heard.push(region.textContent))
+    .observe(region, { childList: true, characterData: true, subtree: true });
+}"""
+
+
 def sidebar_count(page: Page, group: str):  # type: ignore[no-untyped-def]
     return page.locator(".my-groups__item", has=page.get_by_role("link", name=group)).locator(
         ".unread"
@@ -51,13 +60,21 @@ def test_unread_counts_typing_and_the_new_messages_line(live_server, new_context
     expect(ana.locator(".my-groups__item")).to_have_count(2)
     expect(ana.locator(".my-groups__item--current")).to_have_text(here)
 
-    # ben posts in the other group: ana's list counts it, live.
+    # ben posts in the other group: ana's list counts it, live, and her screen reader is told
+    # once (#attention, a polite status), not once a message.
+    ana.evaluate(HEAR)
     ben.goto(base + "/")
     row(ben, there).locator("a:has-text('Open')").click()
     send(ben, f"@{ana_name} over there")  # (a name typed last would open the suggestions)
     send(ben, "still there")
     expect(sidebar_count(ana, there)).to_have_text("2 unread @1 mentioning you")
     expect(sidebar_count(ana, there)).to_be_visible()
+    expect(ana.locator("#attention")).to_have_text(
+        re.compile(re.escape(there) + r": [12] unread, 1 mentioning you\.")
+    )
+    send(ben, "and again")
+    expect(sidebar_count(ana, there)).to_have_text("3 unread @1 mentioning you")
+    assert ana.evaluate("() => window.heard.length") == 1
 
     # ben types in ana's group: she sees it, and it goes when his message arrives.
     ben.goto(base + "/")

@@ -75,8 +75,11 @@ def test_edit_react_reply_and_delete_reach_the_other_member_live(
         expect(edited.locator(".message__body strong")).to_have_text("world")
         expect(edited.locator(".message__edited")).to_contain_text("edited")
 
-    # React: Bob picks 👍 from the toolbar; Alice adds hers from the reaction itself.
-    tool(bob, "hello world", "React with 👍").click()
+    # React: Bob picks 👍 from the toolbar; Alice adds hers from the reaction itself. (A live
+    # page says so, from its #chat: the answer leaves the change to the socket, in order.)
+    with bob.expect_request(lambda asked: asked.url.endswith("/reactions")) as reacting:
+        tool(bob, "hello world", "React with 👍").click()
+    assert reacting.value.headers.get("x-live-page") == "1"
     for page in (alice, bob):
         expect(message(page, "hello world").locator(".reaction")).to_have_text("👍 1" + bob_name)
     expect(message(bob, "hello world").locator(".reaction")).to_have_attribute(
