@@ -273,7 +273,7 @@
   var announcing = null;
   var announcedAt = -Infinity;
   function countsChanged() {
-    document.querySelectorAll(".unread[data-count]").forEach(function (badge) {
+    document.querySelectorAll(".my-groups .unread, #directory .unread").forEach(function (badge) {
       var now = { count: Number(badge.dataset.count), mentions: Number(badge.dataset.mentions) };
       var before = counted[badge.id];
       counted[badge.id] = now;
@@ -324,16 +324,17 @@
       }
     });
     document.addEventListener("htmx:after:settle", showEnable);
+    // (Only where counts are: the group page's list of my groups, the home page's directory;
+    // a new message in the timeline is none of theirs.)
     countsChanged();
-    var content = document.getElementById("content");
-    if (content && document.getElementById("attention")) {
-      new MutationObserver(countsChanged).observe(content, {
+    document.querySelectorAll(".my-groups, #directory").forEach(function (where) {
+      new MutationObserver(countsChanged).observe(where, {
         childList: true,
         subtree: true,
         attributes: true,
         attributeFilter: ["data-count"],
       });
-    }
+    });
     var changes = document.getElementById("presence-changes");
     if (changes) {
       new MutationObserver(function () {
