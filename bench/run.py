@@ -17,7 +17,6 @@ import gc
 import hashlib
 import json
 import os
-import random
 import re
 import secrets
 import shlex
@@ -50,8 +49,6 @@ NONCE = re.compile(rb"bn(\d+)x(\d+)e")
 # A change (an edit, a reaction) as a page receives it: DiscussIt's fragment moves the page's
 # cursor to the change's seq; the relay forwards the sender's frame, which carries a count.
 CHANGE = re.compile(rb'id="last-seq" name="after" value="(\d+)"|"change":"(\d+)"')
-SEQ = re.compile(rb'data-seq="(\d+)"')
-READ_EVERY = 3.0  # seconds between a page's read reports (static/js/discussit.js READ_EVERY)
 TICK = os.sysconf("SC_CLK_TCK")
 ROUNDS = {10: 6, 100: 4}  # rounds of 100 messages at 10 msg/s by N (2 at any other N)
 ROUND_PAUSE = 1.0  # seconds before each round of side_by_side
@@ -270,13 +267,6 @@ class Receiver:
     frames: int = 0  # frames received (a frame may carry several messages)
     changed: dict[int, float] = field(default_factory=dict)  # change number -> arrival
     typing: int = 0  # typing signals received (bench/typing_phase.py)
-    # A DiscussIt page reports what it has shown as read, as the browser's does
-    # (static/js/discussit.js): the newest entry, at most every READ_EVERY s, as entries arrive.
-    reads: bool = False
-    read_at: float = -READ_EVERY
-    read_seq: int = 0  # the newest entry received
-    read_sent: int = 0  # the newest reported
-    read_due: bool = False  # a report is scheduled
 
     def on_message(self, payload: bytes) -> None:
         now = time.perf_counter()
@@ -289,24 +279,6 @@ class Receiver:
                 self.changed.setdefault(int(seq or count), now)
         if b"typing" in payload:
             self.typing += 1
-        if self.reads:
-            seqs = SEQ.findall(payload)
-            if seqs:
-                self.read_seq = max(self.read_seq, *map(int, seqs))
-            if self.read_seq > self.read_sent and not self.read_due:
-                # As the page's script does: within a second (a moment of its own), and at
-                # most every READ_EVERY seconds.
-                wait = max(0.0, READ_EVERY - (now - self.read_at)) + random.random()
-                self.read_due = True
-                asyncio.get_running_loop().call_later(wait, self._report_read)
-
-    def _report_read(self) -> None:
-        self.read_due = False
-        if self.ws is None or self.read_seq <= self.read_sent:
-            return
-        self.read_at, self.read_sent = time.perf_counter(), self.read_seq
-        with suppress(Exception):  # (a page closed meanwhile)
-            self.ws.send_text(read_frame(self.read_seq))
 
 
 class LibrarySocket:
@@ -355,12 +327,14 @@ async def open_page(
         ws = LibrarySocket(connection, on_message)
     else:
         ws = await wsclient.connect(url, on_message, origin=target.url, cookie=cookie)
-    if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format)
+    if target.name != "relay":  # the page's hidden resume form (htmx 4 wire format): shown,
+        # so what it is sent is read (marked by the server, as for a browser's visible page)
         ws.send_text(
             json.dumps(
                 {
                     "type": "resume",
                     "after": str(cursor),
+                    "visible": "1",
                     "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
                 }
             )
@@ -373,7 +347,7 @@ async def open_pages(
 ) -> list[Receiver]:
     """n pages (members first, first + 1, ...), opened in batches of 100 as pages open; each
     reads from its first frame."""
-    receivers = [Receiver(reads=target.name != "relay") for _ in range(n)]
+    receivers = [Receiver() for _ in range(n)]
     for start in range(0, n, 100):
         batch = range(start, min(n, start + 100))
         sockets = await asyncio.gather(
@@ -419,17 +393,6 @@ async def retry_refused(
 
 async def close_pages(receivers: list[Receiver]) -> None:
     await asyncio.gather(*(r.ws.close() for r in receivers if r.ws is not None))
-
-
-def read_frame(seq: int) -> str:
-    """What a group page's hidden read form sends (htmx 4 hx-ws:send)."""
-    return json.dumps(
-        {
-            "type": "read",
-            "seq": str(seq),
-            "headers": {"HX-Request": "true", "HX-Source": "form#read"},
-        }
-    )
 
 
 def frame(sender: int, i: int) -> str:

@@ -245,17 +245,17 @@ def wait_admitted(client: TestClient, user_id: int, sockets: int = 1) -> None:
         time.sleep(0.01)
 
 
-def resume(ws: WebSocketTestSession, after: int) -> None:
-    """What the page's hidden resume form sends on every (re)connect (htmx 4 wire format)."""
-    ws.send_text(
-        json.dumps(
-            {
-                "type": "resume",
-                "after": str(after),
-                "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
-            }
-        )
-    )
+def resume(ws: WebSocketTestSession, after: int, visible: object = None) -> None:
+    """What the page's hidden resume form sends on every (re)connect (htmx 4 wire format), with
+    whether the page is shown ("1") or hidden ("0"; None: not said, as hidden)."""
+    frame: dict[str, object] = {
+        "type": "resume",
+        "after": str(after),
+        "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
+    }
+    if visible is not None:
+        frame["visible"] = visible
+    ws.send_text(json.dumps(frame))
 
 
 def say(ws: WebSocketTestSession, text: str, **extra: Any) -> None:

@@ -29,6 +29,7 @@ from discussit.core.realtime.sender import FrameSender
 from discussit.core.security.csrf import csrf_token
 from discussit.core.templating import render
 from discussit.groups.livecounts import LiveCounts
+from discussit.groups.readcursors import ReadCursors
 from discussit.models import utcnow
 from discussit.settings import Settings
 from discussit.timeline.entries import Entry
@@ -67,6 +68,7 @@ class Connection:
         "drainer",
         "failure",
         "read_upto",
+        "visible",
         "counts",
     )
 
@@ -102,7 +104,8 @@ class Connection:
         self.helpers: list[asyncio.Task[None]] = []
         self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
         self.failure: BaseException | None = None
-        self.read_upto = 0  # the last read position this page reported (chat/frames.py)
+        self.read_upto = 0  # the last read position marked for this page
+        self.visible = False  # what the page last said (chat/frames.py): what it is sent is read
         self.counts: LiveCounts | None = None  # the viewer's other groups' counts (updates.py)
 
     async def run(self) -> None:
@@ -118,6 +121,7 @@ class Connection:
                 await self.reader()
         finally:
             sub.direct = sub.on_queued = None  # no more writers: the helpers are ending
+            self.set_visible(False)  # (closed while visible: what it was sent is read)
             if self.counts is not None:
                 self.counts.close()
             timer.cancel()
@@ -128,6 +132,29 @@ class Connection:
                 await asyncio.wait(helpers)
         if self.failure is not None:
             raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
+
+    def set_visible(self, visible: bool) -> None:
+        """The page is shown or hidden: while it is shown, what it is sent is read (marked now,
+        then at each sweep of groups/readcursors.py, and once more as it is hidden)."""
+        if visible == self.visible:
+            return
+        reads: ReadCursors = self.ws.state.reads
+        if visible:
+            self.visible = True
+            self.mark_read()
+            reads.watch(self)
+        else:
+            self.mark_read()
+            self.visible = False
+            reads.unwatch(self)
+
+    def mark_read(self) -> None:
+        """While visible: the newest entry this page was sent is read (forward only)."""
+        seq = self.feed.last_sent
+        if self.visible and seq is not None and seq > self.read_upto:
+            self.read_upto = seq
+            reads: ReadCursors = self.ws.state.reads
+            reads.mark(self.group_id, self.viewer.id, seq)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)

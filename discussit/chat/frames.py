@@ -47,6 +47,12 @@ MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is close
 FRAME_SLACK = 20
 
 
+def shown(value: object) -> bool | None:
+    """What a page says of itself in its `visible` field: shown ("1"), hidden ("0"), or None
+    for anything else."""
+    return {"1": True, "0": False}.get(value) if isinstance(value, str) else None
+
+
 class Frames(Connection):
     __slots__ = ()
 
@@ -137,6 +143,19 @@ class Frames(Connection):
         self.resumed = asyncio.get_running_loop().create_future()
         self.sub.interrupt(Resume(after, others=data.get("others") == "1"))
         await self.resumed
+        visible = shown(data.get("visible", "0"))
+        if visible is None:  # resumed all the same, as not visible
+            await self.bad_frame("That page state could not be read.")
+        elif not self.sender.closed:
+            self.set_visible(visible)
+
+    async def visibility_frame(self, data: dict[str, Any]) -> None:
+        """The page is shown ("1") or hidden ("0"): while shown, what it is sent is read."""
+        visible = shown(data.get("visible"))
+        if visible is None:
+            await self.bad_frame("That page state could not be read.")
+        elif self.feed.started:  # (before the resume frame: it says so itself)
+            self.set_visible(visible)
 
     async def message_frame(self, data: dict[str, Any]) -> None:
         raw = data.get("text")
@@ -167,9 +186,10 @@ class Frames(Connection):
         await self.REFUSALS[outcome.reason](self, outcome, given)
 
     async def read_frame(self, data: dict[str, Any]) -> None:
-        """The page, visible, has shown everything up to `seq`: the member's read cursor moves
-        there (gathered and written within a second: groups/reading.py ReadCursors). Only a
-        position this page was sent, and past the one it reported before."""
+        """The page has shown everything up to `seq`: the member's read cursor moves there
+        (gathered and written within a second: groups/readcursors.py). Only a position this
+        page was sent, and past the one marked before. (Our pages need not say: while visible,
+        what they are sent is read; this is for a client that reads otherwise.)"""
         seq = clean_seq(data.get("seq"))
         shown = self.feed.last_sent
         if seq is None or shown is None or seq > shown:
@@ -237,6 +257,7 @@ class Frames(Connection):
         "delete": delete_frame,
         "react": react_frame,
         "read": read_frame,
+        "visibility": visibility_frame,
         "typing": typing_frame,
     }
 

@@ -1,7 +1,9 @@
 """The group page's WebSocket (htmx hx-ws): live history in, messages out.
 
 Protocol (htmx 4.0.1 hx-ws): the client sends JSON objects of form values plus `headers`.
-  {"type": "resume", "after": N}   sent on every (re)connect: replay seq > N, then go live
+  {"type": "resume", "after": N, "visible": "1"}   sent on every (re)connect: replay seq > N,
+      then go live; while the page is visible ("1"), what it is sent is read
+  {"type": "visibility", "visible": "0"}   the page was hidden ("0") or shown ("1")
   {"text": "...", "client_message_id": "..."}   post as the logged-in user (author fields ignored)
 The server sends HTML fragments whose elements carry hx-swap-oob, so nothing else is replaced.
 

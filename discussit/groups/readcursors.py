@@ -1,12 +1,17 @@
-"""Read positions that open group pages report as they show new entries (chat/frames.py),
-gathered and written together: a busy group costs a few writes a second, not one per message per
-member. A visible page reports at most every 3 s (static/js/discussit.js READ_EVERY)."""
+"""Read positions: what open group pages have shown while visible, gathered and written
+together, so a busy group costs a few writes a second, not one per message per member.
+
+The server knows what it sent each page (its feed's cursor); a page only says whether it is
+visible (chat/frames.py: in its resume frame and on every change). Every SWEEP_SECONDS the
+visible pages' cursors are marked (`watch`, `sweep`), and again as a page is hidden or closed;
+what is marked is written within FLUSH_SECONDS. No frame per message per page."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from typing import Protocol
 
 from sqlalchemy import Connection, bindparam, update
 
@@ -18,6 +23,7 @@ from discussit.timeline.store import MEMBERSHIPS
 log = logging.getLogger("discussit.reading")
 
 FLUSH_SECONDS = 1.0  # positions are written together, this often at most
+SWEEP_SECONDS = 2.0  # visible pages' positions are marked this often
 WRITE_BATCH = 200  # positions per statement run (a transaction each)
 
 # A position for many members at once (executemany): forward only, members only.
@@ -32,19 +38,56 @@ _MOVE_MANY = (
 )
 
 
-class ReadCursors:
-    """Positions that open pages report as they show new entries, gathered per member and
-    group (the newest wins) and written together, at most every `every` seconds: a busy group
-    costs one write a second, not one per message per member. Made once per app."""
+class Reader(Protocol):
+    """An open page that is visible: asked, at each sweep, to mark what it has been sent."""
 
-    def __init__(self, db: Database, broker: Broker, every: float = FLUSH_SECONDS) -> None:
+    def mark_read(self) -> None: ...
+
+
+class ReadCursors:
+    """Positions that open pages have shown, gathered per member and group (the newest wins)
+    and written together, at most every `every` seconds: a busy group costs one write a second,
+    not one per message per member. Made once per app."""
+
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        every: float = FLUSH_SECONDS,
+        sweep_every: float = SWEEP_SECONDS,
+    ) -> None:
         self.db = db
         self.broker = broker
         self.every = every
+        self.sweep_every = sweep_every
         self.pending: dict[tuple[uuid.UUID, int], int] = {}
+        self.visible: set[Reader] = set()  # the open pages that are visible
+        self._sweeping: asyncio.Task[None] | None = None  # while any page is visible
         self._flushing: asyncio.Task[None] | None = None  # waiting to flush
         self._writing: asyncio.Future[None] | None = None  # a flush under way
         self._stopped = False
+
+    def watch(self, reader: Reader) -> None:
+        """This page is visible: what it is sent is read (marked at each sweep)."""
+        self.visible.add(reader)
+        if self._sweeping is None and not self._stopped:
+            self._sweeping = asyncio.get_running_loop().create_task(self._sweep_often())
+
+    def unwatch(self, reader: Reader) -> None:
+        self.visible.discard(reader)
+
+    def sweep(self) -> None:
+        """Mark what every visible page has been sent."""
+        for reader in list(self.visible):
+            reader.mark_read()
+
+    async def _sweep_often(self) -> None:
+        try:
+            while self.visible and not self._stopped:
+                await asyncio.sleep(self.sweep_every)
+                self.sweep()
+        finally:
+            self._sweeping = None
 
     def mark(self, group_id: uuid.UUID, user_id: int, seq: int) -> None:
         key = (group_id, user_id)
@@ -91,10 +134,11 @@ class ReadCursors:
     async def stop(self) -> None:
         """At shutdown: what is pending is written now, and a flush under way finishes."""
         self._stopped = True
-        task = self._flushing
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        self.sweep()  # (the pages still open: what they were sent is read)
+        for task in (self._sweeping, self._flushing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._writing is not None:
             await asyncio.gather(self._writing, return_exceptions=True)
         await self.flush()

@@ -426,57 +426,21 @@
         var seq = node.nodeType === 1 ? Number(node.getAttribute("data-seq")) : 0;
         if (cursor && seq > Number(cursor.value)) cursor.value = String(seq);
       };
-      // What this page shows while it is visible is read: it reports the newest entry (the
-      // read form, over the socket) within a second, then at most every READ_EVERY ms, and
-      // again when it is shown after being hidden; the server keeps it, so my unread counts elsewhere
-      // clear. (A thousand pages of a busy group: a third of a thousand reports a second.)
-      var READ_EVERY = 3000;
-      var readForm = document.getElementById("read");
-      var reported = readForm ? Number(readForm.querySelector("[name=seq]").value) : 0;
-      var reading = null; // a report due at the end of the current second
-      var sentAt = 0;
-      var sendRead = function () {
-        var cursor = document.getElementById("last-seq");
-        var seq = cursor ? Number(cursor.value) : 0;
-        if (document.hidden || seq <= reported || !window.htmx) return;
-        reported = seq;
-        sentAt = Date.now();
-        readForm.querySelector("[name=seq]").value = String(seq);
-        window.htmx.trigger(readForm, "discussit:read");
+      // While this page is shown, what the server sends it is read: the page says whether it
+      // is shown in its resume form (every (re)connect) and in the visibility form whenever
+      // that changes. No report per message: the server knows what it sent.
+      var showing = function () {
+        var value = document.hidden ? "0" : "1";
+        document.querySelectorAll("#resume [name=visible], #visibility [name=visible]").forEach(function (field) {
+          field.value = value;
+        });
       };
-      var seen = reported; // the newest entry shown while the page was visible
-      var dueAt = 0;
-      var reportRead = function () {
-        var cursor = document.getElementById("last-seq");
-        if (cursor && !document.hidden) seen = Math.max(seen, Number(cursor.value));
-        if (!readForm) return;
-        var now = Date.now();
-        if (reading && now > dueAt + 1000) {
-          // (By the clock too: a page not in front may have its timers held back for long.)
-          clearTimeout(reading);
-          reading = null;
-          sendRead();
-          return;
-        }
-        if (reading) return;
-        // Within a second, at a moment of its own: the thousand pages of a busy group that all
-        // get the same message do not all answer at the same instant.
-        var wait = Math.max(0, READ_EVERY - (now - sentAt)) + Math.random() * 1000;
-        dueAt = now + wait;
-        reading = setTimeout(function () {
-          reading = null;
-          sendRead();
-        }, wait);
-      };
-      // Leaving the page before the next report (a few seconds away at most): what was seen goes
-      // with the page, as a form post the browser sends as the page closes.
-      window.addEventListener("pagehide", function () {
-        if (!readForm || seen <= reported || !navigator.sendBeacon) return;
-        var data = new URLSearchParams({ csrf_token: readForm.dataset.csrf, seq: String(seen) });
-        reported = seen;
-        navigator.sendBeacon(readForm.dataset.url, data);
+      showing();
+      document.addEventListener("visibilitychange", function () {
+        showing();
+        var form = document.getElementById("visibility");
+        if (form && window.htmx) window.htmx.trigger(form, "discussit:visibility");
       });
-      document.addEventListener("visibilitychange", reportRead);
       new MutationObserver(function (records) {
         records.forEach(function (record) {
           record.addedNodes.forEach(advance);
@@ -492,7 +456,6 @@
             }
           });
         });
-        reportRead();
         decorate(timeline);
         arrange(timeline);
         restoreFocus(timeline);

@@ -165,6 +165,14 @@ SPY = """(() => {
 })();"""
 
 
+# What the page says over its socket of whether it is shown ("1") or hidden ("0").
+SENT = """window.__visibility = [];
+document.addEventListener("htmx:ws:after:message:outgoing", e => {
+  const values = e.detail.message.values;
+  if (values.type === "visibility") window.__visibility.push(values.visible);
+});"""
+
+
 def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_context):
     base = live_server.url
     here, there = unique("Here"), unique("There")
@@ -178,6 +186,7 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     members_of_both(base, [(ana, ana_name), (ben, ben_name)], there, here)
     expect(ana.locator(".notify__enable")).to_be_hidden()  # (already allowed: nothing to ask)
     expect(ana.locator(".member", has_text=ben_name).locator(".presence--online")).to_have_count(1)
+    ana.evaluate(SENT)
     ana.evaluate("__setHidden(true)")
 
     send(ben, "nothing for ana")  # at "mentions" (the default): no notification
@@ -192,3 +201,12 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     expect(sidebar_count(ana, there)).to_have_text("1 unread @1 mentioning you")
     titles = [n["title"] for n in ana.evaluate("__notifications")]
     assert titles[-1] == f"You were mentioned in {there}"
+
+    # What her hidden page was sent is not read while it is hidden; shown again, it is (the page
+    # says so over its socket, and the server marks what it sent): the home page's count clears.
+    home = context.new_page()
+    home.goto(base + "/")
+    expect(row(home, here).locator(".unread")).to_contain_text("2 unread")
+    ana.evaluate("__setHidden(false)")
+    expect(row(home, here).locator(".unread")).to_be_hidden()
+    assert ana.evaluate("__visibility") == ["0", "1"]  # what the page said, as it changed

@@ -251,7 +251,86 @@ def test_joining_starts_counting_live_and_leaving_stops(alice, bob, lounge, make
 # -- live: the group page's socket -------------------------------------------------------------
 
 
-def test_a_visible_page_reports_what_it_has_shown_and_the_count_clears(client, members, lounge):
+def _visibility(ws, visible: object) -> None:  # type: ignore[no-untyped-def]
+    """What the page's hidden visibility form sends when the page is shown or hidden."""
+    ws.send_text(
+        json.dumps({"type": "visibility", "visible": visible, "headers": {"HX-Source": "form"}})
+    )
+
+
+def _sweep_and_flush(client) -> None:  # type: ignore[no-untyped-def]
+    """Mark what the visible pages were sent, and write it (the app does so every 2 s)."""
+    reads = client.app_state["reads"]
+    client.portal.call(_async(reads.sweep))
+    client.portal.call(reads.flush)
+
+
+def _async(work):  # type: ignore[no-untyped-def]
+    async def run() -> None:
+        work()
+
+    return run
+
+
+def test_what_a_visible_page_is_sent_is_read_without_a_word_from_it(client, members, lounge):
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor, visible="1")
+        _post(bob, lounge, "while I look")
+        receive_until(ws, "while I look")
+        assert _unread(alice, lounge) == "1 unread"  # (marked at the next sweep)
+        _sweep_and_flush(client)
+        assert _unread(alice, lounge) is None
+        _post(bob, lounge, "and again")
+        receive_until(ws, "and again")
+    _flush(client)  # closed while shown: what it was sent is read
+    assert _unread(alice, lounge) is None
+
+
+def test_a_hidden_page_reads_nothing_until_it_is_shown(client, members, lounge):
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor, visible="0")
+        _post(bob, lounge, "while away")
+        receive_until(ws, "while away")
+        _sweep_and_flush(client)
+        assert _unread(alice, lounge) == "1 unread"
+        _visibility(ws, "1")  # shown: what it has is read now
+        say(ws, "back")  # (frames are handled in order)
+        receive_until(ws, "back")
+        _flush(client)
+        assert _unread(alice, lounge) is None
+        _visibility(ws, "0")
+        say(ws, "hidden again")
+        receive_until(ws, "hidden again")
+        _post(bob, lounge, "unseen")
+        receive_until(ws, "unseen")
+        _sweep_and_flush(client)
+        assert _unread(alice, lounge) == "1 unread"
+    _flush(client)  # closed while hidden: still unread
+    assert _unread(alice, lounge) == "1 unread"
+
+
+def test_a_page_state_that_is_neither_shown_nor_hidden_is_refused(client, members, lounge):
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor, visible="yes")  # resumed all the same, as hidden
+        receive_until(ws, "That page state could not be read")
+        _post(bob, lounge, "arrives")
+        receive_until(ws, "arrives")
+        for wrong in ("2", ["1"], None):
+            _visibility(ws, wrong)
+            receive_until(ws, "That page state could not be read")
+        say(ws, "still connected")
+        receive_until(ws, "still connected")
+        _sweep_and_flush(client)
+        assert _unread(alice, lounge) == "1 unread"  # nothing changed
+
+
+def test_a_client_may_say_how_far_it_has_read(client, members, lounge):
     alice, bob = members
     cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
     with alice.socket(lounge) as ws:
