@@ -69,6 +69,7 @@ class Connection:
         "failure",
         "read_upto",
         "visible",
+        "page_left",
         "counts",
     )
 
@@ -79,6 +80,7 @@ class Connection:
         group_id: uuid.UUID,
         sub: Subscription,
         admitted_at: int | None = None,
+        read_upto: int = 0,
     ) -> None:
         self.ws = ws
         self.viewer = viewer
@@ -104,8 +106,9 @@ class Connection:
         self.helpers: list[asyncio.Task[None]] = []
         self.drainer: asyncio.Task[None] | None = None  # the writer, while it has work
         self.failure: BaseException | None = None
-        self.read_upto = 0  # the last read position marked for this page
+        self.read_upto = read_upto  # the member's read cursor, then what this page marked
         self.visible = False  # what the page last said (chat/frames.py): what it is sent is read
+        self.page_left = False  # the page closed its socket itself (1000, 1001: chat/frames.py)
         self.counts: LiveCounts | None = None  # the viewer's other groups' counts (updates.py)
 
     async def run(self) -> None:
@@ -121,7 +124,13 @@ class Connection:
                 await self.reader()
         finally:
             sub.direct = sub.on_queued = None  # no more writers: the helpers are ending
-            self.set_visible(False)  # (closed while visible: what it was sent is read)
+            # Closed by the page while visible: what it was sent is read. Not when the
+            # connection was lost or stopped by the server: what was sent may never have arrived.
+            if not self.page_left:
+                self.visible = False
+            self.set_visible(False)
+            reads: ReadCursors = self.ws.state.reads
+            reads.unwatch(self)
             if self.counts is not None:
                 self.counts.close()
             timer.cancel()

@@ -45,6 +45,9 @@ MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is close
 # FRAME_SLACK frames of other kinds, refilled at the same pace. Past it a frame is refused (and
 # counts as bad) before it is even parsed: no page of ours sends faster than its user may post.
 FRAME_SLACK = 20
+# Close codes of a page that closed its own socket (htmx as the page goes: 1000; the browser as
+# the tab closes: 1001): it showed what it was sent.
+PAGE_LEFT = (1000, 1001)
 
 
 def shown(value: object) -> bool | None:
@@ -69,9 +72,13 @@ class Frames(Connection):
         except WebSocketDisconnected:
             return False
         if message["type"] == "websocket.disconnect":
+            self.page_left = message.get("code") in PAGE_LEFT
             return False
         text = message.get("text")
         if not self.spend_frame():
+            # (Whatever it said: a page refused a frame may have been hidden meanwhile, and a
+            # hidden page must not read what it is sent.)
+            self.set_visible(False)
             await self.bad_frame("Too many messages at once; slow down.")
             return True
         if text is None:

@@ -4,6 +4,7 @@ Protocol (htmx 4.0.1 hx-ws): the client sends JSON objects of form values plus `
   {"type": "resume", "after": N, "visible": "1"}   sent on every (re)connect: replay seq > N,
       then go live; while the page is visible ("1"), what it is sent is read
   {"type": "visibility", "visible": "0"}   the page was hidden ("0") or shown ("1")
+  {"type": "read", "seq": N}   (a client that reads otherwise) it has shown everything up to N
   {"text": "...", "client_message_id": "..."}   post as the logged-in user (author fields ignored)
 The server sends HTML fragments whose elements carry hx-swap-oob, so nothing else is replaced.
 
@@ -54,7 +55,7 @@ class GroupSocket(Frames, Updates):
     __slots__ = ()
 
 
-async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] | None:
+async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int, int] | None:
     """Login, readiness, the per-user cap, membership and the group's last seq, in two reads
     of one round trip each (Database.read). Refused: the socket is closed (1008, or 1013 to
     retry later) and None returned. Subscribes before checking membership, so a leave cannot
@@ -84,10 +85,8 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] |
         try:
             # Membership, login and the group's last seq in one statement: a page that
             # resumes from that seq needs no second read (chat/feed.py Feed.start).
-            cursor = await db.read(
-                lambda conn: access.replay_cursor_now(
-                    conn, group_id, viewer, settings.session_max_age
-                )
+            cursor, read_seq = await db.read(
+                lambda conn: access.admission_now(conn, group_id, viewer, settings.session_max_age)
             )
         except (access.NoSuchGroup, access.NotAMemberOf, access.LoginEnded):
             sub.close()
@@ -111,7 +110,7 @@ async def _admit(ws: WebSocket) -> tuple[Viewer, uuid.UUID, Subscription, int] |
         if sub is not None:
             sub.close()
         raise
-    return viewer, group_id, sub, cursor
+    return viewer, group_id, sub, cursor, read_seq
 
 
 async def _within_budget(ws: WebSocket, viewer: Viewer) -> bool:
@@ -139,7 +138,7 @@ async def group_socket(ws: WebSocket) -> None:
     admitted = await _admit(ws)
     if admitted is None:
         return
-    viewer, group_id, sub, cursor = admitted
+    viewer, group_id, sub, cursor, read_seq = admitted
     presence: Presence = ws.state.presence
     presence_updates: PresenceUpdates = ws.state.presence_updates
     try:
@@ -172,7 +171,7 @@ async def group_socket(ws: WebSocket) -> None:
                 return
             if came_online:
                 await presence_updates.changed(group_id, member, online=True)
-            await GroupSocket(ws, viewer, group_id, sub, cursor).run()
+            await GroupSocket(ws, viewer, group_id, sub, cursor, read_seq).run()
         finally:
             with anyio.CancelScope(shield=True, deadline=anyio.current_time() + CLEANUP_SECONDS):
                 if taken:

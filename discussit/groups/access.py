@@ -44,6 +44,7 @@ __all__ = [
     "require_staff",
     "replay_cursor",
     "replay_cursor_now",
+    "admission_now",
     "NotAllowed",
     "may_edit",
     "may_delete",
@@ -123,15 +124,15 @@ async def require_staff(conn: HTTPConnection, doing: str) -> Viewer:
     return viewer
 
 
-# Built once (it runs at every connect): the group's last seq, whether the user is a member,
-# whether the login is alive.
+# Built once (it runs at every connect): the group's last seq, the user's read cursor in it
+# (NULL: not a member), whether the login is alive.
 _GROUP_ID = bindparam("group_id", type_=GROUPS.c.id.type)
 _REPLAY_CURSOR = Prepared(
     select(
         GROUPS.c.last_seq,
-        select(MEMBERSHIPS.c.user_id)
+        select(MEMBERSHIPS.c.last_read_seq)
         .where(MEMBERSHIPS.c.group_id == _GROUP_ID, MEMBERSHIPS.c.user_id == bindparam("user_id"))
-        .exists(),
+        .scalar_subquery(),
         login_alive(),
         GROUPS.c.archived_at,
         GROUPS.c.is_private,
@@ -154,6 +155,14 @@ def replay_cursor_now(
     conn: Connection, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
 ) -> int:
     """replay_cursor on a plain connection (Database.read: one round trip)."""
+    return admission_now(conn, group_id, viewer, session_max_age)[0]
+
+
+def admission_now(
+    conn: Connection, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
+) -> tuple[int, int]:
+    """replay_cursor_now, and the member's read cursor in the group (what their page need not
+    mark again), in the same one statement."""
     params = {
         "group_id": group_id,
         "user_id": viewer.id,
@@ -162,14 +171,14 @@ def replay_cursor_now(
     found = _REPLAY_CURSOR.first(conn, params)
     if found is None:
         raise NoSuchGroup
-    last_seq, still_member, logged_in, archived_at, is_private = found
+    last_seq, read_seq, logged_in, archived_at, is_private = found
     if not logged_in:
         raise LoginEnded
-    if not still_member:
+    if read_seq is None:  # not a member
         raise NoSuchGroup if is_private else NotAMemberOf(Group(id=group_id, name="", name_key=""))
     if archived_at is not None:
         raise GroupArchived
-    return int(last_seq)
+    return int(last_seq), int(read_seq)
 
 
 # Changing a message (timeline/changes.py asks, inside the change's transaction, with the

@@ -79,7 +79,10 @@ class ReadCursors:
     def sweep(self) -> None:
         """Mark what every visible page has been sent."""
         for reader in list(self.visible):
-            reader.mark_read()
+            try:
+                reader.mark_read()
+            except Exception:  # a bug in one page's marking: the others still go
+                log.exception("read position not marked")
 
     async def _sweep_often(self) -> None:
         try:

@@ -88,7 +88,7 @@ async def leave(request: Request) -> Response:
 
 async def mark_read(request: Request) -> Response:
     """ "Mark as read": the member's cursor of the group moves to its last entry (or to `seq`,
-    what a group page read before it closed). Back to the page it was asked from; htmx gets
+    for a client that read up to there). Back to the page it was asked from; htmx gets
     the cleared count (the viewer's other pages hear of it)."""
     group_id = access.group_id_from_path(request)
     db: Database = request.state.db
@@ -97,7 +97,7 @@ async def mark_read(request: Request) -> Response:
     form = await read_form(request)
     next_url = auth.safe_next(form_text(form, "next"))
     seq = None
-    if form_text(form, "seq"):  # up to where a page read (sent as it closes), not the end
+    if form_text(form, "seq"):  # up to where a client read, not the end
         seq = clean_seq(form_text(form, "seq"))
         if seq is None:
             raise HTTPException(400, "That read position is not a message number.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -272,11 +273,23 @@ def _async(work):  # type: ignore[no-untyped-def]
     return run
 
 
-def test_what_a_visible_page_is_sent_is_read_without_a_word_from_it(client, members, lounge):
+@pytest.fixture
+def no_timed_sweep(client):  # type: ignore[no-untyped-def]
+    """The app's own sweep (every 2 s) left out: the test sweeps when it means to."""
+    client.app_state["reads"].sweep_every = 3600.0
+
+
+def test_what_a_visible_page_is_sent_is_read_without_a_word_from_it(
+    client, members, lounge, no_timed_sweep
+):
     alice, bob = members
     cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
     with alice.socket(lounge) as ws:
         resume(ws, cursor, visible="1")
+        say(ws, "me first")  # (frames are handled in order: the resume is done)
+        receive_until(ws, "me first")
+        # Opening marked nothing: the page was sent nothing past the member's cursor.
+        assert client.app_state["reads"].pending == {}
         _post(bob, lounge, "while I look")
         receive_until(ws, "while I look")
         assert _unread(alice, lounge) == "1 unread"  # (marked at the next sweep)
@@ -286,6 +299,45 @@ def test_what_a_visible_page_is_sent_is_read_without_a_word_from_it(client, memb
         receive_until(ws, "and again")
     _flush(client)  # closed while shown: what it was sent is read
     assert _unread(alice, lounge) is None
+
+
+def _closed(client, user_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Until the server has ended every socket of the user (each gives its place back last)."""
+    presence = client.app_state["presence"]
+    by = time.monotonic() + 10
+    while client.portal.call(presence.sockets, user_id) > 0:
+        assert time.monotonic() < by, "the socket never ended"
+        time.sleep(0.01)
+
+
+def test_a_page_lost_or_stopped_reads_nothing_at_its_close(client, members, lounge, no_timed_sweep):
+    """Only a page that closes its socket itself (1000, 1001) showed what it was sent: a lost
+    connection's last frames may never have arrived, and a page refused a frame for going too
+    fast counts as hidden until it says otherwise."""
+    alice, bob = members
+    cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor, visible="1")
+        _post(bob, lounge, "into the void")
+        receive_until(ws, "into the void")
+        ws.close(1006)  # (as the server sees a connection that dropped)
+    _closed(client, factories.user(client, "alice").id)
+    _flush(client)
+    assert _unread(alice, lounge) == "1 unread"
+    with alice.socket(lounge) as ws:
+        resume(ws, cursor + 1, visible="1")
+        say(ws, "back")  # (frames are handled in order: the resume is done)
+        receive_until(ws, "back")
+        socket_of_alice = next(iter(client.app_state["reads"].visible))
+        socket_of_alice.frame_budget = (0.0, float("inf"))  # spent (chat/frames.py spend_frame)
+        say(ws, "one too many")
+        receive_until(ws, "Too many messages at once")
+        assert client.app_state["reads"].visible == set()  # hidden, as far as it is concerned
+        _post(bob, lounge, "unseen")
+        receive_until(ws, "unseen")
+        _sweep_and_flush(client)
+        assert _unread(alice, lounge) == "1 unread"  # (shown as it resumed: the first is read)
+    assert client.app_state["reads"].visible == set()
 
 
 def test_a_hidden_page_reads_nothing_until_it_is_shown(client, members, lounge):
