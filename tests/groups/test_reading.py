@@ -318,6 +318,8 @@ def test_a_page_lost_or_stopped_reads_nothing_at_its_close(client, members, loun
     cursor = int(html(alice.get(f"/groups/{lounge}/")).css_first("#last-seq").attributes["value"])
     with alice.socket(lounge) as ws:
         resume(ws, cursor, visible="1")
+        say(ws, "here")  # (frames are handled in order: the resume is done, shown before what
+        receive_until(ws, "here")  # comes next)
         _post(bob, lounge, "into the void")
         receive_until(ws, "into the void")
         ws.close(1006)  # (as the server sees a connection that dropped)
