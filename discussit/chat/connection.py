@@ -126,11 +126,7 @@ class Connection:
             sub.direct = sub.on_queued = None  # no more writers: the helpers are ending
             # Closed by the page while visible: what it was sent is read. Not when the
             # connection was lost or stopped by the server: what was sent may never have arrived.
-            if not self.page_left:
-                self.visible = False
-            self.set_visible(False)
-            reads: ReadCursors = self.ws.state.reads
-            reads.unwatch(self)
+            self.set_visible(False, mark=self.page_left)
             if self.counts is not None:
                 self.counts.close()
             timer.cancel()
@@ -142,19 +138,20 @@ class Connection:
         if self.failure is not None:
             raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
 
-    def set_visible(self, visible: bool) -> None:
+    def set_visible(self, visible: bool, mark: bool = True) -> None:
         """The page is shown or hidden: while it is shown, what it is sent is read (marked now,
-        then at each sweep of groups/readcursors.py, and once more as it is hidden)."""
+        then at each sweep of groups/readcursors.py, and once more as it is hidden, unless
+        `mark` is False)."""
         if visible == self.visible:
             return
         reads: ReadCursors = self.ws.state.reads
+        if not visible and mark:
+            self.mark_read()
+        self.visible = visible
         if visible:
-            self.visible = True
             self.mark_read()
             reads.watch(self)
         else:
-            self.mark_read()
-            self.visible = False
             reads.unwatch(self)
 
     def mark_read(self) -> None:

@@ -1,5 +1,5 @@
-"""The reader half of a group socket: frames in, a table of frame kinds -> handlers, and how
-each posting outcome is shown to its sender."""
+"""The reader half of a group socket: frames in, and a table of frame kinds -> handlers (how
+refusals are shown: chat/refusals.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocketDisconnected
 
 from discussit.chat.changing import Changed, Changing
-from discussit.chat.connection import Connection, Resume
+from discussit.chat.connection import Resume
 from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id, clean_seq
+from discussit.chat.refusals import Given, Refusals
 from discussit.chat.typing import TypingUpdates
-from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
 from discussit.core.templating import render
 from discussit.groups.membership import member_of
@@ -27,20 +26,6 @@ from discussit.timeline.entries import Quote
 MAX_FRAME = 16 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Given:
-    """What a refused message frame sent, given back to fix: its text and the message it
-    answers."""
-
-    text: str
-    reply: Quote | None = None
-
-
-# Refused frames (unreadable, the wrong shape, text the policy refuses, a second resume) within
-# BAD_FRAME_WINDOW seconds before the socket is closed (1008): a page of ours sends few.
-MAX_BAD_FRAMES = 5
-BAD_FRAME_WINDOW = 60.0
-MAX_THROTTLED = 10  # rate-limited messages in a row, before the socket is closed (1013)
 # Every frame spends from a budget: the sender's message budget (RATE_LIMIT_MESSAGES) plus
 # FRAME_SLACK frames of other kinds, refilled at the same pace. Past it a frame is refused (and
 # counts as bad) before it is even parsed: no page of ours sends faster than its user may post.
@@ -56,7 +41,7 @@ def shown(value: object) -> bool | None:
     return {"1": True, "0": False}.get(value) if isinstance(value, str) else None
 
 
-class Frames(Connection):
+class Frames(Refusals):
     __slots__ = ()
 
     async def reader(self) -> None:
@@ -111,24 +96,6 @@ class Frames(Connection):
         tokens = min(burst, tokens + (now - at) * burst / rate.seconds)
         self.frame_budget = (max(tokens - 1, 0.0), now)
         return tokens >= 1
-
-    async def bad_frame(self, problem: str, given: Given | str = "") -> None:
-        """A frame the server refused: say so (giving back any text to fix); after a few in a
-        short time it is not a page of ours: close (1008)."""
-        if not await self.count_bad_frame():
-            await self.error(problem, given if isinstance(given, Given) else Given(given))
-
-    async def count_bad_frame(self) -> bool:
-        """One more refused frame; too many in a short time close the socket (True)."""
-        now = time.monotonic()
-        count, since = self.bad_frames
-        if now - since > BAD_FRAME_WINDOW:
-            count, since = 0, now
-        self.bad_frames = (count + 1, since)
-        if count + 1 >= MAX_BAD_FRAMES:
-            await self.end(f"{count + 1} bad frames", "live/_refused.html")
-            return True
-        return False
 
     async def resume_frame(self, data: dict[str, Any]) -> None:
         if self.sender.closed:
@@ -267,55 +234,6 @@ class Frames(Connection):
         "visibility": visibility_frame,
         "typing": typing_frame,
     }
-
-    async def refused(self, outcome: Refused, given: Given) -> None:
-        await self.error(outcome.problem, given)
-
-    async def invalid(self, outcome: Refused, given: Given) -> None:
-        await self.bad_frame(outcome.problem, given)  # counts, like any refused frame
-
-    async def flooding(self) -> bool:
-        """One more refusal for going too fast; too many in a row close the socket (True)."""
-        self.throttled += 1
-        if self.throttled >= MAX_THROTTLED:
-            await self.end("message flood", None, closecodes.TRY_AGAIN_LATER)
-            return True
-        return False
-
-    async def too_fast(self, outcome: Refused, given: Given) -> None:
-        if not await self.flooding():
-            await self.error(outcome.problem, given)
-
-    async def refused_not_member(self, outcome: Refused, given: Given) -> None:
-        await self.left()
-
-    async def refused_logged_out(self, outcome: Refused, given: Given) -> None:
-        await self.logged_out()
-
-    async def refused_archived(self, outcome: Refused, given: Given) -> None:
-        await self.archived()
-
-    REFUSALS: dict[Reason, Callable[[Frames, Refused, Given], Awaitable[None]]] = {
-        Reason.INVALID: invalid,
-        Reason.NOT_SAVED: refused,
-        Reason.NOT_FOUND: refused,
-        Reason.NOT_ALLOWED: refused,
-        Reason.TOO_FAST: too_fast,
-        Reason.NOT_A_MEMBER: refused_not_member,
-        Reason.LOGGED_OUT: refused_logged_out,
-        Reason.ARCHIVED: refused_archived,
-    }
-
-    async def error(self, problem: str, given: Given) -> None:
-        """Tell only this sender what went wrong, and give their text back to fix (and the
-        message it answers)."""
-        await self.notice(
-            "messages/_composer.html",
-            oob=True,
-            composer_error=problem,
-            composer_text=text_policy.echo(given.text),
-            reply=given.reply,
-        )
 
     async def quote(self, seq: int) -> Quote | None:
         found = await self.db.read(lambda conn: details.quotes(conn, self.group_id, [seq]))
