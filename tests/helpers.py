@@ -185,7 +185,23 @@ def receive(ws: WebSocketTestSession, timeout: float = 5.0) -> dict[str, Any]:
 def receive_text(ws: WebSocketTestSession, timeout: float = 5.0) -> str:
     message = receive(ws, timeout)
     ws._raise_on_close(message)
-    return message["text"]  # type: ignore[no-any-return]
+    return swapped_where_meant(message["text"])
+
+
+def swapped_where_meant(frame: str) -> str:
+    """`frame` if a page would swap all of it where it is meant to go, else an AssertionError.
+    A group page swaps a frame's main content in at the end of #timeline (the socket element's
+    hx-target and hx-swap), so that content may only be new lines of the timeline (`li`s with an
+    entry id); everything else must say where it goes (hx-swap-oob). Every frame a test reads
+    passes here."""
+    for node in HTMLParser(frame).body.iter(include_text=True):  # type: ignore[union-attr]
+        if node.tag == "-text":
+            assert not node.text().strip(), f"loose text in a frame: {frame!r}"
+        elif "hx-swap-oob" not in node.attributes:
+            assert node.tag == "li" and (node.id or "").startswith("entry-"), (
+                f"a {node.tag} that would land in the timeline: {frame!r}"
+            )
+    return frame
 
 
 def nothing_received(ws: WebSocketTestSession, wait: float = 0.3) -> bool:
@@ -205,7 +221,7 @@ def drain(ws: WebSocketTestSession, quiet: float = 0.3) -> list[str]:
         except TimeoutError:
             return frames
         ws._raise_on_close(message)
-        frames.append(message["text"])
+        frames.append(swapped_where_meant(message["text"]))
 
 
 def receive_until(ws: WebSocketTestSession, pattern: str, timeout: float = 5.0) -> list[str]:
