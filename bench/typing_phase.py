@@ -19,7 +19,7 @@ from contextlib import suppress
 from bench.run import Phase, Receiver, cpu_seconds, generator_gc_paused, percentile, send_round
 
 TYPERS = 20
-TYPING_SECONDS = 10.0
+TYPING_SECONDS = 20.0
 EVERY = 3.0  # seconds between one page's signals
 TYPING_FRAME = json.dumps(
     {"type": "typing", "headers": {"HX-Request": "true", "HX-Source": "form#typing-form"}},
