@@ -16,12 +16,18 @@ from typing import Any, Protocol
 from discussit import limits
 from discussit.core.realtime.broker import Subscription
 from discussit.core.realtime.items import EntryAppended
-from discussit.timeline.entries import Entry
+from discussit.timeline.entries import Entry, Kind
 from discussit.timeline.live import entry_html
 
 GAP_WAIT = 1.0  # seconds to wait for an entry published out of order before reading the DB
 MAX_PENDING = 64  # entries held while waiting for an earlier one
 MAX_BATCH = 64  # items (or caught-up entries) sent together in one frame
+# A live entry other than a message (a join or leave, an edit, a deletion, a reaction) starts a
+# frame of its own: its out-of-band parts may aim at what the entries before it in the batch
+# add (a message it edits, a member an earlier join listed), and htmx finds every out-of-band
+# target of a frame before it swaps any of it. (A catch-up sends each message as it is now, so
+# a change in the same frame as its message changes nothing.)
+_MESSAGE = Kind.MESSAGE.value
 
 
 class Sequenced(Protocol):
@@ -36,12 +42,13 @@ class Sequenced(Protocol):
 
 
 class Outlet(Protocol):
-    """Where the feed's HTML goes: `queue` adds to the next frame, `flush` sends it;
-    `send_now` sends one frame at once if that needs no wait (else False, nothing sent)."""
+    """Where the feed's HTML goes: `queue` adds to the next frame (`new_frame`: to a new one),
+    `flush` sends them; `send_now` sends one frame at once if that needs no wait (else False,
+    nothing sent)."""
 
     closed: bool
 
-    def queue(self, html: str) -> None: ...
+    def queue(self, html: str, new_frame: bool = False) -> None: ...
     async def flush(self) -> None: ...
     def send_now(self, html: str) -> bool: ...
 
@@ -123,7 +130,7 @@ class Feed:
         assert last is not None
         seq = item.seq
         if seq == last + 1:
-            self.out.queue(item.html)
+            self.out.queue(item.html, item.kind != _MESSAGE)
             self.last_sent = seq
             return (item, *self._release()) if self.pending else (item,)
         if seq <= last:
@@ -144,7 +151,7 @@ class Feed:
         released: list[Sequenced] = []
         assert self.last_sent is not None
         while (item := self.pending.pop(self.last_sent + 1, None)) is not None:
-            self.out.queue(item.html)
+            self.out.queue(item.html, item.kind != _MESSAGE)
             self.last_sent = item.seq
             released.append(item)
         return released

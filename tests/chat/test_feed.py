@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -16,6 +17,16 @@ from discussit.core.realtime.items import EntryAppended
 from discussit.timeline.entries import Entry, Kind
 
 pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
+
+
+@pytest.fixture(autouse=True)
+def _routes() -> None:
+    """Entries render with paths from route names (as create_app sets them up), so this file
+    passes on its own too."""
+    from discussit.app import ROUTES
+    from discussit.core import urls
+
+    urls.use_routes(ROUTES)
 
 GROUP = uuid.uuid4()
 
@@ -39,7 +50,10 @@ class Page:
         self.last_seq = last_seq
         self.reads: list[int] = []
 
-    def queue(self, html: str) -> None:
+    def queue(self, html: str, new_frame: bool = False) -> None:
+        if new_frame and self.queued:
+            self.frames.append("".join(self.queued))  # (as FrameSender sends them: in order)
+            self.queued.clear()
         self.queued.append(html)
 
     async def flush(self) -> None:
@@ -154,6 +168,30 @@ def test_the_writer_sends_what_is_already_queued_in_one_frame_fills_open_gaps_an
     assert page.frames[0].count("entry-") == 3  # 4, 5, 6 together
     assert handled == ["take 4", "take 5", "take 6", "take 8", "gap"]
     assert page.seqs() == [4, 5, 6, 7, 8]
+
+
+def test_a_live_entry_other_than_a_message_starts_a_frame_of_its_own():
+    """A batch of live entries: messages share frames; a join, leave or change starts a new one
+    (its out-of-band parts may aim at what the entries before it add)."""
+
+    async def scenario() -> list[str]:
+        page = Page(last_seq=3)
+        feed = page.feed()
+        await feed.start(3, admitted_at=3)
+        for item in (
+            live(4),
+            live(5, Kind.EDITED),  # an edit of 4
+            live(6),
+            live(7, Kind.JOINED),
+            live(8, Kind.JOINED),
+            live(9),
+        ):
+            feed.take(item)
+        await page.flush()
+        return page.frames
+
+    frames = asyncio.run(scenario())
+    assert [re.findall(r"entry-(\d+)", f) for f in frames] == [["4"], ["5", "6"], ["7"], ["8", "9"]]
 
 
 def test_before_the_page_resumes_nothing_queued_is_sent():

@@ -77,3 +77,27 @@ def test_a_socket_the_server_closed_itself_is_marked_closed_not_an_error():
         return sender.send_now("one"), sender.closed
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_a_fragment_queued_for_a_new_frame_goes_in_its_own_frame_after_what_came_before():
+    """htmx finds every out-of-band target of a frame before it swaps any of it: an edit queued
+    after the message it edits must not share that message's frame."""
+
+    async def scenario() -> list[str]:
+        protocol = Protocol()
+        protocol.writable.set()
+        sender = FrameSender(Socket(protocol), on_slow=lambda: None)  # type: ignore[arg-type]
+        sender.queue("<li id='entry-4'>")
+        sender.queue("<li id='entry-5'>")
+        sender.queue("<li id='entry-4' hx-swap-oob='true'>", new_frame=True)
+        sender.queue("<li id='entry-6'>")
+        await sender.flush()
+        sender.queue("<li id='entry-7' hx-swap-oob='true'>", new_frame=True)  # (first: no break)
+        await sender.flush()
+        return protocol.written
+
+    assert asyncio.run(scenario()) == [
+        "<li id='entry-4'><li id='entry-5'>",
+        "<li id='entry-4' hx-swap-oob='true'><li id='entry-6'>",
+        "<li id='entry-7' hx-swap-oob='true'>",
+    ]

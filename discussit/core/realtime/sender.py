@@ -31,7 +31,7 @@ class FrameSender:
         self._send = wire.server_send(ws.scope, ws.send)
         self._writable = wire.writable(self._send)
         self._socket = wire.frame_socket(self._send)  # for frames made once for every page
-        self.outbox: list[str] = []  # fragments for the next frame
+        self.outbox: list[str | None] = []  # fragments for the next frame (None: a break)
         self._lock = asyncio.Lock()
         self.closed = False
         self.on_slow = on_slow  # called after a slow client is closed
@@ -41,8 +41,13 @@ class FrameSender:
         """Does the server say when a send would wait (uvicorn does)?"""
         return self._writable is not None
 
-    def queue(self, html: str) -> None:
-        """Add to the next frame (sent at the next flush)."""
+    def queue(self, html: str, new_frame: bool = False) -> None:
+        """Add to the next frame (sent at the next flush); `new_frame`: to a frame of its own
+        after what is already queued. htmx finds where each out-of-band element of a frame goes
+        before it swaps any of the frame, so an element aimed at something an earlier part of
+        the same frame brings (an edit of a message that frame adds) would be dropped."""
+        if new_frame and self.outbox:
+            self.outbox.append(None)  # (a break: what follows goes in a new frame)
         self.outbox.append(html)
 
     def send_now(self, html: str) -> bool:
@@ -78,26 +83,32 @@ class FrameSender:
     async def flush(self) -> None:
         if not self.outbox:
             return
-        message = {"type": "websocket.send", "text": "".join(self.outbox)}
+        frames = _frames(self.outbox)
         self.outbox.clear()
         async with self._lock:
-            if self.closed:
-                return
-            try:
-                if self._writable is not None and self._writable.is_set():  # no wait: no timer
+            for text in frames:
+                if self.closed:
+                    return
+                await self._send_frame({"type": "websocket.send", "text": text})
+
+    async def _send_frame(self, message: dict[str, str]) -> None:
+        """Send one frame (under the lock): at once if the client is reading, else within
+        SEND_TIMEOUT, or the client is closed as too slow."""
+        try:
+            if self._writable is not None and self._writable.is_set():  # no wait: no timer
+                await self._send(message)
+            else:
+                async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
                     await self._send(message)
-                else:
-                    async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
-                        await self._send(message)
-            except TimeoutError:
-                # 1013 lets htmx reconnect later and catch up from the database.
-                log.info("socket closed: slow consumer")
-                self.closed = True
-                with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
-                    await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
-                self.on_slow()
-            except GONE:
-                self.closed = True
+        except TimeoutError:
+            # 1013 lets htmx reconnect later and catch up from the database.
+            log.info("socket closed: slow consumer")
+            self.closed = True
+            with anyio.move_on_after(1), suppress(WebSocketDisconnect, WebSocketDisconnected):
+                await self.ws.close(closecodes.TRY_AGAIN_LATER, "too slow")
+            self.on_slow()
+        except GONE:
+            self.closed = True
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close once, after anything already being sent."""
@@ -107,3 +118,19 @@ class FrameSender:
             self.closed = True
             with suppress(WebSocketDisconnect, WebSocketDisconnected):
                 await self.ws.close(code, reason)
+
+
+def _frames(outbox: list[str | None]) -> list[str]:
+    """An outbox's fragments as frames: one, and one more after each break (None)."""
+    if None not in outbox:
+        return ["".join(outbox)]  # type: ignore[arg-type]
+    frames: list[str] = []
+    part: list[str] = []
+    for html in outbox:
+        if html is None:
+            frames.append("".join(part))
+            part = []
+        else:
+            part.append(html)
+    frames.append("".join(part))
+    return frames
