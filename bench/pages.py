@@ -18,6 +18,7 @@ import itsdangerous
 
 from bench import wsclient
 from bench.run import signed_login
+from discussit.core.templating import SOCKET_PAGE
 
 ENTRY = re.compile(rb'id="entry-(\d+)"')
 NONCE = re.compile(rb"nonce(\d+)x")  # in a message's text: when it was sent (the sender's map)
@@ -113,7 +114,12 @@ class LivePage:
         )
         ws.send_text(
             json.dumps(
-                {"type": "resume", "after": str(self.newest), "headers": {"HX-Request": "true"}}
+                {
+                    "type": "resume",
+                    "page": SOCKET_PAGE,
+                    "after": str(self.newest),
+                    "headers": {"HX-Request": "true"},
+                }
             )
         )
         self.ws, self.live_since = ws, time.perf_counter()

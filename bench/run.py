@@ -41,6 +41,7 @@ from bench import wsclient
 from bench.awake import cores_awake, halt_poll_ns
 from bench.wsclient import LeanSocket
 from discussit.chat.presence import MAX_WINDOW
+from discussit.core.templating import SOCKET_PAGE
 from discussit.timeline.formatting import RENDER_VERSION, to_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,6 +347,7 @@ async def open_page(
             json.dumps(
                 {
                     "type": "resume",
+                    "page": SOCKET_PAGE,
                     "after": str(cursor),
                     "visible": "1",
                     "headers": {"HX-Request": "true", "HX-Source": "form#resume"},

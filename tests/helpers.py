@@ -13,6 +13,8 @@ import httpx2 as httpx
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from discussit.core.templating import SOCKET_PAGE
+
 PASSWORD = "violet-lantern-93"
 ORIGIN = "http://testserver"
 
@@ -266,6 +268,7 @@ def resume(ws: WebSocketTestSession, after: int, visible: object = None) -> None
     whether the page is shown ("1") or hidden ("0"; None: not said, as hidden)."""
     frame: dict[str, object] = {
         "type": "resume",
+        "page": SOCKET_PAGE,
         "after": str(after),
         "headers": {"HX-Request": "true", "HX-Source": "form#resume"},
     }

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from discussit.core.security.slowclients import GuardedHttpProtocol
+from discussit.core.templating import SOCKET_PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "violet-lantern-93"
@@ -242,7 +243,12 @@ class Page:
             with suppress(ConnectionClosed):
                 await self.ws.send(
                     json.dumps(
-                        {"type": "resume", "after": str(after), "headers": {"HX-Request": "true"}}
+                        {
+                            "type": "resume",
+                            "page": SOCKET_PAGE,
+                            "after": str(after),
+                            "headers": {"HX-Request": "true"},
+                        }
                     )
                 )
         self._reader = asyncio.create_task(self._read())
@@ -350,7 +356,11 @@ def raw_socket(
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert head.startswith(b"HTTP/1.1 101"), head
-    sock.sendall(masked_frame(json.dumps({"type": "resume", "after": str(after)}).encode()))
+    sock.sendall(
+        masked_frame(
+            json.dumps({"type": "resume", "page": SOCKET_PAGE, "after": str(after)}).encode()
+        )
+    )
     return sock
 
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from discussit.core.db import sync_url
+from discussit.core.templating import SOCKET_PAGE
 from tests import figures as figs
 from tests.servers import Member, Page, Server, csrf_of, free_port, wait_for_port
 
@@ -286,7 +287,15 @@ def test_counts_mentions_and_typing_cross_processes(server_env, tmp_path):
             page = await Page(ana, here).open(cursor, resume=False)
             assert page.ws is not None
             await page.ws.send(  # a page whose list of groups shows others
-                json.dumps({"type": "resume", "after": str(cursor), "others": "1", "headers": {}})
+                json.dumps(
+                    {
+                        "type": "resume",
+                        "page": SOCKET_PAGE,
+                        "after": str(cursor),
+                        "others": "1",
+                        "headers": {},
+                    }
+                )
             )
             bens = await Page(ben, here).open(cursor)
             await _until(lambda: any(f"group-{there}-unread" in f for f in page.frames))

@@ -16,8 +16,9 @@ from discussit.chat.connection import Resume
 from discussit.chat.posting import Posted, Reason, Refused, clean_client_message_id, clean_seq
 from discussit.chat.refusals import Given, Refusals
 from discussit.chat.typing import TypingUpdates
+from discussit.core.realtime import closecodes
 from discussit.core.security import text as text_policy
-from discussit.core.templating import render
+from discussit.core.templating import SOCKET_PAGE, render
 from discussit.groups.membership import member_of
 from discussit.groups.readcursors import ReadCursors
 from discussit.timeline import details
@@ -102,6 +103,9 @@ class Frames(Refusals):
             return
         if self.resumed is not None:  # one resume per socket: the first one set the cursor
             await self.bad_frame("This page has already resumed.")
+            return
+        if data.get("page") != SOCKET_PAGE:  # rendered before a deploy changed what it is sent
+            await self.end("page out of date", "live/_outdated.html", closecodes.NORMAL)
             return
         after = data.get("after")
         if isinstance(after, str):

@@ -1,12 +1,14 @@
 """The group page's WebSocket (htmx hx-ws): live history in, messages out.
 
 Protocol (htmx 4.0.1 hx-ws): the client sends JSON objects of form values plus `headers`.
-  {"type": "resume", "after": N, "visible": "1"}   sent on every (re)connect: replay seq > N,
-      then go live; while the page is visible ("1"), what it is sent is read
+  {"type": "resume", "page": "2", "after": N, "visible": "1"}   sent on every (re)connect:
+      replay seq > N, then go live; while the page is visible ("1"), what it is sent is read;
+      a page of another kind than core/templating.py SOCKET_PAGE is told to reload
   {"type": "visibility", "visible": "0"}   the page was hidden ("0") or shown ("1")
   {"type": "read", "seq": N}   (a client that reads otherwise) it has shown everything up to N
   {"text": "...", "client_message_id": "..."}   post as the logged-in user (author fields ignored)
-The server sends HTML fragments whose elements carry hx-swap-oob, so nothing else is replaced.
+The server sends HTML fragments: new lines of the timeline as they are (the page appends a
+frame's main content to #timeline), everything else with hx-swap-oob, saying where it goes.
 
 Order of work: check origin (refused before accept), accept, subscribe, then check login, the
 per-user cap and membership (so a leave cannot slip between check and subscribe). From then on

@@ -2,7 +2,8 @@
 
 Templates come from TEMPLATES_DIR (an operator's overrides, when set) before the built-in
 `templates/`. Filters and globals every template can use: `dom_id`, `time_label`, `plural`,
-`url_for` (a path from a route name), `limits` (discussit/limits.py), `HTMX` (vendored path).
+`url_for` (a path from a route name), `limits` (discussit/limits.py), `HTMX` (vendored path),
+`SOCKET_PAGE` (how a group page takes its socket's frames).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 HTMX = "vendor/htmx-4.0.1"
+# How a group page takes what its socket sends (templates/groups/show.html, live/*.html): bump
+# it when that changes. A page says it in its resume frame; one rendered before the change (open
+# across a deploy, or a TEMPLATES_DIR copy of an older groups/show.html) is told to reload.
+# 2: a frame's main content is new lines, appended to #timeline (1: everything out of band).
+SOCKET_PAGE = "2"
 
 
 def dom_id(kind: str, *keys: object) -> str:
@@ -93,6 +99,7 @@ environment.filters["iso_time"] = _iso_time
 environment.filters["message_html"] = _message_html
 environment.filters["snippet_html"] = _snippet_html
 environment.globals["HTMX"] = HTMX
+environment.globals["SOCKET_PAGE"] = SOCKET_PAGE
 environment.globals["limits"] = limits
 environment.globals["url_for"] = url_path  # before Jinja2Templates, which only sets a default
 environment.globals["new_client_message_id"] = new_client_message_id

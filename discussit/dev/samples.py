@@ -152,6 +152,7 @@ def samples(csrf_token: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "live/_logged_out.html": [("logged out", {})],
         "live/_refused.html": [("refused", {})],
         "live/_reload.html": [("too far behind", {})],
+        "live/_outdated.html": [("opened before an update", {})],
         "live/_too_many.html": [("too many pages", {})],
         "live/_too_often.html": [("too often", {})],
         "members/_change.html": [

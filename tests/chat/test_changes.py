@@ -26,10 +26,12 @@ def frame(ws: Any, kind: str, **values: Any) -> None:
 
 
 def message_li(text: str, seq: int) -> str:
-    """The element #entry-<seq> in a page or a frame, without any hx-swap-oob attribute."""
+    """The element #entry-<seq> in a page or a frame, without any hx-swap-oob attribute, and
+    its times without text (a frame leaves that to the page's script: messages/_message.html)."""
     node = html(type("R", (), {"text": text})()).css_first(f"#entry-{seq}")
     assert node is not None, text
     shown = node.html or ""
+    shown = re.sub(r"(<time [^>]*>)[^<]*(</time>)", r"\1\2", shown)
     return re.sub(r' hx-swap-oob="[^"]*"', "", re.sub(r" message--target", "", shown))
 
 

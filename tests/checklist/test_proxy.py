@@ -4,10 +4,13 @@ host the client chose; Sec-Fetch-Site is read in any case; HEAD on the event str
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from discussit.core.security.proxies import forwarded_client
+from discussit.core.templating import SOCKET_PAGE
 from discussit.settings import Rate, Settings, SettingsError
 from tests import figures as figs
 from tests.helpers import Browser, freeze_limits
@@ -115,7 +118,7 @@ def test_proxy_the_default_origin_allowlist_follows_the_allowed_hosts(client_wit
         alice.sign_up("alice")
         alice.join(lounge)
         with alice.socket(lounge, origin="http://testserver") as ws:
-            ws.send_text('{"type": "resume", "after": "0"}')
+            ws.send_text(json.dumps({"type": "resume", "page": SOCKET_PAGE, "after": "0"}))
         with pytest.raises(WebSocketDisconnect), alice.socket(lounge, origin="http://evil.example"):
             pass
     figs.add("proxy", "cases_tried", 2)

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from discussit import limits
 from discussit.core.security import text
+from discussit.core.templating import SOCKET_PAGE
 from tests import factories
 from tests import figures as figs
 from tests.helpers import Browser, freeze_limits, html, receive_until, resume
@@ -207,7 +208,7 @@ def test_text_socket_frames_with_hostile_text_or_numbers_get_a_notice_and_surviv
             receive_until(ws, "still here")
     for cursor in ["\u2460", "\u00b2", "-1", "1e3", 1.5, True, None, [1], "9" * 19]:
         with alice.socket(lounge) as ws:
-            ws.send_text(json.dumps({"type": "resume", "after": cursor}))
+            ws.send_text(json.dumps({"type": "resume", "page": SOCKET_PAGE, "after": cursor}))
             assert "Could not resume" in receive_until(ws, 'id="composer"')[-1]
             tried += 1
     assert set(_stored_messages(client, lounge)) == {"still here"}

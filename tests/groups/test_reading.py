@@ -13,6 +13,7 @@ import pytest
 
 from discussit.core.realtime.broker import MemoryBroker, group_channel
 from discussit.core.realtime.items import EntryAppended
+from discussit.core.templating import SOCKET_PAGE
 from discussit.groups.livecounts import LiveCounts
 from discussit.groups.reading import Unread
 from tests import factories
@@ -424,7 +425,17 @@ def test_read_positions_a_page_was_not_shown_or_already_reported_are_refused(
 
 def _resume_listing_others(ws, after: int) -> None:  # type: ignore[no-untyped-def]
     """The resume frame of a page whose list of groups shows others (their counts live)."""
-    ws.send_text(json.dumps({"type": "resume", "after": str(after), "others": "1", "headers": {}}))
+    ws.send_text(
+        json.dumps(
+            {
+                "type": "resume",
+                "page": SOCKET_PAGE,
+                "after": str(after),
+                "others": "1",
+                "headers": {},
+            }
+        )
+    )
 
 
 def test_the_group_page_counts_my_other_groups_live(members, lounge, make_group):
