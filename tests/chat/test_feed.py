@@ -28,6 +28,7 @@ def _routes() -> None:
 
     urls.use_routes(ROUTES)
 
+
 GROUP = uuid.uuid4()
 
 

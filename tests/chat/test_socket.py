@@ -7,6 +7,7 @@ import json
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from discussit.chat import frames as frames_module
 from discussit.core.templating import SOCKET_PAGE
 from tests import factories
 from tests import figures as figs
@@ -329,29 +330,39 @@ def test_dlv4_a_page_that_missed_too_much_is_told_to_reload(client, members, lou
 
 
 @pytest.mark.parametrize("page", [None, "1", 2, ["2"]])
-def test_a_page_opened_before_an_update_is_told_to_reload(client, members, lounge, page):
+def test_a_page_opened_before_an_update_is_told_to_reload(
+    client, members, lounge, page, monkeypatch
+):
     """A page rendered before a deploy changed how a page takes its socket's frames (it would
     drop every new line: its socket element swaps nothing but out-of-band elements) says an
-    older kind in its resume frame, or none: it is told to reload, sent nothing else, and its
+    older kind in its resume frame, or none: it is told to reload and sent nothing else; what
+    it sent behind its resume frame (typed while it reconnected) is still posted; then its
     socket closes without a reconnect."""
+    monkeypatch.setattr(frames_module, "OUTDATED_GRACE", 0.5)
     alice, bob = members
     cursor = _last_seq(alice, lounge)
-    say_first = {"type": "resume", "after": str(cursor), "visible": "1", "headers": {}}
+    old_resume = {"type": "resume", "after": str(cursor), "visible": "1", "headers": {}}
     with alice.socket(lounge) as a, bob.socket(lounge) as b:
         resume(b, cursor)
-        a.send_text(json.dumps(say_first if page is None else {**say_first, "page": page}))
+        a.send_text(json.dumps(old_resume if page is None else {**old_resume, "page": page}))
+        say(a, "typed while reconnecting")
         frame = receive_text(a)
         assert "DiscussIt was updated since this page was opened" in frame
         assert "entry-" not in frame
         with pytest.raises(WebSocketDisconnect) as closed:
             receive_text(a)
         assert closed.value.code == 1000
-        say(b, "after the update")  # the current page is unaffected
+        receive_until(b, "typed while reconnecting")  # stored and sent to the current pages
+        say(b, "after the update")
         receive_until(b, "after the update")
-    resume_frame = {**say_first, "page": SOCKET_PAGE}
     with alice.socket(lounge) as a:  # the reloaded page
-        a.send_text(json.dumps(resume_frame))
-        assert "after the update" in receive_until(a, "after the update")[-1]
+        resume(a, cursor)
+        frames = receive_until(a, "after the update")
+    assert any("typed while reconnecting" in f for f in frames)
+    assert _stored_messages(client, lounge)[-2:] == [
+        ("alice", "typed while reconnecting"),
+        ("bob", "after the update"),
+    ]
 
 
 def test_dlv3_live_items_are_not_sent_twice_after_a_catch_up(client, members, lounge):

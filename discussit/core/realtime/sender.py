@@ -15,7 +15,7 @@ from discussit.core.realtime import closecodes, wire
 
 log = logging.getLogger("discussit.socket")
 
-SEND_TIMEOUT = 10  # seconds one frame may wait for a client that stopped reading
+SEND_TIMEOUT = 10  # seconds one flush (its frames) may wait for a client that stopped reading
 # A send to a socket that is gone: the client went away, or the server closed it itself (a
 # frame over the size limit: 1009; uvicorn then refuses sends with RuntimeError). The reader
 # sees the disconnect.
@@ -86,19 +86,20 @@ class FrameSender:
         frames = _frames(self.outbox)
         self.outbox.clear()
         async with self._lock:
+            deadline = asyncio.get_running_loop().time() + SEND_TIMEOUT  # (for all of them)
             for text in frames:
                 if self.closed:
                     return
-                await self._send_frame({"type": "websocket.send", "text": text})
+                await self._send_frame({"type": "websocket.send", "text": text}, deadline)
 
-    async def _send_frame(self, message: dict[str, str]) -> None:
-        """Send one frame (under the lock): at once if the client is reading, else within
-        SEND_TIMEOUT, or the client is closed as too slow."""
+    async def _send_frame(self, message: dict[str, str], deadline: float) -> None:
+        """Send one frame (under the lock): at once if the client is reading, else by the
+        deadline, or the client is closed as too slow."""
         try:
             if self._writable is not None and self._writable.is_set():  # no wait: no timer
                 await self._send(message)
             else:
-                async with asyncio.timeout(SEND_TIMEOUT):  # cheaper than a cancel scope
+                async with asyncio.timeout_at(deadline):  # cheaper than a cancel scope
                     await self._send(message)
         except TimeoutError:
             # 1013 lets htmx reconnect later and catch up from the database.
