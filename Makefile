@@ -34,7 +34,7 @@ system-packages:  ## Debian's chromium, postgresql and redis-server for the test
 browser: install system-packages
 	$(BIN)/pytest tests/browser
 
-bench: install  ## the benchmark: DiscussIt against a bare relay, then search on a million messages (about 16 minutes)
+bench: install  ## the benchmark: DiscussIt against a bare relay, then search on a million messages (about 19 minutes)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	bash .ci/services.sh run $(BIN)/python -m bench  # PostgreSQL + Redis for the two-process figure
 
