@@ -30,8 +30,10 @@ start() {
   rm -rf "$DIR"; mkdir -p "$DIR/pg"
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$DIR/pg"
   as_pg "$bin/initdb" -D "$DIR/pg" -A trust -U postgres >/dev/null
+  # 400 connections: two test workers at once, each an app (pools of up to 20) and at times
+  # several server processes of its own; at 200 a worker was once refused ("too many clients").
   as_pg "$bin/pg_ctl" -D "$DIR/pg" -l "$DIR/pg/server.log" -w -o \
-    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $DIR/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $DIR/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
     start >/dev/null
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres discussit_test
   redis-server --port "$REDISPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
