@@ -208,5 +208,7 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     home.goto(base + "/")
     expect(row(home, here).locator(".unread")).to_contain_text("2 unread")
     ana.evaluate("__setHidden(false)")
-    expect(row(home, here).locator(".unread")).to_be_hidden()
+    # (Marked at once, written within a second, then told to the home page's stream: on a
+    # machine busy with another worker's browsers this once took longer than expect's 5 s.)
+    expect(row(home, here).locator(".unread")).to_be_hidden(timeout=15_000)
     assert ana.evaluate("__visibility") == ["0", "1"]  # what the page said, as it changed
