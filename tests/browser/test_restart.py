@@ -69,3 +69,37 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     ivan.close()
     second.terminate()
     assert "Traceback" not in first.log() + second.log()
+
+
+def test_a_page_opened_before_an_update_says_to_reload_and_what_it_sent_is_kept(
+    live_server, new_context, artifacts
+):
+    """A group page rendered before an update that changed what its socket sends (its resume
+    form names an older kind of page, as a page open across such a deploy does): it is told to
+    reload, and what is sent from it at once is still stored; reloaded, it is live again."""
+    from tests.browser.test_journeys import unique
+
+    base = live_server.url
+    group = unique("Updates")
+    live_server.command("create-group", group)
+    page = new_context().new_page()
+    sign_up(page, base, unique("olga"))
+    row(page, group).locator("button:has-text('Join')").click()
+
+    # The page as one rendered before the update says it: an older kind in its resume form.
+    older = """document.addEventListener("DOMContentLoaded", () => {
+      const field = document.querySelector('#resume [name="page"]');
+      if (field && !sessionStorage.getItem("reloaded")) field.value = "1";
+    });"""
+    page.context.add_init_script(older)
+    row(page, group).locator("a:has-text('Open')").click()
+    page.fill("#composer-text", "sent from the old page")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#notice")).to_contain_text("DiscussIt was updated")
+    page.screenshot(path=str(artifacts / "group-page-outdated.png"), full_page=True)
+    page.evaluate("sessionStorage.setItem('reloaded', '1')")
+    page.get_by_role("link", name="Reload the page").click()
+    expect(page.locator("#timeline .message__body")).to_have_text(["sent from the old page"])
+    page.fill("#composer-text", "and from the new one")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#timeline .message__body").last).to_have_text("and from the new one")
