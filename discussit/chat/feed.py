@@ -2,7 +2,8 @@
 
 The feed keeps a cursor (the last seq sent), holds entries that arrive ahead of an earlier one
 (concurrent senders commit in seq order but may publish out of order), fills gaps that stay open
-from the database, and batches: under load whatever is already queued goes out in one frame.
+from the database, and batches: under load whatever is already queued goes out in one frame
+(a join, leave or change starts a frame of its own: see _MESSAGE below).
 It knows nothing of sockets: it queues HTML and sends frames through an `Outlet` (the socket's
 FrameSender; in tests/chat/test_feed.py a plain list), and reads what it missed through `read`.
 """
