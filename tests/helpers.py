@@ -195,7 +195,9 @@ def swapped_where_meant(frame: str) -> str:
     A group page swaps a frame's main content in at the end of #timeline (the socket element's
     hx-target and hx-swap), so that content may only be new lines of the timeline (`li`s with an
     entry id); everything else must say where it goes (hx-swap-oob). Every frame a test reads
-    passes here."""
+    passes here. (Parsed as a document, a head element would move out of the body unseen: a
+    frame has none, and would change the page's title if it had.)"""
+    assert not re.search(r"<(title|meta|link|base|style|script)\b", frame), frame
     for node in HTMLParser(frame).body.iter(include_text=True):  # type: ignore[union-attr]
         if node.tag == "-text":
             assert not node.text().strip(), f"loose text in a frame: {frame!r}"
