@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from functools import cache
 from typing import Any
 
 from starlette.websockets import WebSocketDisconnected
@@ -30,7 +31,16 @@ log = logging.getLogger("discussit.socket")
 
 MAX_FRAME = 16 * 1024
 OUTDATED_GRACE = 3.0  # seconds a page told to reload still has its frames taken (see outdated)
-_warned = False  # (the warning about a page of no kind: once per process)
+
+
+@cache
+def _warn_no_kind() -> None:
+    """Once per process: a page named no kind of page in its resume frame."""
+    log.warning(
+        "a group page named no kind in its resume frame: open since before an update, or a "
+        "TEMPLATES_DIR copy of groups/show.html older than this version (each is told to "
+        "reload; the template needs the resume form's page field)"
+    )
 
 
 # Every frame spends from a budget: the sender's message budget (RATE_LIMIT_MESSAGES) plus
@@ -138,16 +148,9 @@ class Frames(Refusals):
         sent nothing else (it would drop every new line), and never marked as read. What it
         sent right behind its resume frame (htmx sends what was typed while it reconnected
         then) is still taken for OUTDATED_GRACE seconds; then its socket closes (1000)."""
-        global _warned
-        if page is None and not _warned:  # (an operator's groups/show.html may be the cause)
-            _warned = True
-            log.warning(
-                "a group page named no kind in its resume frame: open since before an update, "
-                "or a TEMPLATES_DIR copy of groups/show.html older than this version (each is "
-                "told to reload; the template needs the resume form's page field)"
-            )
-        self.resumed = asyncio.get_running_loop().create_future()  # (a second resume is refused)
-        self.resumed.set_result(None)
+        if page is None:  # (an operator's groups/show.html may be the cause)
+            _warn_no_kind()
+        self.resume_done()  # (a second resume is refused)
         await self.notice("live/_outdated.html")
         with suppress(TimeoutError):
             async with asyncio.timeout(OUTDATED_GRACE):

@@ -43,7 +43,6 @@ __all__ = [
     "require_member",
     "require_staff",
     "replay_cursor",
-    "replay_cursor_now",
     "admission_now",
     "NotAllowed",
     "may_edit",
@@ -146,23 +145,17 @@ async def replay_cursor(
     """Before a page is sent anything it missed: the group's last seq, if the viewer is still a
     member and still logged in, and the group not archived (one query). Raises NoSuchGroup,
     NotAMemberOf, LoginEnded or GroupArchived."""
-    return await session.run_sync(
-        lambda s: replay_cursor_now(s.connection(), group_id, viewer, session_max_age)
+    found = await session.run_sync(
+        lambda s: admission_now(s.connection(), group_id, viewer, session_max_age)
     )
-
-
-def replay_cursor_now(
-    conn: Connection, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
-) -> int:
-    """replay_cursor on a plain connection (Database.read: one round trip)."""
-    return admission_now(conn, group_id, viewer, session_max_age)[0]
+    return found[0]
 
 
 def admission_now(
     conn: Connection, group_id: uuid.UUID, viewer: Viewer, session_max_age: int
 ) -> tuple[int, int]:
-    """replay_cursor_now, and the member's read cursor in the group (what their page need not
-    mark again), in the same one statement."""
+    """replay_cursor on a plain connection (Database.read: one round trip), and the member's
+    read cursor in the group (what their page need not mark again), in the same statement."""
     params = {
         "group_id": group_id,
         "user_id": viewer.id,

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import suppress
+from itertools import groupby
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -123,15 +124,5 @@ class FrameSender:
 
 def _frames(outbox: list[str | None]) -> list[str]:
     """An outbox's fragments as frames: one, and one more after each break (None)."""
-    if None not in outbox:
-        return ["".join(outbox)]  # type: ignore[arg-type]
-    frames: list[str] = []
-    part: list[str] = []
-    for html in outbox:
-        if html is None:
-            frames.append("".join(part))
-            part = []
-        else:
-            part.append(html)
-    frames.append("".join(part))
-    return frames
+    runs = groupby(outbox, lambda html: html is None)
+    return ["".join(part) for is_break, part in runs if not is_break]  # type: ignore[arg-type]
