@@ -94,6 +94,10 @@ def test_two_people_chat_live_and_see_joins_and_leaves(live_server, new_context,
     alice.fill("#composer-text", "Hello Bob <b>not bold</b>")
     alice.press("#composer-text", "Enter")
     expect(alice.locator("#composer-text")).to_have_value("")
+    # (A cleared box means sent, not stored: Bob answers what he sees, so the order is defined.)
+    expect(bob.locator("#timeline .message .message__body")).to_have_text(
+        ["Hello Bob <b>not bold</b>"]
+    )
     bob.fill("#composer-text", "Hi Alice ${1+1}")
     bob.click("#composer button:has-text('Send')")
     for page in (alice, bob):
