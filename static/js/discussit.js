@@ -552,6 +552,10 @@
     document.addEventListener("htmx:after:settle", function (event) {
       var list = document.getElementById("mention-list");
       if (!list || event.target !== list) return;
+      // An answer that lands once no name is being typed (one was chosen, the message was
+      // sent, or the text moved on) is not shown: the next Enter must send, not choose again.
+      var box = document.getElementById("composer-text");
+      if (!box || mentionToken(box) === null) return closeMentions();
       var options = mentionOptions();
       list.hidden = options.length === 0;
       activateMention(options[0] || null);

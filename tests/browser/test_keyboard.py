@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_changes_browser import open_group
-from tests.browser.test_journeys import PASSWORD, unique
+from tests.browser.test_journeys import PASSWORD, sign_up, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.frontend]
 STEPS: list[str] = []  # the journey's steps, for the figures
@@ -149,3 +149,51 @@ def test_the_whole_journey_with_the_keyboard(live_server, new_context, artifacts
     expect(page.locator(f"{row} form[action$='/membership'] button")).to_be_focused()
     page.screenshot(path=str(artifacts / "keyboard-journey.png"))
     assert len(STEPS) >= 20
+
+
+def test_a_late_suggestion_answer_does_not_reopen_the_list_after_a_name_is_chosen(
+    live_server, new_context
+):
+    """Typing "@l" then "e" asks for suggestions twice; the name is chosen from the first answer
+    while the second is still on its way. When it lands, the list stays closed (there is no "@"
+    before the caret any more), so the next Enter sends."""
+    base = live_server.url
+    group = unique("Late")
+    live_server.command("create-group", group)
+    other, name = unique("lee"), unique("kay")
+    lee = new_context().new_page()
+    sign_up(lee, base, other)
+    open_group(lee, group)
+    page = new_context().new_page()
+    sign_up(page, base, name)
+    open_group(page, group)
+
+    held: list = []  # the second question's route, answered when the test says
+
+    def suggestions(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.endswith("q=" + other[:2]):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/members/suggest?*", suggestions)
+    box = page.locator("#composer-text")
+    box.click()
+    page.keyboard.type("hi @" + other[:1])
+    expect(page.locator("#mention-list [role=option]")).to_have_count(1)
+    with page.expect_request(lambda request: request.url.endswith("q=" + other[:2])):
+        page.keyboard.type(other[1])
+    press(page, "Enter", "choose the suggestion")
+    expect(box).to_have_value(f"hi @{other} ")
+    expect(page.locator("#mention-list")).to_be_hidden()
+    page.evaluate(
+        """() => document.addEventListener("htmx:after:settle", e => {
+            if (e.target.id === "mention-list") window.lateAnswerSettled = true; })"""
+    )
+    assert len(held) == 1
+    held[0].continue_()  # the late answer lands, and is swapped in
+    page.wait_for_function("() => window.lateAnswerSettled === true")
+    expect(page.locator("#mention-list")).to_be_hidden()
+    press(page, "Enter", "send")
+    expect(page.locator("#timeline > .message", has_text=f"hi @{other}")).to_have_count(1)
+    expect(box).to_have_value("")
