@@ -648,12 +648,24 @@
         quietAfterBurst(timeline);
       }
     });
+    // A message sent while the connection is down waits in htmx until it is back: the box
+    // keeps it meanwhile, and says how many wait.
+    document.addEventListener("htmx:ws:before:message:outgoing", function (event) {
+      if (event.target.id !== "composer") return;
+      var socket = event.detail.connection && event.detail.connection.socket;
+      if (socket && socket.readyState === WebSocket.OPEN) return;
+      event.detail.message.held = true;
+      waiting += 1;
+      showWaiting();
+    });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;
       if (form.id !== "composer") return;
-      form.querySelector("[name=text]").value = "";
-      closeMentions();
-      clearReply();
+      var message = event.detail.message || {};
+      if (message.held) {
+        waiting = Math.max(0, waiting - 1);
+        showWaiting();
+      }
       // The next send gets the next id: the page's own id plus a count. No secure-context-only
       // API (crypto.randomUUID is missing on plain HTTP away from localhost), so every send is
       // stored once, whatever the context.
@@ -662,6 +674,14 @@
         sent += 1;
         id.value = id.dataset.base + "-" + sent;
       }
+      // The box is emptied only if it still holds what went: what was typed after a held
+      // message (the next one) stays, with its reply.
+      var box = form.querySelector("[name=text]");
+      var sentText = message.values && message.values.text;
+      if (typeof sentText === "string" && box.value !== sentText) return;
+      box.value = "";
+      closeMentions();
+      clearReply();
       form.querySelectorAll(".composer__error, .composer__status").forEach(function (el) {
         el.textContent = "";
       });
@@ -669,6 +689,15 @@
   }
 
   var sent = 0; // sends from this page so far
+  var waiting = 0; // messages sent while the connection was down, not gone yet
+
+  function showWaiting() {
+    var note = document.getElementById("composer-waiting");
+    if (!note) return;
+    note.hidden = waiting === 0;
+    var words = waiting === 1 ? note.dataset.one : note.dataset.many;
+    note.textContent = (words || "").replace("{count}", String(waiting));
+  }
 
   // The history is a polite live region; during a catch-up burst it is busy, until it has been
   // still for a moment.

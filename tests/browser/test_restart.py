@@ -51,16 +51,35 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     # The message box says the connection is down, and keeps what is typed and sent meanwhile.
     expect(page.locator("#composer-offline")).to_be_visible()
     page.screenshot(path=str(artifacts / "group-page-offline.png"), full_page=True)
+    # Two messages sent meanwhile: each waits (counted under the box) and is stored once when
+    # the connection is back (each its own, not taken for a retry of the other). What is typed
+    # after them stays in the box when they go.
     page.fill("#composer-text", "sent while down")
     page.press("#composer-text", "Enter")
+    expect(page.locator("#composer-waiting")).to_have_text("1 message waiting to be sent.")
+    expect(page.locator("#composer-text")).to_have_value("sent while down")  # (still there)
+    page.fill("#composer-text", "and another")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#composer-waiting")).to_have_text("2 messages waiting to be sent.")
+    page.fill("#composer-text", "typed, not sent")
+    page.screenshot(path=str(artifacts / "group-page-offline-waiting.png"), full_page=True)
 
     second = Server(env, tmp_path / "second.log", port=first.port).start()
     expect(page.locator("#timeline .message__body")).to_have_text(
-        ["before the deploy", "while down 0", "while down 1", "while down 2", "sent while down"],
+        [
+            "before the deploy",
+            "while down 0",
+            "while down 1",
+            "while down 2",
+            "sent while down",
+            "and another",
+        ],
         timeout=20_000,
     )
     expect(page.locator("#composer-offline")).to_be_hidden()
-    page.fill("#composer-text", "after the deploy")
+    expect(page.locator("#composer-waiting")).to_be_hidden()
+    expect(page.locator("#composer-text")).to_have_value("typed, not sent")  # (kept as it is)
+    page.fill("#composer-text", "after the deploy")  # (in place of what was typed)
     page.press("#composer-text", "Enter")
     expect(page.locator("#timeline .message__body").last).to_have_text("after the deploy")
     ids = page.eval_on_selector_all("#timeline > li[id]", "els => els.map(e => e.id)")
