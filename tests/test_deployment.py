@@ -230,7 +230,10 @@ def test_shut1_sigterm_closes_pages_with_a_retry_code_and_exits_within_the_grace
                     stream_lines.append(line)
 
         streaming = asyncio.create_task(home_stream())
-        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 10  # until the stream is live (its first event)
+        while not any(line.startswith("data:") for line in stream_lines):
+            assert time.monotonic() < deadline and not streaming.done()
+            await asyncio.sleep(0.05)
         code, seconds = await asyncio.get_running_loop().run_in_executor(None, server.terminate)
         await asyncio.wait_for(asyncio.gather(*(p._reader for p in pages)), 5)
         await asyncio.wait_for(asyncio.gather(streaming, return_exceptions=True), 5)

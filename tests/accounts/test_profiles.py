@@ -17,7 +17,7 @@ from discussit import limits
 from discussit.accounts import avatars
 from discussit.app import create_app
 from discussit.settings import Rate
-from tests.helpers import Browser, html, receive_until, resume, say
+from tests.helpers import Browser, freeze_limits, html, receive_until, resume, say
 
 
 def png(width: int = 40, height: int = 30, colour: str = "red") -> bytes:
@@ -208,6 +208,7 @@ def test_an_upload_needs_this_browsers_form_token(client, alice):
 def test_profile_changes_have_a_budget(settings):
     tight = dataclasses.replace(settings, profile_changes_per_user=Rate(2, 600))
     with TestClient(create_app(tight), base_url="http://testserver") as client:
+        freeze_limits(client)  # (one window for every change)
         ana = Browser(client)
         ana.sign_up("ana")
         assert save_profile(ana, "One").status_code == 303

@@ -15,7 +15,7 @@ from discussit.app import create_app
 from discussit.settings import Rate
 from tests import factories
 from tests.bots.helpers import add_bot, api, make_bot
-from tests.helpers import PASSWORD, Browser, html, receive_until, resume
+from tests.helpers import PASSWORD, Browser, freeze_limits, html, receive_until, resume
 
 
 @pytest.fixture
@@ -182,6 +182,7 @@ def test_bad_bodies_get_clear_errors_and_store_nothing(
 def test_a_bot_has_a_budget_of_requests(settings):
     tight = dataclasses.replace(settings, api_requests_per_bot=Rate(2, 60))
     with TestClient(create_app(tight), base_url="http://testserver") as client:
+        freeze_limits(client)  # (one window for all three requests)
         ana = Browser(client)
         ana.sign_up("ana")
         factories.make_staff(client, "ana")

@@ -17,6 +17,7 @@ def open_group(page: Page, group: str) -> None:
     row(page, group).locator("button:has-text('Join')").click()
     row(page, group).locator("a:has-text('Open')").click()
     expect(page.locator("h1")).to_have_text(group)
+    page.wait_for_load_state()  # (its script runs: Enter sends, rather than starting a line)
 
 
 def message(page: Page, text: str):  # type: ignore[no-untyped-def]

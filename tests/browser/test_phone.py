@@ -41,6 +41,7 @@ def test_every_page_fits_a_phone(live_server, new_context, artifacts):
     for k in range(3):
         page.fill("#composer-text", f"a message long enough to wrap on a small screen, number {k}")
         page.keyboard.press("Enter")
+        expect(page.locator("#composer-text")).to_have_value("")  # (gone: the next may come)
     expect(page.locator("#timeline > .message")).to_have_count(3)
     no_sideways_scroll(page, "group")
     expect(page.locator("#composer-text")).to_be_in_viewport()

@@ -74,7 +74,7 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
             "sent while down",
             "and another",
         ],
-        timeout=20_000,
+        timeout=60_000,  # (htmx reconnects after 0.5 s, doubling up to 60 s, ±30 %)
     )
     expect(page.locator("#composer-offline")).to_be_hidden()
     expect(page.locator("#composer-waiting")).to_be_hidden()

@@ -39,6 +39,7 @@ def test_results_as_one_types_open_the_message_in_its_history(live_server, new_c
     for text in MESSAGES:
         page.fill("#composer-text", text)
         page.press("#composer-text", "Enter")
+        expect(page.locator("#composer-text")).to_have_value("")  # (gone: the next may come)
     expect(page.locator("#timeline > .message")).to_have_count(len(MESSAGES))
 
     # The header's box: results under it after a pause in typing, the matches marked.

@@ -340,7 +340,7 @@ def test_a_page_opened_before_an_update_is_told_to_reload(
     older kind in its resume frame, or none: it is told to reload and sent nothing else; what
     it sent behind its resume frame (typed while it reconnected) is still posted; then its
     socket closes without a reconnect."""
-    monkeypatch.setattr(frames_module, "OUTDATED_GRACE", 0.5)
+    monkeypatch.setattr(frames_module, "OUTDATED_GRACE", 2.0)  # (reading and posting it)
     alice, bob = members
     cursor = _last_seq(alice, lounge)
     old_resume = {"type": "resume", "after": str(cursor), "visible": "1", "headers": {}}

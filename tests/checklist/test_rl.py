@@ -10,7 +10,16 @@ from starlette.websockets import WebSocketDisconnect
 from discussit.settings import Rate, Settings
 from tests import factories
 from tests import figures as figs
-from tests.helpers import PASSWORD, Browser, drain, receive_text, receive_until, resume, say
+from tests.helpers import (
+    PASSWORD,
+    Browser,
+    drain,
+    freeze_limits,
+    receive_text,
+    receive_until,
+    resume,
+    say,
+)
 
 
 class Clock:
@@ -105,6 +114,7 @@ def test_rl2_a_message_flood_over_three_sockets_stores_only_the_limit(client_wit
 
 def test_rl2_sustained_flooding_closes_the_socket(client_with):
     with client_with(messages_per_user=Rate(3, 60)) as client:
+        freeze_limits(client)  # (one window: 15 sends, at most 3 taken)
         alice, group = _alice_in_a_new_group(client, "Flood")
         with alice.socket(group) as ws:
             resume(ws, 1)
