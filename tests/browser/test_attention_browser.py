@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_changes_browser import open_group
-from tests.browser.test_journeys import row, sign_up, unique
+from tests.browser.test_journeys import log_in, row, sign_up, unique
 
 pytestmark = pytest.mark.browser
 
@@ -209,10 +209,13 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
 
     # What her hidden page was sent is not read while it is hidden; shown again, it is (the page
     # says so over its socket, and the server marks what it sent): the home page's count clears.
-    home = context.new_page()
-    home.goto(base + "/")
+    # (Her home page on another device: a second page of one headless browser would hide one of
+    # the two, and htmx opens no stream for a hidden page.)
+    home = new_context().new_page()
+    log_in(home, base, ana_name)
     expect(row(home, here).locator(".unread")).to_contain_text("2 unread")
     ana.evaluate("__setHidden(false)")
+    ana.wait_for_function("() => window.__visibility.slice(-1)[0] === '1'")  # (said so)
     # (Marked at once, written within a second, then told to the home page's stream: on a
     # machine busy with another worker's browsers this once took longer than expect's 5 s.)
     expect(row(home, here).locator(".unread")).to_be_hidden(timeout=15_000)
