@@ -4,6 +4,7 @@ group page's socket."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -39,8 +40,16 @@ def _read_frame(ws, seq: object) -> None:  # type: ignore[no-untyped-def]
 
 
 def _flush(client) -> None:  # type: ignore[no-untyped-def]
-    """Write the gathered read positions now (the app writes them within a second)."""
-    client.portal.call(client.app_state["reads"].flush)
+    """Write the gathered read positions now (the app writes them within a second), and wait
+    for a write of the app's own already under way (it took what was gathered before this)."""
+    reads = client.app_state["reads"]
+
+    async def flush_and_settle() -> None:
+        await reads.flush()
+        if reads._writing is not None:
+            await asyncio.wait([reads._writing])
+
+    client.portal.call(flush_and_settle)
 
 
 @pytest.fixture
@@ -264,7 +273,7 @@ def _sweep_and_flush(client) -> None:  # type: ignore[no-untyped-def]
     """Mark what the visible pages were sent, and write it (the app does so every 2 s)."""
     reads = client.app_state["reads"]
     client.portal.call(_async(reads.sweep))
-    client.portal.call(reads.flush)
+    _flush(client)
 
 
 def _async(work):  # type: ignore[no-untyped-def]
