@@ -372,6 +372,8 @@
       document.addEventListener("input", function (event) {
         if (event.target.id !== "composer-text" || !event.target.value || !window.htmx) return;
         if (Date.now() - typedAt < 3000) return;
+        var form = document.getElementById("composer");
+        if (form && form.classList.contains("composer--offline")) return; // (stale once back)
         typedAt = Date.now();
         window.htmx.trigger(typingForm, "discussit:typing");
       });
@@ -631,15 +633,33 @@
       if (form) form.classList.toggle("composer--offline", !up);
       if (notice) notice.hidden = up;
     };
+    // What went into a connection that then closed before the server sent anything was never
+    // read (a reconnect accepted, then refused at once: 1013 not ready, busy, connecting too
+    // often): the message box's sends go back to the front of the queue, for the next
+    // connection (each keeps its id: one the server did read is stored once all the same).
     document.addEventListener("htmx:ws:close", function (event) {
-      if (event.target.id === "chat") connected(false);
+      if (event.target.id !== "chat") return;
+      var connection = event.detail.connection;
+      var unheard = connection && connection.unheard;
+      if (unheard && unheard.length && connection.queue) {
+        Array.prototype.unshift.apply(connection.queue, unheard);
+      }
+      if (connection) connection.unheard = null;
+      connected(false);
+      showWaiting(connection); // (a connection closed for good drops its queue)
+    });
+    document.addEventListener("htmx:ws:after:message:incoming", function (event) {
+      var connection = event.detail.connection;
+      if (event.target.id === "chat" && connection) connection.unheard = null; // (heard)
     });
     document.addEventListener("htmx:ws:error", function (event) {
       if (event.target.id === "chat") connected(false);
     });
     document.addEventListener("htmx:ws:after:connection", function (event) {
       if (event.target.id !== "chat") return;
+      event.detail.connection.unheard = []; // (what goes before the server says anything)
       connected(true);
+      showWaiting(event.detail.connection);
       // What a (re)connect replays is the page catching up, not news: screen readers are not
       // read the burst (aria-busy), only the messages that come after it.
       var timeline = document.getElementById("timeline");
@@ -648,24 +668,24 @@
         quietAfterBurst(timeline);
       }
     });
-    // A message sent while the connection is down waits in htmx until it is back: the box
-    // keeps it meanwhile, and says how many wait.
+    // A message sent while the connection is down waits in htmx's queue until it is back: the
+    // box keeps it meanwhile, and says how many wait (counted in that queue once it is in).
     document.addEventListener("htmx:ws:before:message:outgoing", function (event) {
       if (event.target.id !== "composer") return;
-      var socket = event.detail.connection && event.detail.connection.socket;
-      if (socket && socket.readyState === WebSocket.OPEN) return;
-      event.detail.message.held = true;
-      waiting += 1;
-      showWaiting();
+      var connection = event.detail.connection;
+      setTimeout(function () {
+        showWaiting(connection);
+      }, 0);
     });
     document.addEventListener("htmx:ws:after:message:outgoing", function (event) {
       var form = event.target;
       if (form.id !== "composer") return;
       var message = event.detail.message || {};
-      if (message.held) {
-        waiting = Math.max(0, waiting - 1);
-        showWaiting();
+      var connection = event.detail.connection;
+      if (connection && connection.unheard) {
+        connection.unheard.push({ element: form, message: message });
       }
+      showWaiting(connection);
       // The next send gets the next id: the page's own id plus a count. No secure-context-only
       // API (crypto.randomUUID is missing on plain HTTP away from localhost), so every send is
       // stored once, whatever the context.
@@ -674,11 +694,11 @@
         sent += 1;
         id.value = id.dataset.base + "-" + sent;
       }
-      // The box is emptied only if it still holds what went: what was typed after a held
-      // message (the next one) stays, with its reply.
+      // The box is emptied only if it still holds what went (or nothing): what was typed after
+      // a held message (the next one) stays, with its reply.
       var box = form.querySelector("[name=text]");
       var sentText = message.values && message.values.text;
-      if (typeof sentText === "string" && box.value !== sentText) return;
+      if (typeof sentText === "string" && box.value !== "" && box.value !== sentText) return;
       box.value = "";
       closeMentions();
       clearReply();
@@ -689,11 +709,16 @@
   }
 
   var sent = 0; // sends from this page so far
-  var waiting = 0; // messages sent while the connection was down, not gone yet
 
-  function showWaiting() {
+  // How many of the message box's sends wait in the connection's queue (htmx sends them when
+  // it is back; a connection closed for good drops them).
+  function showWaiting(connection) {
     var note = document.getElementById("composer-waiting");
     if (!note) return;
+    var queue = (connection && connection.queue) || [];
+    var waiting = queue.filter(function (queued) {
+      return queued.element && queued.element.id === "composer";
+    }).length;
     note.hidden = waiting === 0;
     var words = waiting === 1 ? note.dataset.one : note.dataset.many;
     note.textContent = (words || "").replace("{count}", String(waiting));

@@ -122,3 +122,59 @@ def test_a_page_opened_before_an_update_says_to_reload_and_what_it_sent_is_kept(
     page.fill("#composer-text", "and from the new one")
     page.press("#composer-text", "Enter")
     expect(page.locator("#timeline .message__body").last).to_have_text("and from the new one")
+
+
+def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_context):
+    """A reconnect may be accepted and then refused before the server reads a frame (1013: not
+    ready, busy, connecting too often): what the page flushed into it was never read. The page
+    sends it again on the next connection (its id makes that safe), counted as waiting
+    meanwhile, and it is stored once."""
+    from tests.browser.test_journeys import unique
+
+    base = live_server.url
+    group = unique("Refused")
+    live_server.command("create-group", group)
+    page = new_context().new_page()
+    sign_up(page, base, unique("rita"))
+    row(page, group).locator("button:has-text('Join')").click()
+
+    connections: list = []  # (the page's side of each connection, as routed)
+    refuse_next = [False]
+    refused: list[str] = []  # what reached a refused connection
+
+    def route(ws) -> None:  # type: ignore[no-untyped-def]
+        connections.append(ws)
+        if refuse_next[0]:  # accepted, then refused once the page has sent something
+            refuse_next[0] = False
+
+            def refuse(message) -> None:  # type: ignore[no-untyped-def]
+                refused.append(message)
+                ws.close(code=1013, reason="busy")
+
+            ws.on_message(refuse)
+            return
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws", route)
+    row(page, group).locator("a:has-text('Open')").click()
+    page.fill("#composer-text", "first")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#timeline .message__body")).to_have_text(["first"])
+
+    # The connection drops (1012: the server restarts); a message is sent while it is down;
+    # the next connection takes it and is refused; the one after that is let through.
+    page.evaluate("() => { htmx.find('#chat')._htmx.ws.connection.config.reconnectDelay = 1500 }")
+    refuse_next[0] = True
+    connections[-1].close(code=1012, reason="restart")
+    expect(page.locator("#composer-offline")).to_be_visible()
+    page.fill("#composer-text", "sent while down")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#composer-waiting")).to_have_text("1 message waiting to be sent.")
+    expect(page.locator("#timeline .message__body")).to_have_text(
+        ["first", "sent while down"], timeout=20_000
+    )
+    assert refused and "sent while down" in str(refused[0])  # (it did go into the refused one)
+    expect(page.locator("#composer-offline")).to_be_hidden()
+    expect(page.locator("#composer-text")).to_have_value("")
+    page.reload()  # stored once
+    expect(page.locator("#timeline .message__body")).to_have_text(["first", "sent while down"])
