@@ -9,7 +9,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import row, sign_up
+from tests.browser.test_journeys import row, sign_up, unique
 from tests.servers import Member, Server, post_directly
 
 pytestmark = pytest.mark.browser
@@ -90,20 +90,23 @@ def test_shut2_a_group_page_reconnects_after_a_restart_and_catches_up(
     assert "Traceback" not in first.log() + second.log()
 
 
+def _member_of_a_new_group(live_server, new_context, group: str, name: str):  # type: ignore[no-untyped-def]
+    """A new group, and a page signed up as a new member of it (on the home page)."""
+    group = unique(group)
+    live_server.command("create-group", group)
+    page = new_context().new_page()
+    sign_up(page, live_server.url, unique(name))
+    row(page, group).locator("button:has-text('Join')").click()
+    return page, group
+
+
 def test_a_page_opened_before_an_update_says_to_reload_and_what_it_sent_is_kept(
     live_server, new_context, artifacts
 ):
     """A group page rendered before an update that changed what its socket sends (its resume
     form names an older kind of page, as a page open across such a deploy does): it is told to
     reload, and what is sent from it at once is still stored; reloaded, it is live again."""
-    from tests.browser.test_journeys import unique
-
-    base = live_server.url
-    group = unique("Updates")
-    live_server.command("create-group", group)
-    page = new_context().new_page()
-    sign_up(page, base, unique("olga"))
-    row(page, group).locator("button:has-text('Join')").click()
+    page, group = _member_of_a_new_group(live_server, new_context, "Updates", "olga")
 
     # The page as one rendered before the update says it: an older kind in its resume form.
     older = """document.addEventListener("DOMContentLoaded", () => {
@@ -129,14 +132,7 @@ def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_
     ready, busy, connecting too often): what the page flushed into it was never read. The page
     sends it again on the next connection (its id makes that safe), counted as waiting
     meanwhile, and it is stored once."""
-    from tests.browser.test_journeys import unique
-
-    base = live_server.url
-    group = unique("Refused")
-    live_server.command("create-group", group)
-    page = new_context().new_page()
-    sign_up(page, base, unique("rita"))
-    row(page, group).locator("button:has-text('Join')").click()
+    page, group = _member_of_a_new_group(live_server, new_context, "Refused", "rita")
 
     connections: list = []  # (the page's side of each connection, as routed)
     refuse_next = [False]
