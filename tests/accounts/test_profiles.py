@@ -5,6 +5,7 @@ clear error and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 
@@ -16,7 +17,9 @@ from starlette.testclient import TestClient
 from discussit import limits
 from discussit.accounts import avatars
 from discussit.app import create_app
+from discussit.core.realtime.broker import user_channel
 from discussit.settings import Rate
+from tests import factories
 from tests.helpers import Browser, freeze_limits, html, receive_until, resume, say
 
 
@@ -233,13 +236,29 @@ def test_nobody_signs_up_with_a_name_someone_shows(client, bob):
     assert "taken" in html(refused).css_first(".form__error").text()
 
 
+async def _subscribe(broker, channel):  # type: ignore[no-untyped-def]
+    return broker.subscribe(channel)
+
+
+async def _next_item(sub):  # type: ignore[no-untyped-def]
+    try:
+        return await asyncio.wait_for(sub.get(), 10)
+    finally:
+        sub.close()
+
+
 def test_an_open_page_sends_the_new_name_after_a_change(client, alice, bob, lounge):
     for b in (alice, bob):
         b.join(lounge)
+    broker = client.app_state["broker"]
+    alice_id = factories.user(client, "alice").id
+    # (With Redis the change reaches this process's pages through Redis: wait until it has.)
+    told = client.portal.call(_subscribe, broker, user_channel(alice_id))
     with bob.socket(lounge) as watching, alice.socket(lounge) as a:
         resume(watching, 0)
         resume(a, 0)
         save_profile(alice, "Alice Renamed")
+        client.portal.call(_next_item, told)
         say(a, "after the change")
         frame = receive_until(watching, "after the change")[-1]
     assert "Alice Renamed" in LexborHTMLParser(frame).css_first(".message__author").text()
