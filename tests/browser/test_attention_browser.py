@@ -60,7 +60,6 @@ def page_states(page: Page) -> list[str]:
                 said.append(f"{where} {data['type']} visible={data.get('visible')}")
 
         socket.on("framesent", sent)
-        socket.on("close", lambda _: said.append(f"{socket.url.rsplit('/', 3)[-2][:8]} closed"))
 
     page.on("websocket", watch)
     return said
