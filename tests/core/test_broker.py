@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from discussit.core.realtime.broker import MemoryBroker
-from discussit.core.realtime.items import RESYNC, CountChanged
+from discussit.core.realtime.broker import HINT_TURN, MemoryBroker
+from discussit.core.realtime.items import RESYNC, CountChanged, EntryAppended, TypingChanged
 
 pytestmark = pytest.mark.pure  # no database or Redis: the services pass leaves it out
 
@@ -68,3 +68,56 @@ def test_a_direct_delivery_that_fails_queues_the_item_and_the_fan_out_goes_on():
     broken.direct = fail
     broker.deliver("g", CountChanged("x"))
     assert list(broken.items) == [CountChanged("x")] and list(fine.items) == [CountChanged("x")]
+
+
+def _pages(broker: MemoryBroker, count: int) -> list[list[object]]:
+    """`count` pages of group "g" that take every item at once; what each got, in order."""
+    got: list[list[object]] = []
+    for _ in range(count):
+        sub = broker.subscribe("g")
+        mine: list[object] = []
+        sub.direct = lambda item, mine=mine: not mine.append(item)  # type: ignore[func-returns-value]
+        got.append(mine)
+    return got
+
+
+def test_a_typing_element_reaches_a_large_group_a_turn_at_a_time_and_a_message_goes_between():
+    typing, message = TypingChanged("<b>ana</b>"), EntryAppended(7, "message", 1, "<li>hi</li>")
+
+    async def scenario() -> tuple[list[int], list[list[object]]]:
+        broker = MemoryBroker()
+        pages = _pages(broker, 2 * HINT_TURN + 50)
+        reached = []
+        broker.deliver("g", typing)
+        reached.append(sum(typing in got for got in pages))  # the first turn, at once
+        await asyncio.sleep(0)  # one pass of the loop: the next turn
+        reached.append(sum(typing in got for got in pages))
+        broker.deliver("g", message)  # a message before the last turn: it drops the rest
+        for _ in range(3):
+            await asyncio.sleep(0)
+        reached.append(sum(typing in got for got in pages))
+        return reached, pages
+
+    reached, pages = asyncio.run(scenario())
+    assert reached == [HINT_TURN, 2 * HINT_TURN, 2 * HINT_TURN]
+    assert all(got[-1] == message for got in pages)  # every page has the message, last
+    assert all(got.count(typing) <= 1 for got in pages)
+
+
+def test_a_typing_element_reaches_every_page_of_a_large_group_and_a_small_one_at_once():
+    typing = TypingChanged("<b>ben</b>")
+
+    async def scenario() -> tuple[int, int, int]:
+        broker = MemoryBroker()
+        small = _pages(broker, HINT_TURN)  # group "g": at once
+        broker.deliver("g", typing)
+        at_once = sum(typing in got for got in small)
+        large = MemoryBroker()
+        pages = _pages(large, 3 * HINT_TURN + 1)
+        large.deliver("g", typing)
+        first = sum(typing in got for got in pages)
+        for _ in range(4):
+            await asyncio.sleep(0)
+        return at_once, first, sum(got == [typing] for got in pages)
+
+    assert asyncio.run(scenario()) == (HINT_TURN, HINT_TURN, 3 * HINT_TURN + 1)
