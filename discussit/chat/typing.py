@@ -9,6 +9,8 @@ who typed (messages/_typing_signal.html), rendered once for every page, through 
 they cross processes). Pages show it for others only, and drop each name a few seconds after its
 last signal or when that person's message arrives. A page that is behind (its writer busy, or
 its client not reading) misses it: typing is never queued, stored, or replayed on catch-up.
+A large group's pages get it a turn at a time, and a message goes first: then the pages not yet
+reached miss it (core/realtime/broker.py, Broker.deliver).
 """
 
 from __future__ import annotations
