@@ -172,14 +172,13 @@ class Broker:
         hint (the next comes within a second), and none may reach a page after its author's
         message."""
         subs = tuple(self._subscribers.get(channel, ()))
-        kind = type(item)
-        if kind is TypingChanged or kind is EntryAppended:
-            rest = self._hints.pop(channel, None)
+        if self._hints and (type(item) is EntryAppended or type(item) is TypingChanged):
+            rest = self._hints.pop(channel, None)  # (every message passes here: mostly empty)
             if rest is not None:
                 rest.cancel()
-            if kind is TypingChanged and len(subs) > HINT_TURN:
-                self._hint_turn(channel, item, subs, 0)
-                return
+        if type(item) is TypingChanged and len(subs) > HINT_TURN:
+            self._hint_turn(channel, item, subs, 0)
+            return
         for sub in subs:
             sub.put(item)
 
