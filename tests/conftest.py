@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
+import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,10 +132,48 @@ def server_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+STUCK_TEARDOWN_SECONDS = 30.0
+
+
+def _tasks_left(loop: asyncio.AbstractEventLoop) -> None:
+    """Print where each task of `loop` waits (to stderr: in the test's report). For a shutdown
+    that does not end: once (in a gate on 64412d7) the app's loop stayed in asyncio's
+    cancel-all-tasks until pytest-timeout stopped it, and its stack did not say which task."""
+    for _ in range(5):  # (read from another thread: the set may change meanwhile)
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+            break
+        except RuntimeError:
+            continue
+    else:
+        return
+    print(f"teardown still running after {STUCK_TEARDOWN_SECONDS:.0f} s; tasks:", file=sys.stderr)
+    for task in tasks:
+        print(f"--- {task!r}", file=sys.stderr)
+        awaiting: object = task.get_coro()  # its chain of awaits, down to what it waits for
+        while awaiting is not None:
+            frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+            if frame is None:
+                print(f"    waits for {awaiting!r}", file=sys.stderr)
+                break
+            print(
+                f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}",
+                file=sys.stderr,
+            )
+            awaiting = getattr(awaiting, "cr_await", None) or getattr(
+                awaiting, "gi_yieldfrom", None
+            )
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings), base_url="http://testserver") as client:
+        loop = client.portal.call(asyncio.get_running_loop)
         yield client
+        watchdog = threading.Timer(STUCK_TEARDOWN_SECONDS, _tasks_left, (loop,))
+        watchdog.daemon = True
+        watchdog.start()
+    watchdog.cancel()
 
 
 @pytest.fixture
