@@ -4,6 +4,7 @@ JavaScript)."""
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -90,7 +91,11 @@ async def render_group_page(
     here = unread.get(group_id)
     read_upto = cursor if here is None else here.cursor
     if is_latest and read_upto < cursor:  # the latest page shows the group: it is read
-        await reading.mark_read(request.state.db, request.state.broker, group_id, viewer.id, cursor)
+        # (Another page of theirs may have marked further meanwhile: that stays.)
+        with suppress(reading.BehindCursor):
+            await reading.mark_read(
+                request.state.db, request.state.broker, group_id, viewer.id, cursor
+            )
     return await page(
         request,
         "groups/show.html",

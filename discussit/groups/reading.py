@@ -34,6 +34,10 @@ class BeyondLast(Outcome):
     """A read position past the group's last entry: nothing moves."""
 
 
+class BehindCursor(Outcome):
+    """A read position before the member's own (a cursor moves forward only): nothing moves."""
+
+
 @dataclass(slots=True)
 class Unread:
     """One member's view of one group: their cursor, the group's last seq when counted, how
@@ -123,8 +127,8 @@ async def mark_read(
 ) -> int | None:
     """Move the member's cursor to `seq` (None: the group's last entry), never back. Returns
     where it moved to, or None if it did not move (already there, or not a member); raises
-    BeyondLast for a seq the group has not reached. The member's pages and streams hear of
-    it."""
+    BeyondLast for a seq the group has not reached, BehindCursor for one before the member's.
+    The member's pages and streams hear of it."""
 
     def write(conn: Connection) -> int | None:
         last = select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id).scalar_subquery()
@@ -142,10 +146,17 @@ async def mark_read(
         ).first()
         if moved is not None:
             return int(moved[0])
-        if seq is not None:  # not moved: already there, or past the group's last entry?
+        if seq is not None:  # not moved: already there, behind it, or past the group's end?
             found = conn.execute(select(GROUPS.c.last_seq).where(GROUPS.c.id == group_id)).first()
             if found is not None and seq > int(found[0]):
                 raise BeyondLast
+            read = conn.execute(
+                select(MEMBERSHIPS.c.last_read_seq).where(
+                    MEMBERSHIPS.c.group_id == group_id, MEMBERSHIPS.c.user_id == user_id
+                )
+            ).first()
+            if read is not None and seq < int(read[0]):
+                raise BehindCursor
         return None
 
     moved = await db.write(write)

@@ -105,6 +105,8 @@ async def mark_read(request: Request) -> Response:
         await reading.mark_read(db, request.state.broker, group_id, viewer.id, seq)
     except reading.BeyondLast:
         raise HTTPException(400, "That read position is past the group's last message.") from None
+    except reading.BehindCursor:
+        raise HTTPException(409, "Already marked as read further than that.") from None
     if not is_htmx(request):
         return RedirectResponse(next_url, status_code=303)
     return templates.TemplateResponse(

@@ -148,7 +148,11 @@ def test_a_non_member_and_an_ex_member_change_nothing(client, alice, bob, lounge
         resume(a, seq)
         alice.leave(lounge)
         # The ex-member's socket is closed on leaving; the forms refuse too.
-        for action, data in (("edit", {"text": "x"}), ("delete", {})):
+        for action, data in (
+            ("edit", {"text": "x"}),
+            ("delete", {}),
+            ("reactions", {"emoji": "👍"}),
+        ):
             assert alice.post(f"/groups/{lounge}/messages/{seq}/{action}", data).status_code == 403
     alice.join(lounge)
     page = alice.get(f"/groups/{lounge}/").text
@@ -160,6 +164,20 @@ def test_a_target_that_does_not_exist_is_a_clear_404(client, alice, both, target
     for action, data in (("edit", {"text": "x"}), ("delete", {}), ("reactions", {"emoji": "👍"})):
         response = alice.post(f"/groups/{both}/messages/{target}/{action}", data)
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize("target", ["999", "0", "abc", "-1"])
+def test_a_target_that_does_not_exist_is_refused_over_the_socket_too(client, alice, both, target):
+    seq = _post(client, both, "alice", "stays as it is")
+    with alice.socket(both) as a:
+        resume(a, seq)
+        for kind, data in (("edit", {"text": "x"}), ("delete", {}), ("react", {"emoji": "👍"})):
+            frame(a, kind, seq=target, **data)
+            assert "not in this group" in receive_until(a, "composer")[-1]
+        say(a, "still connected")
+        assert "still connected" in receive_until(a, "still connected")[-1]
+    page = alice.get(f"/groups/{both}/").text
+    assert body_of(page, seq) == "stays as it is" and "reaction" not in message_li(page, seq)
 
 
 def test_a_message_of_another_group_cannot_be_changed_from_this_one(
