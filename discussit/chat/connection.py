@@ -36,6 +36,8 @@ from discussit.timeline.entries import Entry
 
 log = logging.getLogger("discussit.socket")
 
+HELPER_GRACE = 3.0  # seconds a closing page's helpers (writer, expiry notice) are waited for
+
 
 @dataclass(frozen=True, slots=True)
 class Resume:
@@ -134,7 +136,13 @@ class Connection:
             for task in helpers:
                 task.cancel()
             if helpers:
-                await asyncio.wait(helpers)
+                # Waited for even while this task is being cancelled (anyio cancels it again at
+                # every await until it returns): a helper left running past its page would be
+                # cancelled a second time at shutdown, maybe inside a database call, where
+                # aiosqlite's connection then never finishes closing (the loop never ends).
+                # Bounded: a helper that ignores its cancel is not waited for past the grace.
+                with anyio.CancelScope(shield=True, deadline=anyio.current_time() + HELPER_GRACE):
+                    await asyncio.wait(helpers)
         if self.failure is not None:
             raise self.failure  # a bug in a helper: the socket closes with 1011, as if here
 

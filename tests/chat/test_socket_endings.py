@@ -214,6 +214,41 @@ def test_a_resume_frame_survives_a_resync_that_empties_the_queue(client, alice, 
     assert "kept 0" in "".join(frames)
 
 
+PAGE_CODE = ("connection.py", "updates.py", "feed.py", "frames.py", "socket.py")
+
+
+def _page_tasks(client) -> list[str]:  # type: ignore[no-untyped-def]
+    """The app's tasks still running a group page's code (chat/), each as its chain of awaits."""
+
+    async def look() -> list[str]:
+        found = []
+        for task in asyncio.all_tasks():
+            chain, awaiting = [], task.get_coro()
+            while (frame := getattr(awaiting, "cr_frame", None)) is not None:
+                chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno}")
+                awaiting = getattr(awaiting, "cr_await", None)
+            if any(f"discussit/chat/{name}" in link for link in chain for name in PAGE_CODE):
+                found.append(" > ".join(chain))
+        return found
+
+    return client.portal.call(look)
+
+
+def test_a_closed_page_leaves_no_task_behind(client, alice, lounge):
+    """Its writer, busy catching up when the page goes, is waited for as the socket closes
+    (while the handler is being cancelled). Left running, it was cancelled again when the app
+    stopped, at times inside a database call, where aiosqlite then never finished closing its
+    connection: the app's loop never ended (a test's teardown hung until pytest-timeout)."""
+    alice.join(lounge)
+    factories.post_messages(client, lounge, "alice", 2, prefix="kept ")
+    for _ in range(5):
+        with alice.socket(lounge) as ws:
+            resume(ws, 0)
+            client.portal.call(client.app_state["broker"].resync_all)
+            receive_until(ws, "kept 1")
+        assert _page_tasks(client) == []
+
+
 @pytest.mark.parametrize("where", ["admission", "catch-up"])
 def test_a_busy_database_asks_the_page_to_retry_later(client, alice, lounge, monkeypatch, where):
     """Every pooled connection busy (a burst of pages connecting): 1013, which htmx retries,
