@@ -646,7 +646,8 @@
       }
       if (connection) connection.unheard = null;
       connected(false);
-      showWaiting(connection); // (a connection closed for good drops its queue)
+      if (closedForGood(event.detail)) failWaiting(connection);
+      else showWaiting(connection);
     });
     document.addEventListener("htmx:ws:after:message:incoming", function (event) {
       var connection = event.detail.connection;
@@ -722,6 +723,44 @@
     note.hidden = waiting === 0;
     var words = waiting === 1 ? note.dataset.one : note.dataset.many;
     note.textContent = (words || "").replace("{count}", String(waiting));
+  }
+
+  // A close that htmx will not reconnect after (the server refused the page or ended it:
+  // 1008, 1000), as opposed to a lost connection.
+  function closedForGood(detail) {
+    var config = detail.connection && detail.connection.config;
+    return detail.reason === "closed" && !!config && config.reconnectCodes.indexOf(detail.code) < 0;
+  }
+
+  // A connection closed for good drops what waits in its queue: the message box's sends are
+  // marked failed (taken out of the queue, so never sent later), and their text goes back into
+  // the box ahead of what is there, so nothing typed is lost. (If the server's notice replaced
+  // the box, that notice says why.)
+  function failWaiting(connection) {
+    var queue = (connection && connection.queue) || [];
+    var failed = queue.filter(function (queued) {
+      return queued.element && queued.element.id === "composer";
+    });
+    failed.forEach(function (queued) {
+      queue.splice(queue.indexOf(queued), 1);
+    });
+    var offline = document.getElementById("composer-offline");
+    var note = document.getElementById("composer-closed");
+    var box = document.getElementById("composer-text");
+    if (offline) offline.hidden = true;
+    if (!note || !box) return;
+    var texts = failed
+      .map(function (queued) {
+        var values = (queued.message && queued.message.values) || {};
+        return typeof values.text === "string" ? values.text : "";
+      })
+      .filter(Boolean);
+    if (box.value) texts.push(box.value);
+    box.value = texts.join("\n\n");
+    var words = [note.dataset.none, note.dataset.one][failed.length];
+    if (failed.length > 1) words = note.dataset.many;
+    note.textContent = (words || "").replace("{count}", String(failed.length));
+    note.hidden = false;
   }
 
   // The history is a polite live region; during a catch-up burst it is busy, until it has been

@@ -174,3 +174,52 @@ def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_
     expect(page.locator("#composer-text")).to_have_value("")
     page.reload()  # stored once
     expect(page.locator("#timeline .message__body")).to_have_text(["first", "sent while down"])
+
+
+def test_what_waits_when_the_connection_is_closed_for_good_is_marked_failed_and_kept(
+    live_server, new_context, artifacts
+):
+    """A reconnect may be refused for good (1008: the member left the group elsewhere, or the
+    login ended, while the page was offline): htmx does not try again, and drops what waits to
+    be sent. The page says the connection is closed and how many messages were not sent, and
+    puts their text back in the message box, ahead of what is being typed. Nothing is stored."""
+    page, group = _member_of_a_new_group(live_server, new_context, "Closed", "cora")
+
+    connections: list = []
+    refuse_next = [False]
+
+    def route(ws) -> None:  # type: ignore[no-untyped-def]
+        connections.append(ws)
+        if refuse_next[0]:  # accepted, then refused for good before anything is read
+            ws.on_message(lambda message: ws.close(code=1008, reason="not a member"))
+            return
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws", route)
+    row(page, group).locator("a:has-text('Open')").click()
+    page.fill("#composer-text", "first")
+    page.press("#composer-text", "Enter")
+    expect(page.locator("#timeline .message__body")).to_have_text(["first"])
+
+    page.evaluate("() => { htmx.find('#chat')._htmx.ws.connection.config.reconnectDelay = 1500 }")
+    refuse_next[0] = True
+    connections[-1].close(code=1012, reason="restart")
+    expect(page.locator("#composer-offline")).to_be_visible()
+    for text, waiting in (("one", "1 message"), ("two", "2 messages")):
+        page.fill("#composer-text", text)
+        page.press("#composer-text", "Enter")
+        expect(page.locator("#composer-waiting")).to_have_text(f"{waiting} waiting to be sent.")
+    page.fill("#composer-text", "still typing")
+
+    closed = page.locator("#composer-closed")
+    expect(closed).to_have_text(
+        "Connection closed: 2 messages were not sent. Their text is back in the box; reload "
+        "the page to go on.",
+        timeout=20_000,
+    )
+    expect(page.locator("#composer-offline")).to_be_hidden()
+    expect(page.locator("#composer-text")).to_have_value("one\n\ntwo\n\nstill typing")
+    page.screenshot(path=str(artifacts / "closed-for-good.png"))
+    refuse_next[0] = False  # (the page reloaded connects as usual)
+    page.reload()
+    expect(page.locator("#timeline .message__body")).to_have_text(["first"])
