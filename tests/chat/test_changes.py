@@ -192,6 +192,33 @@ def test_a_message_of_another_group_cannot_be_changed_from_this_one(
     assert body_of(alice.get(f"/groups/{other}/").text, seq) == "over there"
 
 
+def test_a_change_is_rendered_once_and_the_same_for_every_page(
+    client, alice, bob, both, monkeypatch
+):
+    """An edit, a reaction and a deletion each reach the author's page and another member's as
+    the very same frame, rendered once ("mine" is marked in the browser, from data-author-id)."""
+    from discussit.timeline import live
+
+    renders: list[str] = []
+
+    def counted(name: str, **context: Any) -> str:
+        renders.append(name)
+        return real(name, **context)
+
+    real = live.render
+    monkeypatch.setattr(live, "render", counted)
+    seq = _post(client, both, "alice", "one")
+    with alice.socket(both) as a, bob.socket(both) as b:
+        resume(a, seq)
+        resume(b, seq)
+        for kind, data in (("edit", {"text": "two"}), ("react", {"emoji": "👍"}), ("delete", {})):
+            renders.clear()
+            frame(a, kind, seq=str(seq), **data)
+            mine = receive_until(a, f"entry-{seq}")[-1]
+            assert mine == receive_until(b, f"entry-{seq}")[-1]
+            assert renders == ["live/_entry.html"], kind
+
+
 # ---- delete ----------------------------------------------------------------------------------
 
 
