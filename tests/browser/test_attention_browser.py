@@ -270,3 +270,12 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     # machine busy with another worker's browsers this once took longer than expect's 5 s.)
     expect(row(home, here).locator(".unread")).to_be_hidden(timeout=15_000)
     assert ana.evaluate("__visibility") == ["0", "1"]  # what the page said, as it changed
+
+    # Set to "all messages", any message by someone else notifies while the page is hidden.
+    ana.select_option("#notify-level", "all")
+    expect(ana.locator(".notify__saved")).to_have_text("Saved.")
+    ana.evaluate("__setHidden(true)")
+    ben.get_by_role("link", name=here).click()
+    send(ben, "plain news")
+    ana.wait_for_function("() => __notifications.some(n => n.body === 'plain news')")
+    assert ana.evaluate("__notifications")[-1]["title"] == f"{ben_name} in {here}"
