@@ -203,3 +203,49 @@ def test_edit_delete_and_react_work_with_javascript_off(live_server, new_context
     page.screenshot(path=str(artifacts / "delete-page-no-js.png"), full_page=True)
     page.click("button:has-text('Delete')")
     expect(page.locator(".message--target")).to_contain_text("This message was deleted.")
+
+
+def _moved_back(server, body: str, minutes: int) -> None:  # type: ignore[no-untyped-def]
+    """The message with this text, as if it had been posted `minutes` earlier."""
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, select, update
+
+    from discussit.core.db import sync_url
+    from discussit.timeline.store import MESSAGES
+
+    engine = create_engine(sync_url(server.env["DATABASE_URL"]))
+    with engine.begin() as conn:
+        found = conn.execute(
+            select(MESSAGES.c.id, MESSAGES.c.created_at).where(MESSAGES.c.body == body)
+        ).one()
+        conn.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == found.id)
+            .values(created_at=found.created_at - timedelta(minutes=minutes))
+        )
+    engine.dispose()
+
+
+def test_only_messages_a_few_minutes_apart_show_under_one_name(live_server, new_context):
+    """One person's messages show under one name while each comes within five minutes of the
+    one before (limits.GROUP_WITHIN_SECONDS); the first after a longer pause shows it again."""
+    base = live_server.url
+    group = unique("Apart")
+    live_server.command("create-group", group)
+    page = new_context().new_page()
+    sign_up(page, base, unique("ava"))
+    open_group(page, group)
+    texts = [f"{word} in {group}" for word in ("early", "late", "later")]
+    for text in texts:
+        page.fill("#composer-text", text)
+        page.press("#composer-text", "Enter")
+    expect(message(page, texts[-1])).to_have_count(1)
+    continued = page.locator("#timeline > .message--continued")
+    expect(continued).to_have_count(2)
+
+    _moved_back(live_server, texts[0], minutes=10)  # ten minutes before the next
+    page.reload()
+    expect(message(page, texts[-1])).to_have_count(1)
+    expect(continued).to_have_count(1)
+    expect(continued).to_contain_text(texts[-1])
