@@ -469,6 +469,72 @@ def test_the_group_page_counts_my_other_groups_live(members, lounge, make_group)
         assert f"group-{lounge}-unread" not in "".join(cleared)
 
 
+def test_a_message_costs_the_pages_counting_it_no_query_and_one_render(
+    client, members, lounge, make_group, monkeypatch
+):
+    """Counts stay live without a database call or a render per page: a message in a group
+    costs the same database calls, and one render of the count, whether 2 pages of other
+    members count that group (open on another of their groups) or 6."""
+    from contextlib import ExitStack
+
+    from discussit.groups import live
+    from tests.helpers import Browser
+
+    alice, bob = members
+    busy = make_group("Busy room")
+    bob.join(busy)
+    db = client.app_state["db"]
+    calls: list[str] = []
+    for name in ("read", "write", "session"):
+        real = getattr(db, name)
+        monkeypatch.setattr(db, name, _counted(calls, name, real))
+    renders: list[str] = []
+    monkeypatch.setattr(live, "render", _counted(renders, "", live.render, by_name=True))
+    live.unread_html.cache_clear()
+
+    def cost(pages: list) -> tuple[int, int]:  # type: ignore[type-arg]
+        calls.clear()
+        renders.clear()
+        _post(bob, busy, f"news for {len(pages)} pages")
+        for ws in pages:
+            receive_until(ws, f'id="group-{busy}-unread"')
+        return len(calls), renders.count("groups/_unread.html")
+
+    pages: list = []  # type: ignore[type-arg]
+    with ExitStack() as stack:
+        for size in (2, 6):
+            while len(pages) < size:
+                reader = Browser(client)
+                reader.sign_up(f"reader{len(pages)}")
+                reader.join(lounge)
+                reader.join(busy)
+                cursor = int(
+                    html(reader.get(f"/groups/{lounge}/"))
+                    .css_first("#last-seq")
+                    .attributes["value"]
+                )
+                ws = stack.enter_context(reader.socket(lounge))
+                _resume_listing_others(ws, cursor)
+                receive_until(ws, f'id="group-{busy}-unread"')  # (its count as of now)
+                pages.append(ws)
+            if size == 2:
+                few = cost(pages)
+            else:
+                many = cost(pages)
+    assert few == many
+    assert few[1] == 1  # (the same count for every page: one fragment)
+
+
+def _counted(log: list[str], name: str, real, by_name: bool = False):  # type: ignore[no-untyped-def]
+    """`real`, noting each call in `log` (by `name`, or by its first argument)."""
+
+    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+        log.append(args[0] if by_name else name)
+        return real(*args, **kwargs)
+
+    return call
+
+
 # -- mentions ------------------------------------------------------------------------------------
 
 
