@@ -127,16 +127,14 @@ def test_a_page_opened_before_an_update_says_to_reload_and_what_it_sent_is_kept(
     expect(page.locator("#timeline .message__body").last).to_have_text("and from the new one")
 
 
-def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_context):
-    """A reconnect may be accepted and then refused before the server reads a frame (1013: not
-    ready, busy, connecting too often): what the page flushed into it was never read. The page
-    sends it again on the next connection (its id makes that safe), counted as waiting
-    meanwhile, and it is stored once."""
-    page, group = _member_of_a_new_group(live_server, new_context, "Refused", "rita")
-
+def _dropped_then_refused(page, group: str, code: int, reason: str) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The group opened through a routed socket and "first" sent; then the connection drops
+    (1012: the server restarts). The next connection is accepted, then closed with `code` as
+    soon as the page sends anything (what it sent is kept in the list returned); the ones after
+    it go through."""
     connections: list = []  # (the page's side of each connection, as routed)
     refuse_next = [False]
-    refused: list[str] = []  # what reached a refused connection
+    refused: list = []  # what reached the refused connection
 
     def route(ws) -> None:  # type: ignore[no-untyped-def]
         connections.append(ws)
@@ -145,7 +143,7 @@ def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_
 
             def refuse(message) -> None:  # type: ignore[no-untyped-def]
                 refused.append(message)
-                ws.close(code=1013, reason="busy")
+                ws.close(code=code, reason=reason)
 
             ws.on_message(refuse)
             return
@@ -156,13 +154,23 @@ def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_
     page.fill("#composer-text", "first")
     page.press("#composer-text", "Enter")
     expect(page.locator("#timeline .message__body")).to_have_text(["first"])
-
-    # The connection drops (1012: the server restarts); a message is sent while it is down;
-    # the next connection takes it and is refused; the one after that is let through.
     page.evaluate("() => { htmx.find('#chat')._htmx.ws.connection.config.reconnectDelay = 1500 }")
     refuse_next[0] = True
     connections[-1].close(code=1012, reason="restart")
     expect(page.locator("#composer-offline")).to_be_visible()
+    return refused
+
+
+def test_what_went_into_a_socket_refused_at_once_is_sent_again(live_server, new_context):
+    """A reconnect may be accepted and then refused before the server reads a frame (1013: not
+    ready, busy, connecting too often): what the page flushed into it was never read. The page
+    sends it again on the next connection (its id makes that safe), counted as waiting
+    meanwhile, and it is stored once."""
+    page, group = _member_of_a_new_group(live_server, new_context, "Refused", "rita")
+
+    # The connection drops; a message is sent while it is down; the next connection takes it
+    # and is refused (1013); the one after that is let through.
+    refused = _dropped_then_refused(page, group, 1013, "busy")
     page.fill("#composer-text", "sent while down")
     page.press("#composer-text", "Enter")
     expect(page.locator("#composer-waiting")).to_have_text("1 message waiting to be sent.")
@@ -185,26 +193,7 @@ def test_what_waits_when_the_connection_is_closed_for_good_is_marked_failed_and_
     puts their text back in the message box, ahead of what is being typed. Nothing is stored."""
     page, group = _member_of_a_new_group(live_server, new_context, "Closed", "cora")
 
-    connections: list = []
-    refuse_next = [False]
-
-    def route(ws) -> None:  # type: ignore[no-untyped-def]
-        connections.append(ws)
-        if refuse_next[0]:  # accepted, then refused for good before anything is read
-            ws.on_message(lambda message: ws.close(code=1008, reason="not a member"))
-            return
-        ws.connect_to_server()
-
-    page.route_web_socket("**/ws", route)
-    row(page, group).locator("a:has-text('Open')").click()
-    page.fill("#composer-text", "first")
-    page.press("#composer-text", "Enter")
-    expect(page.locator("#timeline .message__body")).to_have_text(["first"])
-
-    page.evaluate("() => { htmx.find('#chat')._htmx.ws.connection.config.reconnectDelay = 1500 }")
-    refuse_next[0] = True
-    connections[-1].close(code=1012, reason="restart")
-    expect(page.locator("#composer-offline")).to_be_visible()
+    _dropped_then_refused(page, group, 1008, "not a member")  # (for good: no reconnect)
     for text, waiting in (("one", "1 message"), ("two", "2 messages")):
         page.fill("#composer-text", text)
         page.press("#composer-text", "Enter")
@@ -220,6 +209,5 @@ def test_what_waits_when_the_connection_is_closed_for_good_is_marked_failed_and_
     expect(page.locator("#composer-offline")).to_be_hidden()
     expect(page.locator("#composer-text")).to_have_value("one\n\ntwo\n\nstill typing")
     page.screenshot(path=str(artifacts / "closed-for-good.png"))
-    refuse_next[0] = False  # (the page reloaded connects as usual)
     page.reload()
     expect(page.locator("#timeline .message__body")).to_have_text(["first"])
