@@ -19,7 +19,7 @@ from discussit.app import create_app
 from discussit.core import migrate
 from discussit.core.db import sync_url
 from discussit.settings import Rate, Settings
-from tests.helpers import Browser
+from tests.helpers import Browser, await_chain
 
 
 def _a_database_per_worker() -> None:
@@ -150,19 +150,8 @@ def _tasks_left(loop: asyncio.AbstractEventLoop) -> None:
     print(f"teardown still running after {STUCK_TEARDOWN_SECONDS:.0f} s; tasks:", file=sys.stderr)
     for task in tasks:
         print(f"--- {task!r}", file=sys.stderr)
-        awaiting: object = task.get_coro()  # its chain of awaits, down to what it waits for
-        while awaiting is not None:
-            frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
-            if frame is None:
-                print(f"    waits for {awaiting!r}", file=sys.stderr)
-                break
-            print(
-                f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}",
-                file=sys.stderr,
-            )
-            awaiting = getattr(awaiting, "cr_await", None) or getattr(
-                awaiting, "gi_yieldfrom", None
-            )
+        for link in await_chain(task):
+            print(f"    {link}", file=sys.stderr)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ and WebSocket receives with a timeout so a missing frame fails a test instead of
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -301,3 +302,18 @@ def freeze_limits(client: Any) -> None:
     """Stop the rate limiter's clock: a test must not straddle two of its fixed windows (which
     would allow up to twice a limit)."""
     client.app_state["limiter"].clock = lambda: 1_000_000.0
+
+
+def await_chain(task: asyncio.Task[Any]) -> list[str]:
+    """Where `task` waits: each coroutine of its chain of awaits ("file:line name"), then what
+    the last one waits for."""
+    chain: list[str] = []
+    awaiting: object = task.get_coro()
+    while awaiting is not None:
+        frame = getattr(awaiting, "cr_frame", None) or getattr(awaiting, "gi_frame", None)
+        if frame is None:
+            chain.append(f"waits for {awaiting!r}")
+            break
+        chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaiting = getattr(awaiting, "cr_await", None) or getattr(awaiting, "gi_yieldfrom", None)
+    return chain

@@ -716,13 +716,17 @@
   function showWaiting(connection) {
     var note = document.getElementById("composer-waiting");
     if (!note) return;
-    var queue = (connection && connection.queue) || [];
-    var waiting = queue.filter(function (queued) {
-      return queued.element && queued.element.id === "composer";
-    }).length;
+    var waiting = composerSends(connection).length;
     note.hidden = waiting === 0;
     var words = waiting === 1 ? note.dataset.one : note.dataset.many;
     note.textContent = (words || "").replace("{count}", String(waiting));
+  }
+
+  // The message box's sends waiting in the connection's queue.
+  function composerSends(connection) {
+    return ((connection && connection.queue) || []).filter(function (queued) {
+      return queued.element && queued.element.id === "composer";
+    });
   }
 
   // A close that htmx will not reconnect after (the server refused the page or ended it:
@@ -737,12 +741,9 @@
   // the box ahead of what is there, so nothing typed is lost. (If the server's notice replaced
   // the box, that notice says why.)
   function failWaiting(connection) {
-    var queue = (connection && connection.queue) || [];
-    var failed = queue.filter(function (queued) {
-      return queued.element && queued.element.id === "composer";
-    });
+    var failed = composerSends(connection);
     failed.forEach(function (queued) {
-      queue.splice(queue.indexOf(queued), 1);
+      connection.queue.splice(connection.queue.indexOf(queued), 1);
     });
     var offline = document.getElementById("composer-offline");
     var note = document.getElementById("composer-closed");
@@ -757,8 +758,8 @@
       .filter(Boolean);
     if (box.value) texts.push(box.value);
     box.value = texts.join("\n\n");
-    var words = [note.dataset.none, note.dataset.one][failed.length];
-    if (failed.length > 1) words = note.dataset.many;
+    var words = failed.length === 0 ? note.dataset.none : note.dataset.many;
+    if (failed.length === 1) words = note.dataset.one;
     note.textContent = (words || "").replace("{count}", String(failed.length));
     note.hidden = false;
   }

@@ -23,6 +23,7 @@ from discussit.groups import directory
 from tests import factories
 from tests.helpers import (
     Browser,
+    await_chain,
     drain,
     presence_changes,
     receive_text,
@@ -221,15 +222,12 @@ def _page_tasks(client) -> list[str]:  # type: ignore[no-untyped-def]
     """The app's tasks still running a group page's code (chat/), each as its chain of awaits."""
 
     async def look() -> list[str]:
-        found = []
-        for task in asyncio.all_tasks():
-            chain, awaiting = [], task.get_coro()
-            while (frame := getattr(awaiting, "cr_frame", None)) is not None:
-                chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno}")
-                awaiting = getattr(awaiting, "cr_await", None)
-            if any(f"discussit/chat/{name}" in link for link in chain for name in PAGE_CODE):
-                found.append(" > ".join(chain))
-        return found
+        chains = [await_chain(task) for task in asyncio.all_tasks()]
+        return [
+            " > ".join(chain)
+            for chain in chains
+            if any(f"discussit/chat/{name}" in link for link in chain for name in PAGE_CODE)
+        ]
 
     return client.portal.call(look)
 
