@@ -13,9 +13,11 @@ test: install system-packages check  ## the full gate: `make check`, then the br
 	$(BIN)/pytest -m "not services and (browser or slow) and serial"
 	bash .ci/services.sh run bash -c '$(BIN)/pytest -n 2 -m "not pure and not frontend and not serial" && $(BIN)/pytest -m "not pure and not frontend and serial"'
 
-check: lint types imports  ## about a minute on 2 cores, no browser or services: format, lint, types, import layers, fast tests
+check: lint imports  ## under a minute on 2 cores, no browser or services: format, lint, import layers, then types beside the fast tests (three workers: their waits leave a core idle)
 	rm -f test-artifacts/checklist-summary-*.json  # (each pass of this run adds its figures)
-	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not browser and not services and not slow"
+	$(BIN)/mypy & types=$$!; \
+	$(BIN)/pytest -q -n 3 -p no:cacheprovider -m "not browser and not services and not slow"; tests=$$?; \
+	wait $$types && exit $$tests
 
 install: $(VENV)/.installed
 

@@ -6,6 +6,7 @@ SQLite default also migrates itself on start; a PostgreSQL app only checks it is
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import anyio.to_thread
@@ -35,7 +36,9 @@ def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
+@cache
 def head_revision() -> str | None:
+    """The latest migration (read once per process: the migrations do not change under it)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -60,5 +63,12 @@ def check_current(database_url: str) -> None:
 async def prepare_schema(database_url: str) -> None:
     """At start-up: the embedded SQLite file migrates itself; any other database must already be
     at the head (migrated by the release step), or start-up stops with a clear message."""
-    work = upgrade if is_sqlite(database_url) else check_current
+    work = _upgrade_if_behind if is_sqlite(database_url) else check_current
     await anyio.to_thread.run_sync(work, database_url)
+
+
+def _upgrade_if_behind(database_url: str) -> None:
+    """Upgrade unless already at the head (asking costs a query; an upgrade with nothing to do
+    loads every migration script first)."""
+    if current_revision(database_url) != head_revision():
+        upgrade(database_url)
