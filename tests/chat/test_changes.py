@@ -332,6 +332,7 @@ def test_editing_or_deleting_a_quoted_message_updates_its_quotes_live(client, al
         resume(a, seq + 1)
         resume(b, seq + 1)
         say(b, "answer", reply_to=str(seq))
+        receive_until(b, f"quote-of-{seq}")  # (stored before the edit and the deletion)
         frame(a, "edit", seq=seq, text="revised")
         live = receive_until(b, f"entry-{seq}")[-1]
         assert f'hx-swap-oob="outerHTML:.quote-of-{seq}"' in live and "revised" in live
