@@ -7,6 +7,15 @@ gathers a group's signals into one element every half second, chat/typing.py; th
 forwards every signal to every page, as it forwards messages). Then a round of messages at
 10/s while they keep typing: its p99 against the p99 of the rounds without typing, on the
 same pages.
+
+Before the signals, the same pages sit idle for as long (nothing sent): the server's CPU then
+is what it spends whatever is sent, uvicorn's pings of every page above all (each page pinged
+once in 20 s). The target's figure is CPU per typing delivery beyond that idle CPU: what the
+typing costs. Both servers run the same ping code, but a server whose pages connected more
+slowly has its pings fall at more separate moments, each a wake-up (DiscussIt's idle CPU was
+1.3 to 2x the relay's with pings, 1.2x without), and DiscussIt, which gathers signals, spreads
+that idle CPU over a quarter as many deliveries as the relay. The figure with idle included is
+reported beside it.
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ async def typing_round(phase: Phase, rate: float) -> dict[str, float]:
     stop = asyncio.Event()
     before = sum(r.typing for r in receivers)
     with generator_gc_paused():
+        idle_before = cpu_seconds(pid)
+        idle_began = time.perf_counter()
+        await asyncio.sleep(TYPING_SECONDS)
+        idle_cpu = cpu_seconds(pid) - idle_before
+        idle_seconds = time.perf_counter() - idle_began
         cpu_before = cpu_seconds(pid)
         tasks = [
             asyncio.get_running_loop().create_task(_type(r, i * EVERY / TYPERS, stop))
@@ -68,7 +82,11 @@ async def typing_round(phase: Phase, rate: float) -> dict[str, float]:
         "seconds": seconds,
         "signals_sent": len(typers) * seconds / EVERY,
         "delivered": delivered,
-        "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,
+        "cpu_us_per_delivery": cpu / max(delivered, 1) * 1e6,  # idle CPU included
+        "idle_cpu_s": idle_cpu * seconds / idle_seconds,  # as long as the typing, idle
+        "typing_cpu_us_per_delivery": (cpu - idle_cpu * seconds / idle_seconds)
+        / max(delivered, 1)
+        * 1e6,
         "cpu_percent": cpu / seconds * 100,
         "messages_delivered": len(during.latencies),
         "messages_expected": during.expected,
