@@ -34,6 +34,9 @@ class GroupRow:
     mentions: int = 0  # of those, the ones that mention the viewer
     is_private: bool = False  # (listed only to its members)
     archived: bool = False  # read-only
+    # The viewer's notification level there (members: groups/notifications.py): which rises of
+    # its count raise a system notification while the home page is hidden (discussit.js).
+    notify: str = "mentions"
 
 
 def _count(group_id: object):  # type: ignore[no-untyped-def]
@@ -91,10 +94,16 @@ async def directory_page(
 async def _with_unread(
     session: AsyncSession, viewer_id: int, rows: list[GroupRow]
 ) -> list[GroupRow]:
-    """The rows with the viewer's unread counts of the groups they belong to (one query)."""
+    """The rows with the viewer's unread counts (and notification levels) of the groups they
+    belong to (one query)."""
     counts = await reading.unread(session, viewer_id, [row.id for row in rows if row.is_member])
     return [
-        replace(row, unread=counts[row.id].count, mentions=counts[row.id].mentions)
+        replace(
+            row,
+            unread=counts[row.id].count,
+            mentions=counts[row.id].mentions,
+            notify=counts[row.id].notify,
+        )
         if row.id in counts
         else row
         for row in rows

@@ -113,6 +113,11 @@ class LiveCounts:
         state = self.counts.get(group_id)
         return 0 if state is None else state.mentions
 
+    def notify(self, group_id: uuid.UUID) -> str:
+        """The viewer's notification level there, as of the last count from the database."""
+        state = self.counts.get(group_id)
+        return "mentions" if state is None else state.notify
+
     def _entry(self, group_id: uuid.UUID, item: object) -> bool:
         if type(item) is not EntryAppended:
             return True

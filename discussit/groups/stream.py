@@ -127,7 +127,12 @@ async def home_stream(request: Request) -> Response:
     def with_counts(row: directory.GroupRow) -> directory.GroupRow:
         if not row.is_member:
             return row
-        row = replace(row, unread=counts.count(row.id), mentions=counts.mentions(row.id))
+        row = replace(
+            row,
+            unread=counts.count(row.id),
+            mentions=counts.mentions(row.id),
+            notify=counts.notify(row.id),
+        )
         shown[row.id] = (row.unread, row.mentions)
         return row
 

@@ -263,10 +263,11 @@
   }
 
   // Unread counts (groups/_unread.html: the home page's rows, the group page's list of my
-  // groups), each in a row whose first link is its group. When one rises: beside the chat, a
-  // new mention of me is notified unless the group's level is "nothing", any new message at
-  // "all"; and anywhere, screen readers are told in #attention, sparingly: the groups that rose,
-  // a second after the first rise, then at most once every ANNOUNCE_EVERY ms.
+  // groups), each in a row whose first link is its group and which carries my level there
+  // (data-notify). When one rises: a new mention of me is notified unless the group's level is
+  // "nothing", any new message at "all" (tagged by group and count: the home page and another
+  // tab's list notify it once); and screen readers are told in #attention, sparingly: the
+  // groups that rose, a second after the first rise, then at most once every ANNOUNCE_EVERY ms.
   var ANNOUNCE_EVERY = 20000;
   var counted = {}; // badge id -> { count, mentions }
   var risen = {}; // badge id -> true: to announce
@@ -279,7 +280,7 @@
       counted[badge.id] = now;
       if (!before || now.count <= before.count) return;
       risen[badge.id] = true;
-      var item = badge.closest(".my-groups__item");
+      var item = badge.closest(".my-groups__item, .group--member");
       var link = item && item.querySelector("a");
       if (!link || !mayNotify()) return;
       if (now.mentions > before.mentions && item.dataset.notify !== "nothing") {

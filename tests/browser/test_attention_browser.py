@@ -260,7 +260,7 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     # What her hidden page was sent is not read while it is hidden; shown again, it is (the page
     # says so over its socket, and the server marks what it sent): the home page's count clears.
     # (Her home page on another device: a second page of one headless browser would hide one of
-    # the two, and htmx opens no stream for a hidden page.)
+    # the two.)
     home = new_context().new_page()
     log_in(home, base, ana_name)
     expect(row(home, here).locator(".unread")).to_contain_text("2 unread")
@@ -279,3 +279,45 @@ def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_c
     send(ben, "plain news")
     ana.wait_for_function("() => __notifications.some(n => n.body === 'plain news')")
     assert ana.evaluate("__notifications")[-1]["title"] == f"{ben_name} in {here}"
+
+
+def test_a_hidden_home_page_notifies_as_each_groups_level_says(live_server, new_context):
+    """No group open, only the home page, hidden: its live counts notify, as the group page's
+    list of groups does (a mention at "mentions", the default; any message at "all")."""
+    base = live_server.url
+    group = unique("News")
+    live_server.command("create-group", group)
+    ana_name, ben_name = unique("ana"), unique("ben")
+    context = new_context()
+    context.grant_permissions(["notifications"], origin=base)
+    context.add_init_script(SPY)
+    ana, ben = context.new_page(), new_context().new_page()
+    for page, name in ((ana, ana_name), (ben, ben_name)):
+        sign_up(page, base, name)
+        open_group(page, group)
+    ana.goto(base + "/")
+    badge = row(ana, group).locator(".unread")
+    send(ben, "seen live")  # (her stream is live: the count rises while she looks)
+    expect(badge).to_contain_text("1 unread")
+    assert ana.evaluate("__notifications") == []  # (shown: nothing to notify)
+
+    ana.evaluate("__setHidden(true)")
+    send(ben, "plain news")  # at "mentions": counted, not notified
+    expect(badge).to_contain_text("2 unread")
+    send(ben, f"@{ana_name} look")
+    expect(badge).to_contain_text("3 unread @1 mentioning you")
+    notes = ana.evaluate("__notifications")
+    assert [n["title"] for n in notes] == [f"You were mentioned in {group}"]
+
+    # At "all" (chosen on the group's page, which also reads what was there), any message.
+    ana.evaluate("__setHidden(false)")
+    ana.get_by_role("link", name=group).first.click()
+    ana.select_option("#notify-level", "all")
+    expect(ana.locator(".notify__saved")).to_have_text("Saved.")
+    ana.goto(base + "/")
+    expect(row(ana, group)).to_have_attribute("data-notify", "all")
+    expect(badge).to_be_hidden(timeout=15_000)  # (read: written within a second, then told)
+    ana.evaluate("__setHidden(true)")
+    send(ben, "more news")
+    ana.wait_for_function("() => __notifications.length === 1")  # (counted since this load)
+    assert ana.evaluate("__notifications")[0]["title"] == f"New messages in {group}"

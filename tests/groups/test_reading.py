@@ -624,6 +624,27 @@ def test_a_member_chooses_which_messages_notify_them_with_or_without_javascript(
     assert _level(alice, lounge) == "nothing"  # none of those changed anything
 
 
+def test_home_page_rows_carry_each_members_level_on_the_page_and_on_its_stream(
+    members, lounge, mallory
+):
+    """The home page notifies from its rows while hidden (static/js/discussit.js), so each
+    member's row says their own level, as loaded and as the stream sends it again."""
+    alice, bob = members
+    assert alice.post(f"/groups/{lounge}/notifications", {"level": "all"}).status_code == 303
+
+    def level(page: str) -> str | None:
+        row = re.search(rf'<li id="group-{lounge}"[^>]*>', page)
+        assert row is not None
+        found = re.search(r'data-notify="(\w+)"', row.group(0))
+        return found and found.group(1)
+
+    assert level(alice.get("/").text) == "all"
+    assert level(bob.get("/").text) == "mentions"
+    assert level(mallory.get("/").text) is None  # not a member: no level
+    with stream(alice) as events:
+        assert level(events.wait_for('<div id="groups"')) == "all"
+
+
 def test_a_closing_page_posts_how_far_it_read_and_nothing_past_the_end(members, lounge):
     alice, bob = members
     for text in ("one", "two", "three"):
