@@ -228,16 +228,22 @@ document.addEventListener("htmx:ws:after:message:outgoing", e => {
 });"""
 
 
+def notified_and_not(new_context, base: str) -> tuple[Page, Page]:  # type: ignore[no-untyped-def]
+    """Two pages in two browsers: the first allowed to notify, its notifications recorded
+    and its visibility switched by the test (SPY); the second plain."""
+    context = new_context()
+    context.grant_permissions(["notifications"], origin=base)
+    context.add_init_script(SPY)
+    return context.new_page(), new_context().new_page()
+
+
 def test_a_hidden_page_notifies_mentions_and_keeps_its_socket(live_server, new_context):
     base = live_server.url
     here, there = unique("Here"), unique("There")
     for group in (here, there):
         live_server.command("create-group", group)
     ana_name, ben_name = unique("ana"), unique("ben")
-    context = new_context()
-    context.grant_permissions(["notifications"], origin=base)
-    context.add_init_script(SPY)
-    ana, ben = context.new_page(), new_context().new_page()
+    ana, ben = notified_and_not(new_context, base)
     members_of_both(base, [(ana, ana_name), (ben, ben_name)], there, here)
     expect(ana.locator(".notify__enable")).to_be_hidden()  # (already allowed: nothing to ask)
     expect(ana.locator(".member", has_text=ben_name).locator(".presence--online")).to_have_count(1)
@@ -288,10 +294,7 @@ def test_a_hidden_home_page_notifies_as_each_groups_level_says(live_server, new_
     group = unique("News")
     live_server.command("create-group", group)
     ana_name, ben_name = unique("ana"), unique("ben")
-    context = new_context()
-    context.grant_permissions(["notifications"], origin=base)
-    context.add_init_script(SPY)
-    ana, ben = context.new_page(), new_context().new_page()
+    ana, ben = notified_and_not(new_context, base)
     for page, name in ((ana, ana_name), (ben, ben_name)):
         sign_up(page, base, name)
         open_group(page, group)
