@@ -18,6 +18,7 @@ from discussit.core.realtime import closecodes
 from discussit.core.realtime.items import (
     EntryAppended,
     GroupChanged,
+    LevelChanged,
     LoggedOut,
     MembershipChanged,
     PresenceChanged,
@@ -127,6 +128,12 @@ class Updates(Connection):
             counts.drop(group_id)
             await self.sender.send(unread_html(group_id, 0, 0))
 
+    async def on_level(self, item: LevelChanged) -> None:
+        """The viewer chose another level for one of their groups (elsewhere, or here)."""
+        if self.counts is not None:
+            self.counts.level_chosen(uuid.UUID(item.group_id), item.level)
+        self.sender.queue(item.html)  # (before the resume frame: sent after the catch-up)
+
     async def on_read(self, item: ReadMoved) -> None:
         if self.counts is not None:
             self.counts.read(uuid.UUID(item.group_id), item.seq)
@@ -194,6 +201,7 @@ class Updates(Connection):
         TypingChanged: on_typing,
         ReadMoved: on_read,
         MembershipChanged: on_membership,
+        LevelChanged: on_level,
         UnreadChanged: on_unread,
         Recount: on_recount,
         Resync: on_resync,

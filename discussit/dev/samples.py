@@ -109,6 +109,9 @@ def samples(csrf_token: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         "groups/_list.html": [
             ("a page", {"directory": DirectoryPage(list(ROWS.values())[:3], None, "Old")} | token)
         ],
+        "groups/_level.html": [
+            (level, {"group_id": GROUP_ID, "level": level}) for level in notifications.LEVELS
+        ],
         "groups/_my_groups.html": [
             (
                 "three groups",

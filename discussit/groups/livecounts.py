@@ -114,9 +114,14 @@ class LiveCounts:
         return 0 if state is None else state.mentions
 
     def notify(self, group_id: uuid.UUID) -> str:
-        """The viewer's notification level there, as of the last count from the database."""
+        """The viewer's notification level there (counted from the database, or chosen since)."""
         state = self.counts.get(group_id)
         return "mentions" if state is None else state.notify
+
+    def level_chosen(self, group_id: uuid.UUID, level: str) -> None:
+        state = self.counts.get(group_id)
+        if state is not None:
+            state.notify = level
 
     def _entry(self, group_id: uuid.UUID, item: object) -> bool:
         if type(item) is not EntryAppended:

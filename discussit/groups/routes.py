@@ -128,7 +128,7 @@ async def notification_level(request: Request) -> Response:
         level = notifications.clean_level(form_text(form, "level"))
     except notifications.UnknownLevel as problem:
         raise HTTPException(400, str(problem)) from None
-    if not await notifications.set_level(db, group_id, viewer.id, level):
+    if not await notifications.choose_level(db, request.state.broker, group_id, viewer.id, level):
         raise HTTPException(403, "Join this group to choose its notifications.")
     if not is_htmx(request):
         return RedirectResponse(url_path("chat:show", group_id=group_id), status_code=303)

@@ -35,6 +35,7 @@ from discussit.core.realtime.items import (
     CountChanged,
     GroupChanged,
     GroupCreated,
+    LevelChanged,
     LoggedOut,
     MembershipChanged,
     ReadMoved,
@@ -185,6 +186,10 @@ async def home_stream(request: Request) -> Response:
     async def count(item: CountChanged) -> str:
         return item.html
 
+    async def level_changed(item: LevelChanged) -> str:
+        counts.level_chosen(uuid.UUID(item.group_id), item.level)  # (for rows sent again)
+        return item.html
+
     async def logged_out(item: LoggedOut) -> str:
         if item.session_key != viewer.session_key:
             return ""
@@ -192,6 +197,7 @@ async def home_stream(request: Request) -> Response:
 
     handlers: dict[type, Callable[[object], Awaitable[str]]] = {
         CountChanged: count,  # type: ignore[dict-item]
+        LevelChanged: level_changed,  # type: ignore[dict-item]
         MembershipChanged: one_row,  # type: ignore[dict-item]
         GroupCreated: whole_page,
         GroupChanged: whole_page,

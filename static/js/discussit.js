@@ -241,17 +241,33 @@
     }
   }
 
+  // My level for a group (groups/_level.html) in its row or list item: sent to all my pages
+  // again when I choose another one, on this page or elsewhere.
+  function levelIn(item) {
+    var held = item && item.querySelector(".notify-level");
+    return held ? held.dataset.level : "mentions";
+  }
+
+  // This group's level chosen elsewhere: the form here shows it too (unless being used).
+  function showLevel() {
+    var select = document.getElementById("notify-level");
+    var level = levelIn(document.querySelector(".my-groups__item--current"));
+    if (select && select.value !== level && document.activeElement !== select) {
+      select.value = level;
+    }
+  }
+
   // A new message on this page, by someone else: notified at "all", or at "mentions" when it
-  // mentions me (the group's level is the one chosen in #notify).
+  // mentions me (the level of this group: its item in my list of groups).
   var newestSeen = 0; // a change replaces an older message: only newer ones are new
   function notifyMessage(li) {
     var seq = Number(li.dataset.seq);
     if (!(seq > newestSeen)) return;
     newestSeen = seq;
-    var level = document.getElementById("notify-level");
-    if (!mayNotify() || !level || li.dataset.authorId === me()) return;
+    if (!mayNotify() || !document.getElementById("notify") || li.dataset.authorId === me()) return;
+    var level = levelIn(document.querySelector(".my-groups__item--current"));
     var mentionsMe = li.querySelector('.mention[data-user-id="' + me() + '"]');
-    if (level.value !== "all" && !(level.value === "mentions" && mentionsMe)) return;
+    if (level !== "all" && !(level === "mentions" && mentionsMe)) return;
     var author = li.querySelector(".message__author");
     var body = li.querySelector(".message__body");
     var chat = document.getElementById("chat");
@@ -263,8 +279,8 @@
   }
 
   // Unread counts (groups/_unread.html: the home page's rows, the group page's list of my
-  // groups), each in a row whose first link is its group and which carries my level there
-  // (data-notify). When one rises: a new mention of me is notified unless the group's level is
+  // groups), each in a row whose first link is its group and which holds my level there
+  // (levelIn). When one rises: a new mention of me is notified unless the group's level is
   // "nothing", any new message at "all" (tagged by group and count: the home page and another
   // tab's list notify it once); and screen readers are told in #attention, sparingly: the
   // groups that rose, a second after the first rise, then at most once every ANNOUNCE_EVERY ms.
@@ -283,9 +299,10 @@
       var item = badge.closest(".my-groups__item, .group--member");
       var link = item && item.querySelector("a");
       if (!link || !mayNotify()) return;
-      if (now.mentions > before.mentions && item.dataset.notify !== "nothing") {
+      var level = levelIn(item);
+      if (now.mentions > before.mentions && level !== "nothing") {
         notify("You were mentioned in " + link.textContent, "", badge.id + "-" + now.count, link.href);
-      } else if (item.dataset.notify === "all") {
+      } else if (level === "all") {
         notify("New messages in " + link.textContent, "", badge.id + "-" + now.count, link.href);
       }
     });
@@ -329,7 +346,10 @@
     // a new message in the timeline is none of theirs.)
     countsChanged();
     document.querySelectorAll(".my-groups, #directory").forEach(function (where) {
-      new MutationObserver(countsChanged).observe(where, {
+      new MutationObserver(function () {
+        countsChanged();
+        showLevel();
+      }).observe(where, {
         childList: true,
         subtree: true,
         attributes: true,

@@ -20,6 +20,7 @@ EXAMPLES = [
     items.GroupChanged("7c1e", '<div id="group-title">Lounge</div>', archived=True),
     items.ReadMoved("7c1e", 12),
     items.TypingChanged('<i class="typing-signal"><b data-user-id="2">ben</b></i>'),
+    items.LevelChanged("7c1e", "all", '<span id="group-7c1e-level" data-level="all"></span>'),
 ]
 
 

@@ -624,25 +624,57 @@ def test_a_member_chooses_which_messages_notify_them_with_or_without_javascript(
     assert _level(alice, lounge) == "nothing"  # none of those changed anything
 
 
+def _held_level(page: str, group_id: uuid.UUID) -> str | None:
+    """The level a page or a frame holds for the group (groups/_level.html; None: none)."""
+    held = re.search(rf'<span id="group-{group_id}-level"[^>]*data-level="(\w+)"', page)
+    return held and held.group(1)
+
+
 def test_home_page_rows_carry_each_members_level_on_the_page_and_on_its_stream(
     members, lounge, mallory
 ):
     """The home page notifies from its rows while hidden (static/js/discussit.js), so each
-    member's row says their own level, as loaded and as the stream sends it again."""
+    member's row holds their own level, as loaded and as the stream sends it again."""
     alice, bob = members
     assert alice.post(f"/groups/{lounge}/notifications", {"level": "all"}).status_code == 303
-
-    def level(page: str) -> str | None:
-        row = re.search(rf'<li id="group-{lounge}"[^>]*>', page)
-        assert row is not None
-        found = re.search(r'data-notify="(\w+)"', row.group(0))
-        return found and found.group(1)
-
-    assert level(alice.get("/").text) == "all"
-    assert level(bob.get("/").text) == "mentions"
-    assert level(mallory.get("/").text) is None  # not a member: no level
+    assert _held_level(alice.get("/").text, lounge) == "all"
+    assert _held_level(bob.get("/").text, lounge) == "mentions"
+    assert _held_level(mallory.get("/").text, lounge) is None  # not a member: no level
     with stream(alice) as events:
-        assert level(events.wait_for('<div id="groups"')) == "all"
+        assert _held_level(events.wait_for('<div id="groups"'), lounge) == "all"
+
+
+def test_a_chosen_level_reaches_the_members_open_pages_and_home_pages_at_once(
+    client, members, lounge, make_group
+):
+    """Chosen in one tab, a level is held by the member's other tabs and devices at once: their
+    home pages (SSE) and their group pages' lists of groups (WebSocket); nobody else's."""
+    alice, bob = members
+    kitchen = make_group("Kitchen")
+    alice.join(kitchen)
+    page = alice.get(f"/groups/{kitchen}/").text
+    assert _held_level(page, lounge) == "mentions"  # (her list of groups holds every level)
+    cursor = int(html(alice.get(f"/groups/{kitchen}/")).css_first("#last-seq").attributes["value"])
+    with stream(alice) as home, stream(bob) as bobs, alice.socket(kitchen) as ws:
+        home.wait_for('<div id="groups"')
+        bobs.wait_for('<div id="groups"')
+        resume(ws, cursor, visible="1")
+        say(ws, "here")  # (frames are handled in order: the resume is done)
+        receive_until(ws, "here")
+        saved = alice.post(
+            f"/groups/{lounge}/notifications", {"level": "nothing"}, headers={"HX-Request": "true"}
+        )
+        assert saved.status_code == 200
+        frame = receive_until(ws, f"group-{lounge}-level")[-1]
+        assert _held_level(frame, lounge) == "nothing" and 'hx-swap-oob="true"' in frame
+        assert _held_level(home.wait_for(f"group-{lounge}-level"), lounge) == "nothing"
+        _post(alice, lounge, "bob's stream is live, and got no level")
+        event = bobs.wait_for("unread")
+        assert f"group-{lounge}-level" not in event and bobs.events == []
+    assert _held_level(alice.get("/").text, lounge) == "nothing"  # (stored)
+    bad = alice.post(f"/groups/{lounge}/notifications", {"level": "loud"})
+    assert bad.status_code == 400  # refused: nothing stored, nothing sent
+    assert _held_level(alice.get("/").text, lounge) == "nothing"
 
 
 def test_a_closing_page_posts_how_far_it_read_and_nothing_past_the_end(members, lounge):

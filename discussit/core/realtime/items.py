@@ -102,6 +102,16 @@ class ReadMoved:
     seq: int
 
 
+@dataclass(frozen=True, slots=True)
+class LevelChanged:
+    """A member chose another notification level for a group (groups/notifications.py): their
+    pages and streams hold it as ready HTML (groups/_level.html), for their scripts to read."""
+
+    group_id: str
+    level: str
+    html: str
+
+
 Item = (
     EntryAppended
     | PresenceChanged
@@ -114,6 +124,7 @@ Item = (
     | ProfileChanged
     | ReadMoved
     | TypingChanged
+    | LevelChanged
 )
 KINDS: dict[str, type[Any]] = {
     cls.__name__: cls
@@ -129,6 +140,7 @@ KINDS: dict[str, type[Any]] = {
         ProfileChanged,
         ReadMoved,
         TypingChanged,
+        LevelChanged,
     )
 }
 RESYNC = Resync()
