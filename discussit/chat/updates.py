@@ -129,9 +129,8 @@ class Updates(Connection):
             await self.sender.send(unread_html(group_id, 0, 0))
 
     async def on_level(self, item: LevelChanged) -> None:
-        """The viewer chose another level for one of their groups (elsewhere, or here)."""
-        if self.counts is not None:
-            self.counts.level_chosen(uuid.UUID(item.group_id), item.level)
+        """The viewer chose another level for one of their groups (elsewhere, or here): the
+        page's list of groups holds it (the page renders no row again from its counts)."""
         self.sender.queue(item.html)  # (before the resume frame: sent after the catch-up)
 
     async def on_read(self, item: ReadMoved) -> None:
